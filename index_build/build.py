@@ -1,0 +1,269 @@
+"""The incremental build: sources folder → record (SQLite) → Chroma.
+
+A run diffs the sources folder against the record by content hash. New and changed sources
+are read, cleaned and chunked; only passages whose embedding is not yet in the record are
+embedded (in batches, each committed at once, so a killed run keeps its work). One SQLite
+transaction then makes the record match the folder, and Chroma is brought in line:
+new chunks upserted first, stale ones deleted after. A ``chroma_dirty`` mark is set before
+Chroma is touched and cleared after; a run that finds it set (or counts that disagree)
+reconciles Chroma's id set with the record, re-using stored embeddings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunk import chunk_document
+from .embed import Embedder, make_embedder
+from .errors import BriefingError, SourceError
+from .lock import IndexLock
+from .models import Chunk, Document
+from .readers import SUPPORTED_SUFFIXES, read_source, suffix_of
+from .record import SCHEMA_VERSION, Record, embed_key
+from .settings import Settings
+from .vectors import VectorStore, make_vectors
+
+__all__ = ["BuildReport", "build_index", "scan_sources", "expected_meta", "open_index", "chunk_metadata",
+           "reconcile", "Progress"]
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class BuildReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    repaired: int = 0
+    seconds: float = 0.0
+
+    def as_json(self) -> dict:
+        return {
+            "added": self.added, "updated": self.updated, "removed": self.removed,
+            "unchanged": self.unchanged, "skipped": self.skipped, "documents": self.documents,
+            "chunks": self.chunks, "seconds": round(self.seconds, 3),
+            "embedded": self.embedded, "repaired": self.repaired, "warnings": self.warnings,
+        }
+
+
+def expected_meta(settings: Settings, embedder: Embedder) -> dict[str, object]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "embedder": embedder.name,
+        "dimension": int(embedder.dimension),
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap": settings.chunk_overlap,
+    }
+
+
+def _date_key(published: str | None) -> int:
+    """YYYYMMDD as an int for range filters; missing parts are 0 (unknown: 0)."""
+    if not published:
+        return 0
+    parts = (published.split("-") + ["0", "0"])[:3]
+    try:
+        return int(parts[0]) * 10000 + int(parts[1]) * 100 + int(parts[2])
+    except ValueError:
+        return 0
+
+
+def chunk_metadata(doc_id: str, start: int, end: int, source: str, title: str, publisher: str,
+                   published: str | None) -> dict:
+    return {
+        "doc_id": doc_id, "source": source, "title": title or "", "publisher": publisher or "",
+        "published": published or "", "date_key": _date_key(published), "start": start, "end": end,
+    }
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256")
+    return digest.hexdigest(), path.stat().st_size
+
+
+def scan_sources(root: Path, report: BuildReport) -> list[Path]:
+    """Supported files under ``root``. Hidden files are ignored; symlinks that lead out of
+    the folder are reported and not followed; other types are reported as skipped."""
+    root_real = root.resolve()
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root_real):
+                    report.skipped.append({"source": rel, "reason": "is a link to a file outside the sources folder; not followed"})
+                    continue
+            if suffix_of(name) not in SUPPORTED_SUFFIXES:
+                report.skipped.append({"source": rel, "reason": f"has an unsupported type; supported: {', '.join(SUPPORTED_SUFFIXES)}"})
+                continue
+            found.append(path)
+    return found
+
+
+def reconcile(record: Record, vectors: VectorStore, full: bool = False) -> int:
+    """Make Chroma's id set equal the record's. Returns how many ids were fixed."""
+    dirty = record.meta().get("chroma_dirty") == "1"
+    _, n_chunks = record.counts()
+    if not (full or dirty or vectors.count() != n_chunks):
+        return 0
+    want = record.all_chunk_ids()
+    have = vectors.ids()
+    extra = sorted(have - want)
+    missing = sorted(want - have)
+    _sync(record, vectors, missing, extra)
+    record.set_meta(chroma_dirty=0)
+    return len(extra) + len(missing)
+
+
+def _sync(record: Record, vectors: VectorStore, upsert_ids: list[str], delete_ids: list[str]) -> None:
+    """Upsert first, then delete: a document is never missing mid-update."""
+    step = 2000
+    for i in range(0, len(upsert_ids), step):
+        rows = list(record.chunks_with_meta(upsert_ids[i: i + step]))
+        if not rows:
+            continue
+        vecs = record.get_embeddings([r[5] for r in rows])
+        vectors.upsert(
+            [r[0] for r in rows], vecs, [r[4] for r in rows],
+            [chunk_metadata(r[1], r[2], r[3], r[6], r[7], r[8], r[9]) for r in rows],
+        )
+    if delete_ids:
+        vectors.delete(delete_ids)
+
+
+def open_index(settings: Settings, embedder: Embedder, rebuild: bool = False) -> tuple[Record, VectorStore]:
+    record = Record(settings.db_path)
+    expected = expected_meta(settings, embedder)
+    if rebuild:
+        record.reset()
+    record.check_or_init(expected)
+    vectors = make_vectors(settings, expected)
+    if rebuild:
+        vectors.reset()
+    return record, vectors
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def build_index(
+    settings: Settings,
+    sources_dir: Path | None = None,
+    *,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Bring the index in line with the sources folder. Holds the index write lock."""
+    started = time.perf_counter()
+    progress = progress or _noop
+    root = Path(sources_dir or settings.sources_dir)
+    report = BuildReport()
+    if not root.is_dir():
+        raise SourceError(str(root), "sources folder not found; create it and put articles in it, or name another folder")
+    with IndexLock(settings.index_dir):
+        embedder = embedder or make_embedder(settings.embedder, settings.embed_batch_size)
+        record, vectors = open_index(settings, embedder, rebuild=rebuild)
+        try:
+            report.repaired = reconcile(record, vectors)
+            _run(settings, root, record, vectors, embedder, report, progress)
+            report.documents, report.chunks = record.counts()
+        finally:
+            record.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, embedder: Embedder,
+         report: BuildReport, progress: Progress) -> None:
+    files = scan_sources(root, report)
+    known = record.sources()
+    seen: set[str] = set()
+    todo: list[tuple[Path, str, str, int]] = []  # path, source, hash, size
+    for i, path in enumerate(files):
+        source = path.relative_to(root).as_posix()
+        seen.add(source)
+        try:
+            digest, size = _hash_file(path)
+        except PermissionError:
+            report.skipped.append({"source": source, "reason": "cannot be read (permission denied); fix its permissions"})
+            continue
+        except OSError as e:
+            report.skipped.append({"source": source, "reason": f"cannot be read ({e.strerror or e})"})
+            continue
+        if known.get(source) == digest:
+            report.unchanged += 1
+        else:
+            todo.append((path, source, digest, size))
+        progress("scan", i + 1, len(files))
+    removed = sorted(set(known) - seen)
+
+    parsed: list[tuple[str, str, int, list[Document], list[Chunk]]] = []
+    max_bytes = int(settings.max_source_mb * 1024 * 1024)
+    for i, (path, source, digest, size) in enumerate(todo):
+        try:
+            docs = read_source(path, root, max_bytes, report.warnings)
+        except SourceError as e:
+            report.skipped.append({"source": e.source, "reason": e.reason})
+            continue
+        chunks = [c for d in docs for c in chunk_document(d, settings.chunk_tokens, settings.chunk_overlap)]
+        parsed.append((source, digest, size, docs, chunks))
+        progress("read", i + 1, len(todo))
+
+    # Embed what the record does not have yet, committing each batch.
+    keys_by_chunk = {c.chunk_id: embed_key(embedder.name, c.embed_text) for *_, chunks in parsed for c in chunks}
+    texts_by_key = {keys_by_chunk[c.chunk_id]: c.embed_text for *_, chunks in parsed for c in chunks}
+    absent = record.missing_embeddings(texts_by_key)
+    missing = [k for k in texts_by_key if k in absent]
+    batch = max(1, settings.embed_batch_size) * 4
+    done = 0
+    progress("embed", 0, len(missing))
+    for i in range(0, len(missing), batch):
+        keys = missing[i: i + batch]
+        record.put_embeddings(keys, embedder.embed([texts_by_key[k] for k in keys]))
+        done += len(keys)
+        progress("embed", done, len(missing))
+    report.embedded = len(missing)
+
+    # One transaction makes the record match the folder.
+    changed_sources = [p[0] for p in parsed] + removed
+    old_ids = record.chunk_ids_of_sources(changed_sources)
+    now = time.time()
+    with record.transaction() as db:
+        for source, digest, size, docs, chunks in parsed:
+            if source in known:
+                report.updated += 1
+            else:
+                report.added += 1
+            record.replace_source(db, source, digest, size, docs, chunks,
+                                  [keys_by_chunk[c.chunk_id] for c in chunks], now)
+        for source in removed:
+            record.remove_source(db, source)
+            report.removed += 1
+        if parsed or removed:
+            record.bump_generation(db)
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('chroma_dirty', '1')")
+    new_ids = {c.chunk_id for *_, chunks in parsed for c in chunks}
+    if parsed or removed:
+        progress("store", 0, 1)
+        _sync(record, vectors, sorted(new_ids - old_ids), sorted(old_ids - new_ids))
+        record.set_meta(chroma_dirty=0)
+        record.prune_embeddings()
+        progress("store", 1, 1)

@@ -1,0 +1,138 @@
+"""Sentence-aware, token-sized chunking with exact character offsets.
+
+Units are sentences (Punkt, as LlamaIndex's ``SentenceSplitter`` uses, within each line so
+headlines and paragraphs never merge); a unit longer than the budget is cut at token
+boundaries. Units are packed greedily up to ``chunk_tokens`` (``tiktoken`` cl100k_base),
+and each chunk after the first starts with the trailing units of the one before, up to
+``chunk_overlap`` tokens. Offsets are kept throughout, so
+``document.text[chunk.start:chunk.end] == chunk.text`` by construction.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from .models import Chunk, Document
+
+__all__ = ["chunk_document", "sentence_spans", "count_tokens"]
+
+
+def _static_dir() -> Path | None:
+    try:
+        import llama_index.core
+
+        return Path(llama_index.core.__file__).parent / "_static"
+    except ImportError:  # pragma: no cover - llama-index-core is a dependency
+        return None
+
+
+@lru_cache(maxsize=1)
+def _encoding():
+    static = _static_dir()
+    if static and (static / "tiktoken_cache").is_dir():
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(static / "tiktoken_cache"))
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base")
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    """Punkt from the NLTK data LlamaIndex ships; ``None`` (regex fallback) if absent."""
+    try:
+        from nltk.tokenize.punkt import PunktSentenceTokenizer, PunktTokenizer  # noqa: F401
+
+        static = _static_dir()
+        if static and (static / "nltk_cache").is_dir():
+            import nltk
+
+            if str(static / "nltk_cache") not in nltk.data.path:
+                nltk.data.path.append(str(static / "nltk_cache"))
+        return PunktTokenizer("english")
+    except (ImportError, LookupError, OSError):
+        return None
+
+
+_FALLBACK = re.compile(r"[^.!?]*(?:[.!?]+[\"”’')\]]*|$)\s*", re.S)
+
+
+def count_tokens(texts: list[str]) -> list[int]:
+    return [len(t) for t in _encoding().encode_ordinary_batch(texts)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, trimmed of surrounding whitespace, never crossing a
+    line break."""
+    spans: list[tuple[int, int]] = []
+    punkt = _punkt()
+    for line in re.finditer(r"[^\n]+", text):
+        seg = line.group()
+        base = line.start()
+        if punkt is not None:
+            pieces = list(punkt.span_tokenize(seg))
+        else:
+            pieces = [(m.start(), m.end()) for m in _FALLBACK.finditer(seg) if m.group().strip()]
+        for a, b in pieces:
+            piece = seg[a:b]
+            stripped = piece.strip()
+            if not stripped:
+                continue
+            a += len(piece) - len(piece.lstrip())
+            b = a + len(stripped)
+            spans.append((base + a, base + b))
+    return spans
+
+
+def _cut_long(text: str, start: int, end: int, budget: int) -> list[tuple[int, int, int]]:
+    """Cut one over-long unit at token boundaries; returns (start, end, tokens)."""
+    enc = _encoding()
+    piece = text[start:end]
+    tokens = enc.encode_ordinary(piece)
+    _, offsets = enc.decode_with_offsets(tokens)
+    cuts = sorted({0, *(min(offsets[i], len(piece)) for i in range(budget, len(tokens), budget)), len(piece)})
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        seg = piece[a:b]
+        if not seg.strip():
+            continue
+        a2 = a + len(seg) - len(seg.lstrip())
+        b2 = a2 + len(seg.strip())
+        out.append((start + a2, start + b2, len(enc.encode_ordinary(piece[a2:b2]))))
+    return out
+
+
+def _units(text: str, budget: int) -> list[tuple[int, int, int]]:
+    spans = sentence_spans(text)
+    counts = count_tokens([text[a:b] for a, b in spans])
+    units: list[tuple[int, int, int]] = []
+    for (a, b), n in zip(spans, counts):
+        if n <= budget:
+            units.append((a, b, n))
+        else:
+            units.extend(_cut_long(text, a, b, budget))
+    return units
+
+
+def chunk_document(doc: Document, chunk_tokens: int = 200, chunk_overlap: int = 40) -> list[Chunk]:
+    """Chunks of about ``chunk_tokens`` tokens, whole sentences where they fit."""
+    units = _units(doc.text, chunk_tokens)
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j, total = i, 0
+        while j < len(units) and (j == i or total + units[j][2] <= chunk_tokens):
+            total += units[j][2]
+            j += 1
+        chunks.append(Chunk.of(doc, units[i][0], units[j - 1][1], len(chunks)))
+        if j >= len(units):
+            break
+        # Overlap: step back over trailing units worth at most chunk_overlap tokens.
+        k, back = j, 0
+        while k - 1 > i and back + units[k - 1][2] <= chunk_overlap:
+            back += units[k - 1][2]
+            k -= 1
+        i = k
+    return chunks

@@ -1,0 +1,122 @@
+"""Bytes → text: robust decoding, then ftfy, then a small table of repairs ftfy misses.
+
+``ftfy.fix_text`` (6.3) leaves three kinds of damage in our seed articles, all caused by
+UTF-8 text that went through a single-byte code page on its way to us:
+
+* ``â€`` at a line end: a closing quote ``”`` (UTF-8 ``E2 80 9D``) read as cp1252, where
+  ``9D`` is unassigned and was dropped;
+* ``†`` glued between two words (``actions†by``): the same quote whose dropped byte
+  took the following space with it; it was ``” `` (quote, space);
+* ``ยท`` in Latin text: a middle dot ``·`` (``C2 B7``) read as cp874 (Thai).
+
+Each repair applies only where the context shows damage (Latin text around the sequence),
+so a real dagger (``Smith†``) and real Thai text survive.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import ftfy
+from charset_normalizer import from_bytes
+
+__all__ = ["decode_bytes", "repair_text", "UndecodableError", "REPAIRS"]
+
+
+class UndecodableError(ValueError):
+    """The bytes are not text in any encoding we can recognise."""
+
+
+_LATIN = r"A-Za-z\u00C0-\u024F"
+_THAI = r"\u0E00-\u0E7F"
+
+# (pattern, replacement, what it repairs). Order matters: the longer sequence first.
+REPAIRS: list[tuple[re.Pattern[str], str, str]] = [
+    (
+        re.compile(rf"(?<=[{_LATIN}0-9.,;:!?’'\)\]])â€(?=[ \t]*(?:\n|$))"),
+        "”",
+        "closing quote at a line end (cp1252 mojibake, last byte lost)",
+    ),
+    (
+        re.compile(rf"(?<=[{_LATIN}0-9.,;:!?’'\)\]])â€(?=[ \t]*[{_LATIN}])"),
+        "” ",
+        "closing quote before a word (cp1252 mojibake, last byte lost)",
+    ),
+    (
+        re.compile(rf"(?<=[{_LATIN}0-9.,;:!?’'\)\]])†(?=[{_LATIN}])"),
+        "” ",
+        "closing quote that swallowed the following space",
+    ),
+    (
+        re.compile(rf"(?<=[{_LATIN}0-9.,\)] )ยท(?= [{_LATIN}])|(?<=[{_LATIN}0-9])ยท(?=[{_LATIN}])"),
+        "·",
+        "middle dot read as cp874",
+    ),
+]
+
+_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_line_breaks=True, normalization="NFC")
+
+
+def repair_text(text: str) -> str:
+    """ftfy, then the context-checked repairs above. Curly quotes are kept."""
+    text = ftfy.fix_text(text, config=_FTFY)
+    for pattern, replacement, _why in REPAIRS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+]
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Mostly-ASCII UTF-16 has a NUL in every other byte; detect which side."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even = sample[0::2].count(0) / (len(sample) / 2)
+    odd = sample[1::2].count(0) / (len(sample) / 2)
+    if odd > 0.3 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.3 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode raw bytes to text (BOM, UTF-8, UTF-16 without BOM, then detection).
+
+    Raises ``UndecodableError`` for binary data.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(encoding, errors="replace")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        utf16 = _utf16_without_bom(data)
+        if utf16:
+            try:
+                return data.decode(utf16)
+            except UnicodeDecodeError:
+                pass
+        if b"\x00" in data[:8192]:
+            raise UndecodableError("binary data (NUL bytes), not text")
+        best = from_bytes(data[:200_000]).best()
+        if best is None or best.encoding is None:
+            raise UndecodableError("no text encoding fits these bytes")
+        text = data.decode(best.encoding, errors="replace")
+    if "\x00" in text:
+        raise UndecodableError("binary data (NUL bytes), not text")
+    controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\r\t\f")
+    if controls > max(8, len(text[:8192]) // 50):
+        raise UndecodableError("binary data (control bytes), not text")
+    return text

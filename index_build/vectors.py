@@ -1,0 +1,169 @@
+"""The Chroma side: a derived vector index, written from the SQLite record.
+
+``make_vectors(settings)`` chooses the embedded ``PersistentClient`` under the index
+directory, or a Chroma server when ``BRIEFING_CHROMA_URL`` is set. Embeddings are always
+passed explicitly (``query_texts`` would make Chroma download a model).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .errors import IndexMismatchError, StoreError
+from .settings import Settings
+
+__all__ = ["VectorStore", "make_vectors"]
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+_CHROMA_ERRORS: tuple[type[BaseException], ...] = (Exception,)  # narrowed below when possible
+
+
+def _chroma_errors() -> tuple[type[BaseException], ...]:
+    import chromadb.errors as ce
+
+    errors: list[type[BaseException]] = [ce.ChromaError, ValueError, RuntimeError, OSError, ConnectionError]
+    try:
+        import httpx
+
+        errors.append(httpx.HTTPError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+class VectorStore:
+    """One Chroma collection. ``expected`` is the build metadata it must carry."""
+
+    def __init__(self, settings: Settings, expected: dict[str, object], create: bool = True):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.settings = settings
+        self.expected = {k: (v if isinstance(v, (int, float)) else str(v)) for k, v in expected.items()}
+        self.errors = _chroma_errors()
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+        try:
+            if settings.chroma_url:
+                url = urlparse(settings.chroma_url)
+                self.client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                    ssl=url.scheme == "https", settings=chroma_settings,
+                )
+                self.client.heartbeat()
+            else:
+                settings.chroma_path.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        except self.errors as e:
+            raise StoreError(self._where(f"cannot be opened ({type(e).__name__}: {e})")) from None
+        self.collection = None
+        self._open(create)
+
+    def _where(self, what: str) -> str:
+        if self.settings.chroma_url:
+            return (
+                f"the Chroma server at {self.settings.chroma_url} {what}; check that it is running "
+                "(`chroma run --path DIR --host 127.0.0.1 --port N`) or unset BRIEFING_CHROMA_URL"
+            )
+        return f"the vector index in {self.settings.chroma_path} {what}; run `briefing index --rebuild`"
+
+    def _open(self, create: bool) -> None:
+        name = self.settings.collection
+        try:
+            if create:
+                self.collection = self.client.get_or_create_collection(
+                    name, metadata={**self.expected, "hnsw:space": "cosine"}
+                )
+            else:
+                self.collection = self.client.get_collection(name)
+        except self.errors as e:
+            raise StoreError(self._where(f"has no usable collection {name!r} ({e})")) from None
+        meta = self.collection.metadata or {}
+        wrong = [
+            f"{k}={meta.get(k)!r} (now {v!r})" for k, v in self.expected.items() if str(meta.get(k)) != str(v)
+        ]
+        if wrong:
+            raise IndexMismatchError(
+                f"the Chroma collection {name!r} was built with other settings: {', '.join(wrong)}; "
+                "run `briefing index --rebuild`"
+            )
+
+    def reset(self) -> None:
+        """Drop and recreate the collection (used by ``--rebuild`` and repair)."""
+        try:
+            try:
+                self.client.delete_collection(self.settings.collection)
+            except self.errors:
+                pass
+            self._open(create=True)
+        except StoreError:
+            if self.settings.chroma_url:
+                raise
+            # An embedded index too damaged to reset: remove the directory and start again.
+            shutil.rmtree(self.settings.chroma_path, ignore_errors=True)
+            self.__init__(self.settings, self.expected, create=True)  # type: ignore[misc]
+
+    def count(self) -> int:
+        try:
+            return self.collection.count()
+        except self.errors as e:
+            raise StoreError(self._where(f"cannot be counted ({e})")) from None
+
+    def ids(self, page: int = 5000) -> set[str]:
+        out: set[str] = set()
+        offset = 0
+        try:
+            while True:
+                got = self.collection.get(include=[], limit=page, offset=offset)
+                out.update(got["ids"])
+                if len(got["ids"]) < page:
+                    return out
+                offset += page
+        except self.errors as e:
+            raise StoreError(self._where(f"cannot be read ({e})")) from None
+
+    def max_batch(self) -> int:
+        try:
+            return max(1, min(4000, int(self.client.get_max_batch_size())))
+        except (AttributeError, *self.errors):
+            return 1000
+
+    def upsert(self, ids: list[str], vectors: np.ndarray, texts: list[str], metadatas: list[dict]) -> None:
+        step = self.max_batch()
+        try:
+            for i in range(0, len(ids), step):
+                self.collection.upsert(
+                    ids=ids[i: i + step],
+                    embeddings=np.asarray(vectors[i: i + step], dtype=np.float32),
+                    documents=texts[i: i + step],
+                    metadatas=metadatas[i: i + step],
+                )
+        except self.errors as e:
+            raise StoreError(self._where(f"refused a write ({type(e).__name__}: {e})")) from None
+
+    def delete(self, ids: list[str]) -> None:
+        step = self.max_batch()
+        try:
+            for i in range(0, len(ids), step):
+                self.collection.delete(ids=ids[i: i + step])
+        except self.errors as e:
+            raise StoreError(self._where(f"refused a delete ({e})")) from None
+
+    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine distance) of the ``n`` nearest chunks."""
+        try:
+            res = self.collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=max(1, n),
+                where=where or None, include=["distances"],
+            )
+        except self.errors as e:
+            raise StoreError(self._where(f"cannot be queried ({e})")) from None
+        return list(zip(res["ids"][0], res["distances"][0]))
+
+
+def make_vectors(settings: Settings, expected: dict[str, object], create: bool = True) -> VectorStore:
+    return VectorStore(settings, expected, create=create)

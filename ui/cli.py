@@ -1,0 +1,141 @@
+"""`briefing`: a thin command line over index_build and assistant.
+
+Domain errors become one line on stderr and exit status 1; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from index_build.errors import BriefingError
+from index_build.settings import Settings, load_settings
+
+__all__ = ["main"]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def friendly(fn):
+    """Turn library errors into one readable line and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except BriefingError as e:
+            _fail(str(e))
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as e:  # last line of defence: never a traceback to a user
+            if os.environ.get("BRIEFING_DEBUG"):
+                raise
+            _fail(f"unexpected {type(e).__name__}: {e} (set BRIEFING_DEBUG=1 for the details)")
+
+    return wrapper
+
+
+class Context:
+    def __init__(self, index_dir: str | None, config: str | None):
+        self.index_dir = index_dir
+        self.config = Path(config) if config else None
+
+    def settings(self, **overrides) -> Settings:
+        return load_settings(self.config, index_dir=self.index_dir, **overrides)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--index-dir", type=click.Path(file_okay=False), envvar="BRIEFING_INDEX_DIR",
+              help="Where the index lives (default .briefing/; env BRIEFING_INDEX_DIR).")
+@click.option("--config", type=click.Path(dir_okay=False), envvar="BRIEFING_CONFIG",
+              help="Settings file (default ./briefing.toml when present).")
+@click.version_option(package_name="briefing")
+@click.pass_context
+def main(ctx: click.Context, index_dir: str | None, config: str | None) -> None:
+    """Briefing: grounded answers with span-level citations from your own sources, offline."""
+    ctx.obj = Context(index_dir, config)
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        return
+    for item in report.skipped:
+        click.echo(f"skipped {item['source']}: {item['reason']}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    parts = [f"{report.added} added", f"{report.updated} updated", f"{report.removed} removed",
+             f"{report.unchanged} unchanged", f"{len(report.skipped)} skipped"]
+    click.echo(
+        f"Indexed: {', '.join(parts)}. Index holds {report.documents} documents, "
+        f"{report.chunks} chunks ({report.embedded} newly embedded) in {report.seconds:.1f} s."
+    )
+    if report.repaired:
+        click.echo(f"Repaired {report.repaired} vector-index entries left by an interrupted run.")
+
+
+@main.command()
+@click.argument("sources", required=False, type=click.Path(file_okay=False))
+@click.option("--rebuild", is_flag=True, help="Drop the index and build it again from scratch.")
+@click.option("--watch", is_flag=True, help="Keep running; re-index whenever a source changes.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary (no progress bar).")
+@click.option("--embedder", type=str, default=None, help="Embedder profile: minilm (default) or static.")
+@click.pass_obj
+@friendly
+def index(obj: Context, sources: str | None, rebuild: bool, watch: bool, as_json: bool,
+          embedder: str | None) -> None:
+    """Index the articles in SOURCES (default: sources/).
+
+    Only new, changed and removed files are processed; unchanged files cost one hash.
+    """
+    from index_build.build import build_index
+
+    from .progress import TerminalProgress
+
+    settings = obj.settings(sources_dir=sources, embedder=embedder)
+    progress = TerminalProgress(enabled=False if as_json else None)
+    try:
+        report = build_index(settings, rebuild=rebuild, progress=progress)
+    finally:
+        progress.close()
+    _print_report(report, as_json)
+    if watch:
+        from index_build.watch import watch_sources
+
+        if not as_json:
+            click.echo(f"Watching {settings.sources_dir} for changes (Ctrl+C to stop)…", err=True)
+        for report in watch_sources(settings, progress=None if as_json else TerminalProgress()):
+            _print_report(report, as_json)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@friendly
+def status(obj: Context, as_json: bool) -> None:
+    """Show what the index holds."""
+    from index_build.status import index_status
+
+    info = index_status(obj.settings())
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+        return
+    click.echo(
+        f"Index {info['index_dir']}: {info['documents']} documents from {info['sources']} sources, "
+        f"{info['chunks']} chunks\nEmbedder {info['embedder']} ({info['dimension']} dims), "
+        f"chunks of {info['chunk_tokens']} tokens\nStore {info['store']}"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
