@@ -30,6 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 @runtime_checkable
@@ -71,20 +72,28 @@ class MiniLMEmbedder:
     dimension = 384
 
     def __init__(self, batch_size: int = 64):
-        from sentence_transformers import SentenceTransformer
-
         self.batch_size = batch_size
-        try:
-            self._model = SentenceTransformer(_minilm_path(), device="cpu")
-        except OSError as e:
-            raise EmbedderError(f"cannot load the MiniLM model ({e}); run `make install`") from None
+        self._model = None  # loaded on first use: an unchanged re-index never needs it
         self._lock = threading.Lock()
+
+    def _load(self):
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
+            try:
+                self._model = SentenceTransformer(_minilm_path(), device="cpu")
+            except OSError as e:
+                raise EmbedderError(f"cannot load the MiniLM model ({e}); run `make install`") from None
+        return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:  # the model is not safe to call from two threads at once
-            out = self._model.encode(
+            out = self._load().encode(
                 texts, batch_size=self.batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=False,
             )
@@ -96,25 +105,42 @@ class StaticEmbedder:
     dimension = 256
 
     def __init__(self, batch_size: int = 1024):
-        from model2vec import StaticModel
-
-        path = cache_dir() / "static-minilm-pca256"
-        if not (path / "config.json").is_file():
-            self._distill(path)
-        self._model = StaticModel.from_pretrained(str(path))
-        self.dimension = int(self._model.dim)
         self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                from model2vec import StaticModel
+
+                path = cache_dir() / "static-minilm-pca256"
+                if not (path / "config.json").is_file():
+                    self._distill(path)
+                self._model = StaticModel.from_pretrained(str(path))
+                if int(self._model.dim) != self.dimension:
+                    raise EmbedderError(f"the cached static model in {path} has the wrong size; delete it")
+        return self._model
 
     @staticmethod
     def _distill(path: Path) -> None:
         """Distil once (about 20 s) and cache; written to a temp dir then renamed."""
         from model2vec.distill import distill
 
+        import contextlib
+        import io
+        import sys
+
+        print(f"Preparing the static embedder once (about a minute); cached in {path}", file=sys.stderr)
         tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
         try:
-            model = distill(model_name=_minilm_path(), pca_dims=256)
+            # distill() draws its own progress bars and load reports; keep the terminal clean.
+            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                model = distill(model_name=_minilm_path(), pca_dims=256)
             model.save_pretrained(str(tmp))
-            tmp.replace(path) if not path.exists() else None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                tmp.replace(path)
         except OSError as e:
             raise EmbedderError(f"cannot build the static model in {path} ({e})") from None
         finally:
@@ -126,7 +152,7 @@ class StaticEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return _normalize(self._model.encode(texts, batch_size=self.batch_size, show_progress_bar=False))
+        return _normalize(self._load().encode(texts, batch_size=self.batch_size, show_progress_bar=False))
 
 
 _CACHE: dict[tuple[str, int], Embedder] = {}
