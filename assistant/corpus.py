@@ -1,0 +1,223 @@
+"""The read side of an index: chunk table in memory, BM25 (persisted), Chroma, embedder.
+
+Opened once per process and refreshed when the index generation changes (a rebuild).
+The query embedder is the one that built the index: the profile is read from the index
+and its name checked, so a question is never embedded into another model's space.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from index_build.embed import Embedder, make_embedder
+from index_build.errors import BriefingError, IndexMismatchError
+from index_build.models import Document
+from index_build.record import Record
+from index_build.settings import Settings
+from index_build.vectors import VectorStore
+
+from .models import Filters
+from .text import tokenize
+
+__all__ = ["Corpus", "date_key"]
+
+
+def date_key(value: str | None, end: bool = False) -> int:
+    """An ISO date as YYYYMMDD; a partial date covers its whole year or month."""
+    if not value:
+        return 0
+    parts = value.strip().split("-")
+    try:
+        y = int(parts[0])
+        m = int(parts[1]) if len(parts) > 1 else (12 if end else 0)
+        d = int(parts[2]) if len(parts) > 2 else (31 if end else 0)
+    except ValueError:
+        raise BriefingError(f"{value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD") from None
+    return y * 10000 + m * 100 + d
+
+
+def _profile_of(embedder_name: str) -> str:
+    if embedder_name.startswith("minilm:"):
+        return "minilm"
+    if embedder_name.startswith("static:"):
+        return "static"
+    return embedder_name
+
+
+class Corpus:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._embedder = embedder
+        self.generation = -1
+        self.load()
+
+    # -- loading ------------------------------------------------------------------------
+    def load(self) -> None:
+        with self._lock:
+            if not self.settings.db_path.is_file():
+                raise BriefingError(
+                    f"no index in {self.settings.index_dir}; run `briefing index` to build one from sources/"
+                )
+            record = Record(self.settings.db_path, readonly=True)
+            try:
+                meta = record.meta()
+                rows = list(record.chunks_with_meta())
+            finally:
+                record.close()
+            if "embedder" not in meta:
+                raise BriefingError(f"the index in {self.settings.index_dir} is empty; run `briefing index`")
+            if self._embedder is None or self._embedder.name != meta["embedder"]:
+                self._embedder = make_embedder(_profile_of(meta["embedder"]), self.settings.embed_batch_size)
+            if self._embedder.name != meta["embedder"]:
+                raise IndexMismatchError(
+                    f"the index was built with {meta['embedder']}, but the query embedder is "
+                    f"{self._embedder.name}; run `briefing index --rebuild`"
+                )
+            self.meta = meta
+            self.generation = int(meta.get("generation", 0))
+            self.ids = [r[0] for r in rows]
+            self.doc_ids = [r[1] for r in rows]
+            self.starts = np.array([r[2] for r in rows], dtype=np.int64)
+            self.ends = np.array([r[3] for r in rows], dtype=np.int64)
+            self.texts = [r[4] for r in rows]
+            self.sources = [r[6] for r in rows]
+            self.titles = [r[7] for r in rows]
+            self.publishers = [r[8] for r in rows]
+            self.published = [r[9] for r in rows]
+            self.date_keys = np.array([date_key(p) for p in self.published], dtype=np.int64)
+            self.pos = {cid: i for i, cid in enumerate(self.ids)}
+            self._docs: dict[str, Document] = {}
+            expected = {
+                "schema_version": int(meta["schema_version"]), "embedder": meta["embedder"],
+                "dimension": int(meta["dimension"]), "chunk_tokens": int(meta["chunk_tokens"]),
+                "chunk_overlap": int(meta["chunk_overlap"]),
+            }
+            self.vectors = VectorStore(self.settings, expected, create=False) if self.ids else None
+            self._load_lexical()
+
+    def refresh(self) -> bool:
+        """Reload if the index changed since it was loaded. True when it did."""
+        record = Record(self.settings.db_path, readonly=True)
+        try:
+            gen = int(record.meta().get("generation", 0))
+        finally:
+            record.close()
+        if gen != self.generation:
+            self.load()
+            return True
+        return False
+
+    def _lexical_dir(self) -> Path:
+        return self.settings.index_dir / "lexical"
+
+    def _load_lexical(self) -> None:
+        """BM25 over headline + passage, persisted per index generation."""
+        import bm25s
+
+        folder = self._lexical_dir()
+        stamp = folder / "generation.json"
+        want = {"generation": self.generation, "chunks": len(self.ids), "schema": 1}
+        self.bm25 = None
+        self.df: dict[str, int] = {}
+        if not self.ids:
+            return
+        try:
+            if stamp.is_file() and json.loads(stamp.read_text()) == want:
+                self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=False, show_progress=False, verbosity=0)
+                self.df = json.loads((folder / "df.json").read_text())
+                return
+        except (OSError, ValueError, KeyError):
+            self.bm25 = None
+        docs_tokens = [tokenize(f"{t}\n{x}") for t, x in zip(self.titles, self.texts)]
+        df: dict[str, int] = {}
+        for toks in docs_tokens:
+            for tok in set(toks):
+                df[tok] = df.get(tok, 0) + 1
+        retriever = bm25s.BM25()
+        retriever.index(docs_tokens, show_progress=False)
+        self.bm25, self.df = retriever, df
+        tmp = folder.with_name(folder.name + ".tmp")
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            retriever.save(str(tmp / "bm25"), show_progress=False)
+            (tmp / "df.json").write_text(json.dumps(df))
+            (tmp / "generation.json").write_text(json.dumps(want))
+            shutil.rmtree(folder, ignore_errors=True)
+            tmp.rename(folder)
+        except OSError:
+            pass  # a read-only index directory: keep the in-memory index
+
+    # -- queries ------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder  # type: ignore[return-value]
+
+    def idf(self, term: str) -> float:
+        n = max(1, len(self.ids))
+        df = self.df.get(term, 0)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        if filters.is_empty():
+            return None
+        m = np.ones(len(self.ids), dtype=bool)
+        if filters.sources:
+            wanted = set(filters.sources)
+            m &= np.array([s in wanted or any(s.startswith(w.rstrip("/") + "/") for w in wanted)
+                           for s in self.sources])
+        if filters.publishers:
+            wanted = {p.casefold() for p in filters.publishers}
+            m &= np.array([p.casefold() in wanted for p in self.publishers])
+        if filters.since:
+            m &= self.date_keys >= date_key(filters.since)
+        if filters.until:
+            m &= (self.date_keys <= date_key(filters.until, end=True)) & (self.date_keys > 0)
+        return m
+
+    def where(self, filters: Filters) -> dict | None:
+        clauses: list[dict] = []
+        if filters.sources:
+            exact = [s for s in filters.sources]
+            clauses.append({"source": {"$in": exact}})
+        if filters.publishers:
+            pubs = sorted({p for p in filters.publishers} | {p for p in set(self.publishers)
+                                                               if p.casefold() in {x.casefold() for x in filters.publishers}})
+            clauses.append({"publisher": {"$in": pubs}})
+        if filters.since:
+            clauses.append({"date_key": {"$gte": date_key(filters.since)}})
+        if filters.until:
+            clauses.append({"date_key": {"$lte": date_key(filters.until, end=True)}})
+            clauses.append({"date_key": {"$gt": 0}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def document(self, doc_id: str) -> Document | None:
+        with self._lock:
+            if doc_id in self._docs:
+                return self._docs[doc_id]
+        record = Record(self.settings.db_path, readonly=True)
+        try:
+            doc = record.document(doc_id)
+        finally:
+            record.close()
+        if doc is not None:
+            with self._lock:
+                if len(self._docs) > 512:
+                    self._docs.clear()
+                self._docs[doc_id] = doc
+        return doc
+
+    def documents(self) -> list[dict]:
+        record = Record(self.settings.db_path, readonly=True)
+        try:
+            return record.document_summaries()
+        finally:
+            record.close()

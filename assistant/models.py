@@ -1,0 +1,80 @@
+"""Plain data of the assistant: passages, citations, answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["Filters", "Passage", "Citation", "Answer"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Narrow retrieval. Dates are ISO strings (``2017``, ``2017-09``, ``2017-09-12``)."""
+
+    sources: tuple[str, ...] = ()
+    publishers: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.sources or self.publishers or self.since or self.until)
+
+
+@dataclass(frozen=True)
+class Passage:
+    rank: int
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    publisher: str
+    published: str | None
+    start: int
+    end: int
+    text: str
+    score: float
+
+    def as_json(self) -> dict:
+        return {
+            "rank": self.rank, "chunk_id": self.chunk_id, "doc_id": self.doc_id, "source": self.source,
+            "title": self.title, "start": self.start, "end": self.end, "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """``quote == document.text[start:end]``: the exact supporting sentence(s)."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    start: int
+    end: int
+    quote: str
+
+    def as_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "chunk_id"}
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    standalone_query: str = ""
+    dropped: list[str] = field(default_factory=list)  # sentences removed by verification
+
+    def as_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.as_json() for c in self.citations],
+            "passages": [p.as_json() for p in self.passages],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }

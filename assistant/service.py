@@ -1,0 +1,221 @@
+"""The assistant: condense → retrieve → answer (extractive or generative) → cite → verify.
+
+``Assistant.ask`` returns an ``Answer``; ``Assistant.stream`` yields text as it is produced
+and then the final, verified ``Answer`` (whose text may differ from what streamed when
+verification dropped a sentence). Abstention is an answer too: ``abstained=True``, a plain
+statement that the sources don't say, and the closest passages.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+from index_build.chunk import sentence_spans
+from index_build.settings import Settings
+
+from .converse import Condensed, condense
+from .corpus import Corpus
+from .extractive import candidates, select
+from .generate import NOT_IN_SOURCES, SYSTEM_PROMPT, Generator, build_prompt, make_generator
+from .models import Answer, Citation, Filters, Passage
+from .question import analyze
+from .retrieve import retrieve
+from .text import tokenize
+from .verify import citation_valid, supported
+
+__all__ = ["Assistant", "ABSTAIN_TEXT"]
+
+ABSTAIN_TEXT = "The sources don't say. None of the indexed passages answers this; the closest ones are listed below."
+CANDIDATE_PASSAGES = 8
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+class Assistant:
+    def __init__(self, settings: Settings, corpus: Corpus | None = None, generator: Generator | None = None):
+        self.settings = settings
+        self.corpus = corpus or Corpus(settings)
+        self._generator = generator
+        self._lock = threading.Lock()
+
+    # -- public -------------------------------------------------------------------------
+    def ask(self, question: str, history: list[str] | None = None, filters: Filters = Filters(),
+            top_k: int | None = None, llm: str | None = None) -> Answer:
+        answer = None
+        for event in self.stream(question, history, filters, top_k, llm):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: list[str] | None = None, filters: Filters = Filters(),
+               top_k: int | None = None, llm: str | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas, then the final ``Answer``."""
+        t0 = time.perf_counter()
+        question = (question or "").strip()
+        top_k = max(1, top_k or self.settings.top_k)
+        generator = self._generator_for(llm)
+        condensed = self._condense(question, history or [], generator)
+        retrieval = retrieve(self.corpus, condensed.query, filters, k=max(top_k, CANDIDATE_PASSAGES))
+        t1 = time.perf_counter()
+        passages = retrieval.passages
+        if generator is None:
+            answer = self._extractive(question, condensed, passages, top_k)
+            if not answer.abstained:
+                for piece in re.findall(r"\S+\s*", answer.text):
+                    yield piece
+        else:
+            answer = yield from self._generative(generator, question, condensed, passages[:top_k], top_k)
+        t2 = time.perf_counter()
+        answer.timings_ms = {"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000,
+                             "total": (t2 - t0) * 1000, **{f"retrieve_{k}": v for k, v in retrieval.timings_ms.items()}}
+        answer.standalone_query = condensed.query
+        if answer.abstained:
+            yield answer.text
+        yield answer
+
+    def refresh(self) -> bool:
+        return self.corpus.refresh()
+
+    # -- parts --------------------------------------------------------------------------
+    def _generator_for(self, llm: str | None) -> Generator | None:
+        if llm == "extractive":
+            return None
+        spec = llm or self.settings.llm
+        if not spec or spec == "extractive":
+            return self._generator
+        with self._lock:
+            if self._generator is None or self._generator.name != spec:
+                self._generator = make_generator(spec, self.settings.llm_model)
+            return self._generator
+
+    def _condense(self, question: str, history: list[str], generator: Generator | None) -> Condensed:
+        rule = condense(question, history)
+        if generator is None or rule.query == question:
+            return rule
+        prompt = ("Earlier questions:\n" + "\n".join(f"- {h}" for h in history[-4:]) +
+                  f"\n\nFollow-up: {question}\n\nRewrite the follow-up as one standalone question. "
+                  "Reply with the question only.")
+        rewritten = generator.complete("You rewrite follow-up questions.", prompt).strip().splitlines()
+        text = rewritten[0].strip() if rewritten else ""
+        return Condensed(text, f"{text} {rule.query}") if text else rule
+
+    def _abstain(self, question: str, passages: list[Passage], top_k: int, dropped=None) -> Answer:
+        return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, citations=[],
+                      passages=passages[:top_k], dropped=list(dropped or []))
+
+    def _extractive(self, question: str, condensed: Condensed, passages: list[Passage], top_k: int) -> Answer:
+        q = analyze(condensed.question)
+        chosen = select(candidates(self.corpus, q, condensed.question, passages[:CANDIDATE_PASSAGES]))
+        if not chosen:
+            return self._abstain(question, passages, top_k)
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for cand in chosen:
+            cit = Citation(n=len(citations) + 1, chunk_id=cand.passage.chunk_id, doc_id=cand.doc_id,
+                           source=cand.passage.source, title=cand.passage.title,
+                           start=cand.start, end=cand.end, quote=cand.text)
+            if not citation_valid(self.corpus, cit):
+                continue
+            citations.append(cit)
+            parts.append(f"{_one_line(cand.text)} [{cit.n}]")
+        if not citations:
+            return self._abstain(question, passages, top_k)
+        return Answer(question=question, text=" ".join(parts), abstained=False, citations=citations,
+                      passages=_cited_first(passages, citations)[:top_k])
+
+    def _generative(self, generator: Generator, question: str, condensed: Condensed,
+                    passages: list[Passage], top_k: int):
+        if not passages:
+            return self._abstain(question, passages, top_k)
+        raw = []
+        for delta in generator.stream(SYSTEM_PROMPT, build_prompt(condensed.question, passages)):
+            raw.append(delta)
+            yield delta
+        text = "".join(raw).strip()
+        if not text or NOT_IN_SOURCES in text.upper():
+            return self._abstain(question, passages, top_k)
+        return self._verify_generated(question, text, passages, top_k)
+
+    def _verify_generated(self, question: str, text: str, passages: list[Passage], top_k: int) -> Answer:
+        """Keep each generated sentence only if what it cites supports it; quote the
+        supporting sentence(s) of the passage, not the whole passage."""
+        citations: dict[tuple[str, int, int], Citation] = {}
+        kept: list[str] = []
+        dropped: list[str] = []
+        for sentence in _split_generated(text):
+            markers = [int(m) for m in _MARKER.findall(sentence)]
+            claim = _MARKER.sub("", sentence).strip()
+            cited = [passages[m - 1] for m in markers if 1 <= m <= len(passages)]
+            spans = [_narrow(claim, p) for p in cited]
+            spans = [s for s in spans if s is not None]
+            check = supported(claim, [self._quote(s) for s in spans])
+            if not cited or not check.ok:
+                dropped.append(f"{claim} — {check.reason or 'cites no passage'}")
+                continue
+            numbers = []
+            for p, (a, b) in zip(cited, spans):
+                key = (p.doc_id, a, b)
+                if key not in citations:
+                    cit = Citation(n=len(citations) + 1, chunk_id=p.chunk_id, doc_id=p.doc_id, source=p.source,
+                                   title=p.title, start=a, end=b, quote=self._quote((p.doc_id, a, b)))
+                    if not citation_valid(self.corpus, cit):
+                        continue
+                    citations[key] = cit
+                numbers.append(citations[key].n)
+            if not numbers:
+                dropped.append(f"{claim} — citation does not match the source")
+                continue
+            end = claim[-1] if claim[-1:] in ".!?" else "."
+            body = claim[:-1] if claim[-1:] in ".!?" else claim
+            kept.append(f"{body} " + "".join(f"[{n}]" for n in dict.fromkeys(numbers)) + end)
+        if not kept:
+            return self._abstain(question, passages, top_k, dropped)
+        cits = sorted(citations.values(), key=lambda c: c.n)
+        return Answer(question=question, text=" ".join(kept), abstained=False, citations=cits,
+                      passages=_cited_first(passages, cits)[:top_k], dropped=dropped)
+
+    def _quote(self, span) -> str:
+        doc_id, a, b = span if len(span) == 3 else (None, *span)
+        doc = self.corpus.document(doc_id)
+        return doc.text[a:b] if doc else ""
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", text).strip()
+
+
+def _cited_first(passages: list[Passage], citations: list[Citation]) -> list[Passage]:
+    cited = {c.chunk_id for c in citations}
+    return [p for p in passages if p.chunk_id in cited] + [p for p in passages if p.chunk_id not in cited]
+
+
+def _split_generated(text: str) -> list[str]:
+    """Sentences of a generated answer, each keeping the markers that follow it."""
+    text = re.sub(r"\s+", " ", text).strip()
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])|(?<=\])\s+(?=[A-Z“\"])", text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _narrow(claim: str, p: Passage) -> tuple[str, int, int] | None:
+    """The sentence(s) of passage ``p`` that best support ``claim``: one sentence, or two
+    adjacent ones when together they cover more of it."""
+    spans = sentence_spans(p.text)
+    if not spans:
+        return None
+    terms = set(tokenize(claim))
+
+    def cover(a: int, b: int) -> float:
+        return len(terms & set(tokenize(p.text[a:b]))) / max(1, len(terms))
+
+    best = max(range(len(spans)), key=lambda i: cover(*spans[i]))
+    a, b = spans[best]
+    score = cover(a, b)
+    for j in (best - 1, best + 1):
+        if 0 <= j < len(spans):
+            a2, b2 = min(a, spans[j][0]), max(b, spans[j][1])
+            if cover(a2, b2) > score + 0.15:
+                a, b, score = a2, b2, cover(a2, b2)
+    return (p.doc_id, p.start + a, p.start + b)
