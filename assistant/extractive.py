@@ -53,28 +53,86 @@ class Candidate:
     why_not: str = ""
 
 
+# A deliberately small table of words that news reports use for the same event, so a
+# question's "travel" finds a passage's "trip". Stems, as ``text.stem`` makes them.
+RELATED: dict[str, frozenset[str]] = {
+    k: frozenset(v.split())
+    for k, v in {
+        "travel": "trip visit arriv flew fli journey dispatch",
+        "trip": "travel visit arriv journey",
+        "visit": "trip travel arriv",
+        "meet": "met talk summit",
+        "critic": "slam rebuk condemn blast attack",
+        "demand": "insist call urg",
+        "kill": "dead die death",
+        "win": "won victori",
+        "buy": "acquir purchas bought",
+        "resign": "quit",
+        "arrest": "detain",
+        "spokesman": "spokeswoman spokesperson",
+        "author": "wrote written",
+    }.items()
+}
+
 _AUTHORSHIP_FORM = frozenset("wrote write written writes article story piece report author byline".split())
 
 
-def _term_groups(corpus: Corpus, q: Question, text: str) -> list[tuple[frozenset[str], float]]:
+def _term_groups(corpus: Corpus, q: Question, text: str) -> list[tuple[frozenset[str], float, str]]:
     """The question's content terms as weighted groups: a multi-word name is one group
-    (covered by any of its words, weighted by its rarest word), other terms stand alone."""
+    (covered by any of its words, weighted by its rarest word), other terms stand alone
+    (covered by themselves or a related word)."""
     form = _AUTHORSHIP_FORM if q.authorship else frozenset()
     terms = content_terms(text, form)
-    groups: list[tuple[frozenset[str], float]] = []
+    groups: list[tuple[frozenset[str], float, str]] = []
     used: set[str] = set()
     for name in q.entities:
         stems = frozenset(t for t in content_terms(name, form) if t in terms)
         if len(stems) > 1:
-            groups.append((stems, max(corpus.idf(t) for t in stems)))
+            groups.append((stems, max(corpus.idf(t) for t in stems), name))
             used |= stems
-    groups += [(frozenset([t]), corpus.idf(t)) for t in terms if t not in used]
+    groups += [(frozenset([t]) | RELATED.get(t, frozenset()), corpus.idf(t), "") for t in terms if t not in used]
     return groups
 
 
-def _coverage(groups: list[tuple[frozenset[str], float]], have: set[str]) -> float:
-    total = sum(w for _, w in groups)
-    return sum(w for stems, w in groups if stems & have) / total if total else 0.0
+# Short forms a question may use for a name the text spells out, and back.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "UN": ("United Nations", "U.N."), "U.N": ("United Nations", "UN"), "U.N.": ("United Nations", "UN"),
+    "US": ("United States", "U.S.", "America"), "U.S": ("United States", "US"), "U.S.": ("United States", "US"),
+    "UK": ("United Kingdom", "Britain", "U.K."), "EU": ("European Union",), "Britain": ("UK", "United Kingdom"),
+    "United": ("UN", "US"), "America": ("US", "United States"),
+}
+
+_TITLES = frozenset("""president prime minister secretary ambassador foreign deputy chairman chairwoman
+    envoy leader mr mrs ms dr gen general sen senator rep representative gov governor king queen
+    chancellor premier spokesman spokeswoman judge justice the""".split())
+
+
+def _name_conflict(name: str, text: str) -> bool:
+    """The sentence names someone or somewhere else that shares a word with ``name``
+    ("North Korea" for "South Korea", "Ivanka Trump" for "Donald Trump")."""
+    parts = name.split()
+    if len(parts) < 2:
+        return False
+    inside = {p.lower() for p in parts}
+    ok = found = False
+    for p in parts[1:]:
+        for m in re.finditer(rf"(?<![\w]){re.escape(p)}(?![\w])", text):
+            found = True
+            before = re.findall(r"[\w’'-]+", text[max(0, m.start() - 40):m.start()])
+            prev = before[-1] if before else ""
+            if prev[:1].isupper() and prev.lower() not in inside and prev.lower() not in _TITLES:
+                continue
+            ok = True
+    first = parts[0]
+    if re.search(rf"(?<![\w]){re.escape(first)}(?![\w])", text):
+        return False
+    return found and not ok
+
+
+def _coverage(groups: list[tuple[frozenset[str], float, str]], have: set[str], text: str = "") -> float:
+    total = sum(w for _, w, _ in groups)
+    got = sum(w for stems, w, name in groups if stems & have and not (name and text and _name_conflict(name, text)))
+    return got / total if total else 0.0
 
 
 def _mentions(name: str, text: str) -> bool:
@@ -84,7 +142,18 @@ def _mentions(name: str, text: str) -> bool:
     if name.lower() in {"he", "she", "they"}:
         return True
     parts = [p for p in re.split(r"[\s.]+", name) if len(p) >= 2 and p[0].isupper()]
+    if not parts:  # a common-noun subject ("the senior administration official"): its head noun
+        parts = name.split()[-1:]
+    parts += [a for p in list(parts) for a in ALIASES.get(p, ())]
     return any(re.search(rf"(?<![\w]){re.escape(p)}(?![\w])", text) for p in parts)
+
+
+def _missing_entity(q: Question, context: str) -> str:
+    """A name the question asks about that neither the sentence nor its context mentions."""
+    for name in q.entities:
+        if not _mentions(name, context):
+            return name
+    return ""
 
 
 def _speech_near(name: str, text: str) -> bool:
@@ -141,7 +210,7 @@ def _eligible(q: Question, text: str, before: str, header: str) -> str:
         in_text = bool(subject) and _mentions(subject, text)
         if subject and not in_text and not (_mentions(subject, before) or _mentions(subject, header)):
             return f"does not mention {q.subject}"
-        says = bool(re.search(r"[“\"]", text)) or any(
+        says = bool(re.search(r"[“”\"]", text)) or any(
             w[:1].islower() and speech_verb(w) for w in re.findall(r"[\w’'-]+", text))
         if not says:
             return "reports no one's words"
@@ -151,7 +220,7 @@ def _eligible(q: Question, text: str, before: str, header: str) -> str:
             return ""
         if not in_text and _ANAPHOR.search(text) and not _other_speaker(subject, text):
             return ""
-        if not _other_speaker(subject, text) and _speech_near(subject, before) and re.search(r"[“\"]", text):
+        if not _other_speaker(subject, text) and _speech_near(subject, before) and re.search(r"[“”\"]", text):
             return ""
         return f"not {q.subject}'s words"
     return ""
@@ -179,15 +248,28 @@ def candidates(corpus: Corpus, q: Question, query: str, passages: list[Passage])
             if key in seen:
                 continue
             text = doc.text[a:b]
-            before_spans = [s for s in sentence_spans(doc.text[max(0, a - 600):a])]
-            before = doc.text[max(0, a - 600):a][before_spans[-1][0]:before_spans[-1][1]] if before_spans else ""
+            window = doc.text[max(0, a - 800):a]
+            para = window[window.rfind("\n\n") + 2:] if "\n\n" in window else window
+            spans_before = sentence_spans(para)
+            # The sentence before it, and one more inside the same paragraph (a quote that
+            # runs on over several sentences is attributed once).
+            before = " ".join(para[x:y] for x, y in spans_before[-2:]) if spans_before else ""
+            if not before:
+                prev = sentence_spans(window)
+                before = window[prev[-1][0]:prev[-1][1]] if prev else ""
             s_terms = set(tokenize(text))
             c_terms = s_terms | set(tokenize(before)) | set(tokenize(header))
             if q.authorship:  # a byline speaks for the whole document
                 c_terms |= doc_terms.setdefault(doc.doc_id, set(tokenize(doc.text)))
-            s_cov = _coverage(sentence_groups, s_terms)
-            c_cov = _coverage(groups, c_terms)
+            s_cov = _coverage(sentence_groups, s_terms, text)
+            c_cov = _coverage(groups, c_terms, f"{text}\n{before}\n{header}")
             why = _eligible(q, text, before, header)
+            plain = [g for g in sentence_groups if not g[2]]
+            if not why and plain and not q.authorship and _coverage(plain, s_terms) < 0.5:
+                why = "says little the question asks beyond its names"
+            if not why and not q.authorship:
+                missing = _missing_entity(q, f"{text}\n{before}\n{header}\n{p.text}")
+                why = f"does not mention {missing}" if missing else ""
             if q.authorship and _BYLINE.search(text):
                 s_cov = max(s_cov, c_cov)
             score = 0.6 * s_cov + 0.3 * c_cov + 0.1 / p.rank

@@ -36,7 +36,7 @@ def entities(text: str) -> list[str]:
     """Capitalised name sequences ("Ri Yong Ho", "U.N.", "Joseph Yun"), question words excluded."""
     out: list[str] = []
     for m in _ENTITY.finditer(text):
-        name = m.group().strip(" .’'")
+        name = re.sub(r"[’']s$", "", m.group().strip(" .’'")).strip(" .’'")
         toks = name.split()
         while toks and toks[0].lower() in _QWORDS:
             toks.pop(0)
