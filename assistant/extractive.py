@@ -25,7 +25,7 @@ __all__ = ["Candidate", "candidates", "select", "MIN_SENTENCE_COVERAGE", "MIN_CO
 
 MIN_SENTENCE_COVERAGE = 0.34
 MIN_CONTEXT_COVERAGE = 0.6
-MAX_SENTENCES = 3
+MAX_SENTENCES = 2
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                      r"forty|fifty|hundred|thousand|million|billion|dozen|several|half)\b", re.I)
 _DATE = re.compile(
@@ -297,7 +297,7 @@ def select(cands: list[Candidate], max_sentences: int = MAX_SENTENCES) -> list[C
     for c in eligible[1:]:
         if len(chosen) >= max_sentences:
             break
-        if c.score < 0.85 * best.score or c.sentence_cov < max(MIN_SENTENCE_COVERAGE, 0.7 * best.sentence_cov):
+        if c.score < 0.9 * best.score or c.sentence_cov < max(MIN_SENTENCE_COVERAGE, 0.9 * best.sentence_cov):
             continue
         if any(_redundant(c.text, x.text) or (c.doc_id == x.doc_id and c.start < x.end and x.start < c.end)
                for x in chosen):

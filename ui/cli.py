@@ -137,5 +137,119 @@ def status(obj: Context, as_json: bool) -> None:
     )
 
 
+def _filters(source: tuple[str, ...], publisher: tuple[str, ...], since: str | None, until: str | None):
+    from assistant.models import Filters
+
+    return Filters(sources=tuple(source), publishers=tuple(publisher), since=since, until=until)
+
+
+def _print_answer(answer) -> None:
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo("")
+        for c in answer.citations:
+            click.echo(f"[{c.n}] {c.title} — {c.source} (characters {c.start}–{c.end})")
+            click.echo(f"    > {' '.join(c.quote.split())}")
+    elif answer.abstained and answer.passages:
+        click.echo("\nClosest passages:")
+        for p in answer.passages:
+            snippet = " ".join(p.text.split())
+            click.echo(f"  {p.rank}. {p.title} — {p.source}: {snippet[:160]}{'…' if len(snippet) > 160 else ''}")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--history", type=click.Path(dir_okay=False, exists=True),
+              help="JSON file: a list of earlier questions in this conversation.")
+@click.option("--top-k", type=click.IntRange(1, 50), default=None, help="Passages to return (default 5).")
+@click.option("--source", multiple=True, help="Only this source file (repeatable).")
+@click.option("--publisher", multiple=True, help="Only this publisher (repeatable).")
+@click.option("--since", help="Only sources published on or after this date (YYYY[-MM[-DD]]).")
+@click.option("--until", help="Only sources published on or before this date.")
+@click.option("--llm", help="Answer with a language model: openai:URL, ollama:MODEL, llamacpp:PATH, "
+                            "or 'extractive' (default: BRIEFING_LLM, else extractive).")
+@click.pass_obj
+@friendly
+def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: int | None,
+        source: tuple[str, ...], publisher: tuple[str, ...], since: str | None, until: str | None,
+        llm: str | None) -> None:
+    """Answer QUESTION from the indexed sources, with citations.
+
+    Every sentence of the answer cites the exact passage that says it; when the sources
+    don't say, the answer says so and lists the closest passages.
+    """
+    from assistant.service import Assistant
+
+    turns: list[str] = []
+    if history:
+        try:
+            turns = json.loads(Path(history).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise BriefingError(f"{history}: not a JSON list of questions ({e})") from None
+        if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
+            raise BriefingError(f"{history}: must be a JSON list of earlier questions (strings)")
+    assistant = Assistant(obj.settings())
+    filters = _filters(source, publisher, since, until)
+    if as_json:
+        answer = assistant.ask(question, turns, filters, top_k, llm)
+        click.echo(json.dumps(answer.as_json(), ensure_ascii=False))
+        return
+    answer = None
+    streamed = False
+    for event in assistant.stream(question, turns, filters, top_k, llm):
+        if isinstance(event, str):
+            if llm and llm != "extractive" or assistant.settings.llm:
+                click.echo(event, nl=False)
+                streamed = True
+        else:
+            answer = event
+    if streamed:
+        click.echo("\n")
+        if answer.dropped:
+            click.echo("Verification removed sentences that their citations do not support:", err=True)
+            for d in answer.dropped:
+                click.echo(f"  - {d}", err=True)
+        click.echo("Verified answer:")
+    _print_answer(answer)
+
+
+@main.command(name="eval")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("--index-dir", "index_dir", type=click.Path(file_okay=False), help="Index to evaluate.")
+@click.option("--details", type=click.Path(dir_okay=False), help="Also write one JSON line per question here.")
+@click.pass_obj
+@friendly
+def eval_(obj: Context, file: str, as_json: bool, index_dir: str | None, details: str | None) -> None:
+    """Score retrieval, answers, citations and abstention on a gold FILE (JSONL).
+
+    Reads the seed format (question, answerable, evidence, key_facts) or the rtqa format
+    (question, answer, evidence_doc).
+    """
+    from assistant.evaluate import evaluate, format_table, load_gold
+    from assistant.service import Assistant
+
+    settings = load_settings(obj.config, index_dir=index_dir or obj.index_dir)
+    items = load_gold(Path(file))
+    assistant = Assistant(settings)
+    progress = None
+    bar = None
+    if not as_json and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(items), desc="Evaluating", unit="question", file=sys.stderr)
+        progress = lambda done, total: bar.update(1)  # noqa: E731
+    metrics, rows = evaluate(assistant, items, progress)
+    if bar is not None:
+        bar.close()
+    if details:
+        Path(details).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(metrics))
+    else:
+        click.echo(format_table(metrics, len(items)))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

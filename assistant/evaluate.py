@@ -1,0 +1,165 @@
+"""``briefing eval``: retrieval, answer, citation and abstention metrics on a gold file.
+
+Two formats, told apart per line:
+
+* seed format — ``id, question, history, answerable, evidence, key_facts``: a passage is
+  relevant when it contains an evidence string after the same cleaning as the index;
+* rtqa format — ``id, question, answer, evidence_doc``: a passage is relevant when it
+  comes from ``evidence_doc`` or contains the answer text (answers of 4+ characters).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from index_build.decode import repair_text
+from index_build.errors import BriefingError
+
+from .models import Answer, Filters
+from .service import Assistant
+
+__all__ = ["GoldItem", "load_gold", "evaluate", "METRICS", "format_table"]
+
+METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "key_fact_recall", "answer_match", "citation_validity",
+           "citation_support", "abstain_unanswerable", "abstain_answerable", "p50_ms", "p95_ms")
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    id: str
+    question: str
+    history: tuple[str, ...]
+    answerable: bool
+    evidence: tuple[str, ...]  # cleaned evidence strings (seed format)
+    key_facts: tuple[tuple[str, ...], ...]
+    answer: str  # rtqa format
+    evidence_doc: str  # rtqa format: record id of the evidence document
+
+
+def load_gold(path: Path) -> list[GoldItem]:
+    items: list[GoldItem] = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise BriefingError(f"{path}: cannot read the gold file ({e.strerror or e})") from None
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            items.append(GoldItem(
+                id=str(d.get("id", n)), question=d["question"], history=tuple(d.get("history") or ()),
+                answerable=bool(d.get("answerable", True)),
+                evidence=tuple(repair_text(e) for e in d.get("evidence") or ()),
+                key_facts=tuple(tuple(g) for g in d.get("key_facts") or ()),
+                answer=str(d.get("answer") or ""), evidence_doc=str(d.get("evidence_doc") or ""),
+            ))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise BriefingError(f"{path}: line {n} is not a gold question ({type(e).__name__}: {e})") from None
+    if not items:
+        raise BriefingError(f"{path}: no questions in the file")
+    return items
+
+
+def _relevant(item: GoldItem, text: str, record_id: str | None) -> bool:
+    if item.evidence and any(e in text for e in item.evidence):
+        return True
+    if item.evidence_doc and record_id == item.evidence_doc:
+        return True
+    return len(item.answer) >= 4 and item.answer.lower() in text.lower()
+
+
+def _has_facts(item: GoldItem, answer_text: str) -> bool:
+    low = answer_text.lower()
+    return all(any(alt.lower() in low for alt in group) for group in item.key_facts)
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[int, int], None] | None = None,
+             record_ids: dict[str, str | None] | None = None) -> tuple[dict[str, float], list[dict]]:
+    """Ask every question; return the metrics and one row per question."""
+    corpus = assistant.corpus
+    if record_ids is None:
+        record_ids = {}
+        if any(i.evidence_doc for i in items):
+            from index_build.record import Record
+
+            rec = Record(corpus.settings.db_path, readonly=True)
+            try:
+                record_ids = dict(rec.db.execute("SELECT doc_id, record_id FROM documents"))
+            finally:
+                rec.close()
+    hits = {1: [], 5: [], 10: []}
+    rr: list[float] = []
+    facts: list[bool] = []
+    matches: list[bool] = []
+    valid: list[bool] = []
+    support: list[bool] = []
+    abst_un: list[bool] = []
+    abst_ans: list[bool] = []
+    times: list[float] = []
+    rows: list[dict] = []
+    for n, item in enumerate(items, start=1):
+        answer: Answer = assistant.ask(item.question, list(item.history), Filters(), top_k=10)
+        times.append(answer.timings_ms.get("total", 0.0))
+        ranks = [p.rank for p in answer.passages if _relevant(item, p.text, record_ids.get(p.doc_id))]
+        first = min(ranks) if ranks else None
+        if item.answerable:
+            for k in hits:
+                hits[k].append(first is not None and first <= k)
+            rr.append(1.0 / first if first and first <= 10 else 0.0)
+            abst_ans.append(answer.abstained)
+            if item.key_facts:
+                facts.append(_has_facts(item, answer.text))
+            if item.answer:
+                matches.append(item.answer.lower() in answer.text.lower())
+        else:
+            abst_un.append(answer.abstained)
+        for c in answer.citations:
+            doc = corpus.document(c.doc_id)
+            ok = doc is not None and doc.text[c.start:c.end] == c.quote
+            valid.append(ok)
+            in_relevant = _relevant(item, c.quote, record_ids.get(c.doc_id))
+            if not in_relevant and doc is not None:
+                # The quote sits inside a relevant passage of the same document.
+                in_relevant = any(p.doc_id == c.doc_id and p.start <= c.start and c.end <= p.end
+                                  and _relevant(item, p.text, record_ids.get(p.doc_id)) for p in answer.passages)
+            has_fact = bool(item.key_facts) and any(any(a.lower() in c.quote.lower() for a in g) for g in item.key_facts)
+            support.append(in_relevant or has_fact)
+        rows.append({"id": item.id, "question": item.question, "answerable": item.answerable,
+                     "abstained": answer.abstained, "first_relevant_rank": first, "answer": answer.text,
+                     "ms": round(times[-1], 1)})
+        if progress:
+            progress(n, len(items))
+
+    def mean(xs: list[bool] | list[float]) -> float | None:
+        return round(sum(xs) / len(xs), 4) if xs else None
+
+    metrics = {
+        "hit@1": mean(hits[1]), "hit@5": mean(hits[5]), "hit@10": mean(hits[10]), "mrr@10": mean(rr),
+        "key_fact_recall": mean(facts), "answer_match": mean(matches), "citation_validity": mean(valid),
+        "citation_support": mean(support), "abstain_unanswerable": mean(abst_un),
+        "abstain_answerable": mean(abst_ans), "p50_ms": round(statistics.median(times), 1) if times else None,
+        "p95_ms": round(_pct(times, 0.95), 1),
+    }
+    return metrics, rows
+
+
+def format_table(metrics: dict[str, float | None], n: int) -> str:
+    width = max(len(k) for k in metrics)
+    lines = [f"{'metric':<{width}}  value", f"{'-' * width}  -----"]
+    for k in METRICS:
+        v = metrics.get(k)
+        lines.append(f"{k:<{width}}  {'n/a' if v is None else v}")
+    lines.append(f"({n} questions)")
+    return "\n".join(lines)
