@@ -73,7 +73,8 @@ class Corpus:
             if "embedder" not in meta:
                 raise BriefingError(f"the index in {self.settings.index_dir} is empty; run `briefing index`")
             if self._embedder is None or self._embedder.name != meta["embedder"]:
-                self._embedder = make_embedder(_profile_of(meta["embedder"]), self.settings.embed_batch_size)
+                profile = meta.get("profile") or _profile_of(meta["embedder"])
+                self._embedder = make_embedder(profile, self.settings.embed_batch_size)
             if self._embedder.name != meta["embedder"]:
                 raise IndexMismatchError(
                     f"the index was built with {meta['embedder']}, but the query embedder is "

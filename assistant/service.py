@@ -148,15 +148,16 @@ class Assistant:
         for sentence in _split_generated(text):
             markers = [int(m) for m in _MARKER.findall(sentence)]
             claim = _MARKER.sub("", sentence).strip()
-            cited = [passages[m - 1] for m in markers if 1 <= m <= len(passages)]
-            spans = [_narrow(claim, p) for p in cited]
-            spans = [s for s in spans if s is not None]
+            cited = [passages[m - 1] for m in dict.fromkeys(markers) if 1 <= m <= len(passages)]
+            pairs = [(p, span) for p in cited if (span := _narrow(claim, p)) is not None]
+            cited = [p for p, _ in pairs]
+            spans = [span for _, span in pairs]
             check = supported(claim, [self._quote(s) for s in spans])
             if not cited or not check.ok:
                 dropped.append(f"{claim} — {check.reason or 'cites no passage'}")
                 continue
             numbers = []
-            for p, (a, b) in zip(cited, spans):
+            for p, (_, a, b) in zip(cited, spans):
                 key = (p.doc_id, a, b)
                 if key not in citations:
                     cit = Citation(n=len(citations) + 1, chunk_id=p.chunk_id, doc_id=p.doc_id, source=p.source,
@@ -177,8 +178,8 @@ class Assistant:
         return Answer(question=question, text=" ".join(kept), abstained=False, citations=cits,
                       passages=_cited_first(passages, cits)[:top_k], dropped=dropped)
 
-    def _quote(self, span) -> str:
-        doc_id, a, b = span if len(span) == 3 else (None, *span)
+    def _quote(self, span: tuple[str, int, int]) -> str:
+        doc_id, a, b = span
         doc = self.corpus.document(doc_id)
         return doc.text[a:b] if doc else ""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,7 +154,10 @@ def open_index(settings: Settings, embedder: Embedder, rebuild: bool = False) ->
     if rebuild:
         record.reset()
     record.check_or_init(expected)
-    vectors = make_vectors(settings, expected)
+    # How to load the same embedder again for queries (a profile or a plugin path).
+    record.set_meta(profile=settings.embedder)
+    # --rebuild exists to get past a settings mismatch: open without checking, then reset.
+    vectors = make_vectors(settings, expected, check=not rebuild)
     if rebuild:
         vectors.reset()
     return record, vectors
@@ -220,10 +224,15 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
     for i, (path, source, digest, size) in enumerate(todo):
         try:
             docs = read_source(path, root, max_bytes, report.warnings)
+            chunks = [c for d in docs for c in chunk_document(d, settings.chunk_tokens, settings.chunk_overlap)]
         except SourceError as e:
             report.skipped.append({"source": e.source, "reason": e.reason})
             continue
-        chunks = [c for d in docs for c in chunk_document(d, settings.chunk_tokens, settings.chunk_overlap)]
+        except (ValueError, TypeError, LookupError, AttributeError, RuntimeError, OSError, zlib.error) as e:
+            # A parser failing on one odd file must not stop the build of all the others.
+            report.skipped.append({"source": source, "reason": f"could not be read ({type(e).__name__}: {e}); "
+                                   "convert it to another format or remove it"})
+            continue
         parsed.append((source, digest, size, docs, chunks))
         progress("read", i + 1, len(todo))
 

@@ -1,0 +1,84 @@
+"""The promise on the seeds, with the real default embedder: every gold question answered
+from the right passage with valid citations, and the unanswerable ones abstained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli_env, run_briefing
+
+DATA = Path(__file__).parent / "data"
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def real_index(tmp_path_factory):
+    base = tmp_path_factory.mktemp("real")
+    result = run_briefing("--index-dir", base / "index", "index", Path(__file__).parent.parent / "sources", "--json")
+    assert result.returncode == 0, result.stderr
+    return base / "index"
+
+
+@pytest.fixture(scope="module")
+def assistant(real_index):
+    from assistant.service import Assistant
+    from index_build.settings import load_settings
+
+    return Assistant(load_settings(environ={}, index_dir=real_index))
+
+
+@pytest.mark.parametrize("gold", ["seed-dev.jsonl", "seed-extra.jsonl"])
+def test_seed_gold_meets_the_targets(assistant, gold):
+    from assistant.evaluate import evaluate, load_gold
+
+    metrics, rows = evaluate(assistant, load_gold(DATA / gold))
+    failed = [r for r in rows if r["abstained"] == r["answerable"]]
+    assert metrics["hit@5"] == 1.0, rows
+    assert metrics["key_fact_recall"] >= 0.95, rows
+    assert metrics["citation_validity"] == 1.0
+    assert metrics["abstain_unanswerable"] == 1.0, failed
+    assert metrics["abstain_answerable"] == 0.0, failed
+
+
+def test_ask_json_from_the_command_line(real_index):
+    result = run_briefing("--index-dir", real_index, "ask", "What did Ri Yong Ho demand?", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert "simultaneous actions" in data["answer"] and not data["abstained"]
+    assert data["citations"][0]["quote"] in data["answer"] or "simultaneous actions" in data["citations"][0]["quote"]
+    assert data["citations"][0]["source"] == "001_b7735911f66044ef.txt"
+
+
+def test_ask_with_history_file_and_filters(real_index, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps(["What did Ri Yong Ho demand?"]))
+    result = run_briefing("--index-dir", real_index, "ask", "What did he say about impatience?",
+                          "--history", history, "--source", "001_b7735911f66044ef.txt", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert "Impatience is not helpful" in data["answer"]
+    assert {p["source"] for p in data["passages"]} == {"001_b7735911f66044ef.txt"}
+
+
+def test_ask_prints_citations_for_people(real_index):
+    result = run_briefing("--index-dir", real_index, "ask", "Who did Joseph Yun meet in Moscow?")
+    assert result.returncode == 0, result.stderr
+    assert "Morgulov" in result.stdout and "[1] " in result.stdout and "000_8724b5602e0331c2.txt" in result.stdout
+
+
+def test_eval_command_prints_json_metrics(real_index):
+    result = run_briefing("eval", DATA / "seed-dev.jsonl", "--index-dir", real_index, "--json", env=cli_env())
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["hit@5"] == 1.0 and metrics["abstain_unanswerable"] == 1.0
+
+
+def test_bad_history_file_is_one_clear_line(real_index, tmp_path):
+    history = tmp_path / "h.json"
+    history.write_text("{not json")
+    result = run_briefing("--index-dir", real_index, "ask", "x", "--history", history)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
