@@ -54,7 +54,9 @@ def load_gold(path: Path) -> list[GoldItem]:
             items.append(GoldItem(
                 id=str(d.get("id", n)), question=d["question"], history=tuple(d.get("history") or ()),
                 answerable=bool(d.get("answerable", True)),
-                evidence=tuple(repair_text(e) for e in d.get("evidence") or ()),
+                # Seed format: a list of evidence strings. The rtqa format's "evidence" is the
+                # passage as one string; its relevance rule is evidence_doc + answer text.
+                evidence=tuple(repair_text(e) for e in _evidence_list(d.get("evidence"))),
                 key_facts=tuple(tuple(g) for g in d.get("key_facts") or ()),
                 answer=str(d.get("answer") or ""), evidence_doc=str(d.get("evidence_doc") or ""),
             ))
@@ -63,6 +65,12 @@ def load_gold(path: Path) -> list[GoldItem]:
     if not items:
         raise BriefingError(f"{path}: no questions in the file")
     return items
+
+
+def _evidence_list(value: object) -> list[str]:
+    if isinstance(value, str) or not value:
+        return []
+    return [str(e) for e in value if str(e)]
 
 
 def _relevant(item: GoldItem, text: str, record_id: str | None) -> bool:

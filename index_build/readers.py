@@ -13,6 +13,7 @@ import json
 import re
 import tomllib
 import zipfile
+import zlib
 from datetime import date, datetime
 from pathlib import Path
 
@@ -160,7 +161,8 @@ def _read_html(source: str, data: bytes, content_hash: str) -> list[Document]:
         "published": normalize_date(getattr(result, "date", None)),
     }
     meta = {k: v for k, v in meta.items() if v}
-    if meta.get("title"):
+    # Lead with the headline, unless the extracted body already does (an <h1> in the article).
+    if meta.get("title") and not text.lstrip().startswith(meta["title"]):
         text = f"{meta['title']}\n\n{text}"
     return _documents_from_text(source, text, content_hash, meta)
 
@@ -219,7 +221,7 @@ def _read_jsonl(source: str, data: bytes, content_hash: str, warnings: list[str]
     if suffix_of(source) == ".jsonl.gz":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise SourceError(source, f"is not a readable gzip file ({e}); re-compress it") from None
     docs: list[Document] = []
     seen: set[str] = set()

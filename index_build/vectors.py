@@ -39,7 +39,8 @@ def _chroma_errors() -> tuple[type[BaseException], ...]:
 class VectorStore:
     """One Chroma collection. ``expected`` is the build metadata it must carry."""
 
-    def __init__(self, settings: Settings, expected: dict[str, object], create: bool = True):
+    def __init__(self, settings: Settings, expected: dict[str, object], create: bool = True,
+                 check: bool = True):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -61,7 +62,7 @@ class VectorStore:
         except self.errors as e:
             raise StoreError(self._where(f"cannot be opened ({type(e).__name__}: {e})")) from None
         self.collection = None
-        self._open(create)
+        self._open(create, check)
 
     def _where(self, what: str) -> str:
         if self.settings.chroma_url:
@@ -71,7 +72,7 @@ class VectorStore:
             )
         return f"the vector index in {self.settings.chroma_path} {what}; run `briefing index --rebuild`"
 
-    def _open(self, create: bool) -> None:
+    def _open(self, create: bool, check: bool = True) -> None:
         name = self.settings.collection
         try:
             if create:
@@ -86,7 +87,7 @@ class VectorStore:
         wrong = [
             f"{k}={meta.get(k)!r} (now {v!r})" for k, v in self.expected.items() if str(meta.get(k)) != str(v)
         ]
-        if wrong:
+        if wrong and check:
             raise IndexMismatchError(
                 f"the Chroma collection {name!r} was built with other settings: {', '.join(wrong)}; "
                 "run `briefing index --rebuild`"
@@ -165,5 +166,7 @@ class VectorStore:
         return list(zip(res["ids"][0], res["distances"][0]))
 
 
-def make_vectors(settings: Settings, expected: dict[str, object], create: bool = True) -> VectorStore:
-    return VectorStore(settings, expected, create=create)
+def make_vectors(settings: Settings, expected: dict[str, object], create: bool = True,
+                 check: bool = True) -> VectorStore:
+    """``check=False`` opens a collection built with other settings (only to reset it)."""
+    return VectorStore(settings, expected, create=create, check=check)

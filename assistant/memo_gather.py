@@ -1,0 +1,214 @@
+"""Gathering for memos: many queries derived from the topic, their passages deduplicated,
+the documents they come from analysed for who says what, and every retrieved sentence
+scored for how much of the topic it covers.
+
+Queries: the topic itself; the topic with words that draw out positions and events
+("position", "agreed", "rejected", "said", …); then "X said …" for the actors who speak
+most in the first round's passages. Documents that cover too little of the topic are left
+out, so an actor query cannot drag in an unrelated article.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .corpus import Corpus
+from .extractive import RELATED
+from .models import Filters, Passage
+from .retrieve import retrieve
+from .speakers import DocSpeakers, SentenceInfo, analyse, merge_people
+from .text import content_terms, tokenize
+
+__all__ = ["Gathered", "Pooled", "gather", "DERIVED_WORDS"]
+
+DERIVED_WORDS = ("position", "agreed", "rejected", "said", "disagree dispute criticized", "warned urged",
+                 "next step plan", "uncertain unclear question")
+PASSAGES_PER_QUERY = 12
+POOL = 50
+ACTOR_QUERIES = 6
+MIN_DOC_COVERAGE = 0.5
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Pooled:
+    """A retrieved sentence of a relevant document."""
+
+    doc_id: str
+    index: int  # sentence index in its document's analysis
+    relevance: float  # share of the topic (IDF-weighted) the sentence covers
+    context: float  # … that the sentence, its paragraph and the headline cover
+    rank: int  # best rank of a passage holding it
+    position: int  # order among the document's statements (0 = its lead sentence)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.doc_id, self.index)
+
+
+@dataclass
+class Gathered:
+    topic: str
+    terms: list[tuple[frozenset[str], float]]
+    docs: dict[str, DocSpeakers]
+    doc_relevance: dict[str, float]
+    pool: list[Pooled]
+    passages: list[Passage]
+    queries: list[str]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    _chunks: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict, repr=False)
+
+    def info(self, p: Pooled | tuple[str, int]) -> SentenceInfo:
+        doc_id, index = p.key if isinstance(p, Pooled) else p
+        return self.docs[doc_id].sentences[index]
+
+    def by_key(self) -> dict[tuple[str, int], Pooled]:
+        return {p.key: p for p in self.pool}
+
+    def chunk_for(self, doc_id: str, start: int, end: int) -> str:
+        """The chunk that holds ``start:end`` (or, for a span across two chunks, its start)."""
+        rows = self._chunks.get(doc_id, [])
+        inside = [cid for a, b, cid in rows if a <= start and end <= b]
+        if inside:
+            return inside[0]
+        return next((cid for a, b, cid in rows if a <= start < b), rows[0][2] if rows else "")
+
+
+def _topic_terms(corpus: Corpus, topic: str) -> list[tuple[frozenset[str], float]]:
+    return [(frozenset([t]) | RELATED.get(t, frozenset()), corpus.idf(t)) for t in content_terms(topic)]
+
+
+def coverage(terms: list[tuple[frozenset[str], float]], have: set[str]) -> float:
+    total = sum(w for _, w in terms)
+    return sum(w for stems, w in terms if stems & have) / total if total else 0.0
+
+
+def _chunk_rows(corpus: Corpus, doc_ids: set[str]) -> dict[str, list[tuple[int, int, str]]]:
+    rows: dict[str, list[tuple[int, int, str]]] = {d: [] for d in doc_ids}
+    for i, d in enumerate(corpus.doc_ids):
+        if d in rows:
+            rows[d].append((int(corpus.starts[i]), int(corpus.ends[i]), corpus.ids[i]))
+    for r in rows.values():
+        r.sort()
+    return rows
+
+
+def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: Progress | None = None) -> Gathered:
+    """Retrieve broadly for ``topic`` and analyse what came back."""
+    progress = progress or (lambda stage, done, total: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    best: dict[str, Passage] = {}
+    queries: list[str] = []
+
+    def run(query: str) -> None:
+        queries.append(query)
+        for p in retrieve(corpus, query, filters, k=PASSAGES_PER_QUERY, pool=POOL).passages:
+            if p.chunk_id not in best or p.rank < best[p.chunk_id].rank:
+                best[p.chunk_id] = p
+
+    first = [topic] + [f"{topic} {w}" for w in DERIVED_WORDS]
+    total = len(first) + ACTOR_QUERIES
+    for i, q in enumerate(first):
+        run(q)
+        progress("gather", i + 1, total)
+    terms = _topic_terms(corpus, topic)
+    t1 = time.perf_counter()
+
+    docs: dict[str, DocSpeakers] = {}
+    relevance: dict[str, float] = {}
+
+    def load(doc_ids: list[str]) -> None:
+        for doc_id in doc_ids:
+            if doc_id in relevance:
+                continue
+            doc = corpus.document(doc_id)
+            if doc is None:
+                relevance[doc_id] = 0.0
+                continue
+            relevance[doc_id] = coverage(terms, set(tokenize(f"{doc.title}\n{doc.text}")))
+            if relevance[doc_id] >= MIN_DOC_COVERAGE or not terms:
+                docs[doc_id] = analyse(doc)
+
+    load(list(dict.fromkeys(p.doc_id for p in sorted(best.values(), key=lambda p: p.rank))))
+    # Second round: what the most vocal actors of the first round said.
+    voices: Counter[str] = Counter()
+    top = sorted(best.values(), key=lambda p: p.rank)[:3 * PASSAGES_PER_QUERY]
+    for p in top:
+        an = docs.get(p.doc_id)
+        if an is None:
+            continue
+        for s in an.sentences:
+            if p.start <= s.start < p.end:
+                for name in s.speakers:
+                    if an.actors.get(name) and an.actors[name].kind != "place":
+                        voices[name] += 1
+    for j, (name, _) in enumerate(voices.most_common(ACTOR_QUERIES)):
+        run(f"{name} said {topic}")
+        progress("gather", len(first) + j + 1, total)
+    progress("gather", total, total)
+    load(list(dict.fromkeys(p.doc_id for p in sorted(best.values(), key=lambda p: p.rank))))
+    t2 = time.perf_counter()
+
+    merged = merge_people([docs[d] for d in docs])
+    docs = {an.doc.doc_id: an for an in merged}
+    if docs:
+        floor = min(MIN_DOC_COVERAGE, 0.75 * max(relevance[d] for d in docs))
+        docs = {d: an for d, an in docs.items() if relevance[d] >= floor}
+    pool = _pool(terms, docs, [p for p in best.values() if p.doc_id in docs])
+    t3 = time.perf_counter()
+    timings.update({"retrieve": (t1 - t0 + t2 - t1) * 1000, "analyse": (t3 - t2) * 1000})
+    passages = sorted((p for p in best.values() if p.doc_id in docs), key=lambda p: (p.rank, -p.score))
+    return Gathered(topic, terms, docs, {d: relevance[d] for d in docs}, pool, passages, queries, timings,
+                    _chunk_rows(corpus, set(docs)))
+
+
+def _pool(terms, docs: dict[str, DocSpeakers], passages: list[Passage]) -> list[Pooled]:
+    out: dict[tuple[str, int], Pooled] = {}
+    line_terms: dict[tuple[str, int], set[str]] = {}
+    for p in sorted(passages, key=lambda p: p.rank):
+        an = docs[p.doc_id]
+        header = set(tokenize(an.doc.title))
+        statements = [s.index for s in an.sentences if not s.heading]
+        order = {idx: k for k, idx in enumerate(statements)}
+        for s in an.sentences:
+            if s.heading or not (p.start <= s.start and s.end <= p.end):
+                continue
+            key = (p.doc_id, s.index)
+            if key in out:
+                out[key].rank = min(out[key].rank, p.rank)
+                continue
+            own = set(tokenize(s.text))
+            lk = (p.doc_id, s.line)
+            if lk not in line_terms:
+                line_terms[lk] = set().union(*(set(tokenize(x.text)) for x in an.sentences if x.line == s.line))
+            out[key] = Pooled(p.doc_id, s.index, coverage(terms, own), coverage(terms, own | line_terms[lk] | header),
+                              p.rank, order.get(s.index, 999))
+    return sorted(out.values(), key=lambda x: (x.doc_id, x.index))
+
+
+def pool_centrality(g: Gathered) -> dict[tuple[str, int], float]:
+    """How much of what a sentence says other documents say too (0..1): the share of its
+    terms found in other gathered documents, averaged."""
+    doc_terms: dict[str, set[str]] = {}
+    sent_terms: dict[tuple[str, int], set[str]] = {}
+    for p in g.pool:
+        terms = set(tokenize(g.info(p).text))
+        sent_terms[p.key] = terms
+        doc_terms.setdefault(p.doc_id, set()).update(terms)
+    df: Counter[str] = Counter(t for terms in doc_terms.values() for t in terms)
+    n = max(1, len(doc_terms) - 1)
+    out = {}
+    for key, terms in sent_terms.items():
+        if not terms:
+            out[key] = 0.0
+            continue
+        own = doc_terms[key[0]]
+        out[key] = float(np.mean([(df[t] - (1 if t in own else 0)) / n for t in terms]))
+    return out

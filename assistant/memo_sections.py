@@ -1,0 +1,339 @@
+"""The sections of an extractive memo, chosen from the gathered sentences.
+
+Every item is a ``Draft``: one or more units (a run of whole sentences of one document) to
+quote verbatim, with a label. Nothing here writes a sentence of its own: labels name an
+actor, a date or the words two accounts share; the claims are the sources' sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .memo_gather import Gathered, Pooled, pool_centrality
+from .speakers import Actor, DocSpeakers, display_name
+from .text import stem, tokenize, words
+from .timeline import TimeRef, find_dates
+
+__all__ = ["Draft", "bottom_line", "developments", "positions", "disagreements", "timeline", "open_questions"]
+
+
+@dataclass
+class Draft:
+    units: list[tuple[str, int, int, str]]  # (doc_id, first sentence, last sentence, lead-in text)
+    label: str = ""
+    group: str = ""
+    keys: set[tuple[str, int]] = field(default_factory=set)  # the sentences it quotes
+
+
+def _draft(g: Gathered, units: list[tuple[str, int, int, str]], label: str = "", group: str = "") -> Draft:
+    keys = {(d, i) for d, a, b, _ in units for i in range(a, b + 1)}
+    return Draft(units, label, group, keys)
+
+
+_ANAPHOR = re.compile(r"^[“\"‘']?\s*(But|And|Or|So|He|She|They|It|This|That|These|Those|His|Her|Their|Its|"
+                      r"The statement|Both|Others|Still|Yet|Such|There|Here|Nonetheless|However|Meanwhile)\b")
+_EVENT = re.compile(r"\b(\w+ed|met|made|said|told|flew|sent|took|gave|went|came|won|lost|held|began|left|"
+                    r"brought|struck|set|put|read|saw|became|rose|fell|paid|signed|voted|passed|launched|"
+                    r"has been|have been|will)\b")
+_OPEN_CUES = [
+    (re.compile(r"\b(unclear|uncertain|unknown|remains to be seen|open question|unresolved|undecided|"
+                r"skeptical|sceptical|doubts?|doubtful|not knowing|no intention|far apart|yet to|"
+                r"hasn[’']t committed|has not committed|long way to go|could not be reached|declined to comment|"
+                r"(?:didn[’']t|did not) (?:immediately )?respond|whether)\b", re.I), 1.0),
+    (re.compile(r"\b(hope|might|may|could|would need|risk|unless|question|if)\b"), 0.5),
+    (re.compile(r"\b(still|remain|remains|yet)\b", re.I), 0.3),
+]
+_CONTRAST = re.compile(r"\b(different take|differ\w*|disagree\w*|disput\w*|contradict\w*|reject\w*|rebuke\w*|"
+                       r"challeng\w*|dismiss\w*|denied|denies|countered|at odds|far apart|opposed?|played down|"
+                       r"instead of|rather than)\b", re.I)
+_STATED_DISAGREEMENT = re.compile(r"\b(different take|disagree\w*|disput\w*|contradict\w*|rejected|rebuke|"
+                                  r"challenged|at odds|far apart|very different)\b", re.I)
+_NEGATED = re.compile(r"\b(?:not|no|never|rather than|instead of|without|against|won[’']t|cannot|can[’']t)\s+"
+                      r"(?:\w+\s+)?(\w+)", re.I)
+# Nouns news uses for one event seen from two sides.
+_EVENT_STEMS = frozenset(stem(w) for w in "visit trip meeting talks summit travel".split())
+SIDES = {
+    "United States": ("US", "U.S.", "United States", "American", "State Department", "White House", "Pentagon",
+                      "Washington", "Congress"),
+    "Russia": ("Russia", "Russian", "Moscow", "Kremlin"),
+    "China": ("China", "Chinese", "Beijing"),
+    "North Korea": ("North Korea", "North Korean", "Pyongyang"),
+    "South Korea": ("South Korea", "South Korean", "Seoul"),
+    "Ukraine": ("Ukraine", "Ukrainian", "Kyiv", "Kiev"),
+    "European Union": ("European Union", "EU", "Brussels"),
+}
+
+BOTTOM_LINE_MAX = 4
+DEVELOPMENTS_MAX = 6
+ACTORS_MAX = 12
+PER_ACTOR = 3
+DISAGREEMENTS_MAX = 4
+TIMELINE_MAX = 12
+OPEN_QUESTIONS_MAX = 5
+
+
+def _redundant(a: str, b: str, limit: float = 0.6) -> bool:
+    ta, tb = set(tokenize(a)), set(tokenize(b))
+    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > limit
+
+
+def _standalone(g: Gathered, p: Pooled) -> bool:
+    s = g.info(p)
+    n = len(words(s.text))
+    return (not s.heading and s.attributed_by is None and not _ANAPHOR.match(s.text)
+            and not s.text.lstrip().startswith(("“", '"')) and 8 <= n <= 70)
+
+
+def _unit(g: Gathered, p: Pooled | tuple[str, int], lead: str = "") -> tuple[str, int, int, str]:
+    doc_id, index = p.key if isinstance(p, Pooled) else p
+    first, last = g.docs[doc_id].unit(index)
+    return (doc_id, first, last, lead)
+
+
+def _pick(cands: list[tuple[float, Pooled]], g: Gathered, limit: int, used: set, per_doc: int = 99,
+          against: list[str] | None = None) -> list[Pooled]:
+    chosen: list[Pooled] = []
+    texts = list(against or [])
+    count: dict[str, int] = {}
+    for _, p in sorted(cands, key=lambda x: -x[0]):
+        if len(chosen) >= limit:
+            break
+        text = g.info(p).text
+        if p.key in used or count.get(p.doc_id, 0) >= per_doc or any(_redundant(text, t) for t in texts):
+            continue
+        chosen.append(p)
+        texts.append(text)
+        count[p.doc_id] = count.get(p.doc_id, 0) + 1
+    return chosen
+
+
+# -- bottom line, developments, open questions -----------------------------------------------
+def bottom_line(g: Gathered) -> list[Draft]:
+    """2–4 sentences: the lead-like, central, on-topic statements of different documents."""
+    cent = pool_centrality(g)
+    lead = {0: 1.0, 1: 0.6, 2: 0.3}
+    cands = [(0.45 * p.relevance + 0.2 * cent.get(p.key, 0) + 0.2 * lead.get(p.position, 0) + 0.15 * p.context, p)
+             for p in g.pool if _standalone(g, p) and p.relevance > 0]
+    n_docs = len({p.doc_id for _, p in cands})
+    limit = min(BOTTOM_LINE_MAX, max(2, n_docs))
+    chosen = _pick(cands, g, limit, set(), per_doc=1 if n_docs >= limit else 2)
+    if len(chosen) < 2:
+        chosen = _pick(cands, g, 2, set())
+    return [_draft(g, [_unit(g, p)]) for p in chosen]
+
+
+def developments(g: Gathered, used: set[tuple[str, int]], against: list[str]) -> list[Draft]:
+    cands = []
+    for p in g.pool:
+        s = g.info(p)
+        if s.heading or s.text.lstrip().startswith(("“", '"')) or s.attributed_by is not None:
+            continue
+        if len(words(s.text)) < 7 or not _EVENT.search(s.text):
+            continue
+        dated = 1.0 if find_dates(s.text, None) else 0.0
+        acting = 1.0 if (s.subjects or s.speakers) else 0.0
+        cands.append((0.5 * p.relevance + 0.2 * p.context + 0.15 * dated + 0.15 * acting, p))
+    n_docs = len({p.doc_id for _, p in cands})
+    per_doc = 2 if n_docs >= 3 else DEVELOPMENTS_MAX
+    return [_draft(g, [_unit(g, p)]) for p in _pick(cands, g, DEVELOPMENTS_MAX, used, per_doc, against)]
+
+
+def open_questions(g: Gathered, used: set[tuple[str, int]], against: list[str]) -> list[Draft]:
+    cands = []
+    for p in g.pool:
+        s = g.info(p)
+        if s.heading:
+            continue
+        cue = sum(w for pattern, w in _OPEN_CUES if pattern.search(s.text))
+        if cue >= 1.0:
+            cands.append((min(cue, 2.0) * (0.3 + p.relevance + 0.5 * p.context), p))
+    chosen = _pick(cands, g, OPEN_QUESTIONS_MAX, used, per_doc=3, against=against)
+    return [_draft(g, [_unit(g, p)]) for p in chosen]
+
+
+# -- positions by actor ----------------------------------------------------------------------
+def _actor(g: Gathered, name: str) -> Actor:
+    best = None
+    for an in g.docs.values():
+        a = an.actors.get(name)
+        if a is not None and (best is None or (not best.role and a.role)):
+            best = a
+    return best or Actor(name, "group")
+
+
+def _ranked_actors(g: Gathered) -> list[tuple[str, float]]:
+    score: dict[str, float] = {}
+    for p in g.pool:
+        s = g.info(p)
+        kinds = {name: g.docs[p.doc_id].actors.get(name) for name in s.mentions + s.speakers}
+        for name in set(s.speakers) | set(s.subjects) | set(s.mentions):
+            actor = kinds.get(name)
+            if actor is None or actor.kind == "place":
+                continue
+            w = 3.0 if name in s.speakers else 2.0 if name in s.subjects else 1.0
+            if actor.kind == "group" and name not in s.speakers:
+                continue
+            score[name] = score.get(name, 0.0) + w * (0.3 + p.relevance)
+    return sorted(score.items(), key=lambda x: -x[1])
+
+
+def positions(g: Gathered) -> list[Draft]:
+    """Each actor's stance: their own quoted words first, then what they are reported to
+    have said, then what the sources say they did."""
+    out: list[Draft] = []
+    for name, _ in _ranked_actors(g)[:ACTORS_MAX]:
+        actor = _actor(g, name)
+        heading = display_name(actor) + (f" — {actor.role}" if actor.role else "")
+        tiers: list[list[tuple[float, Pooled, str]]] = [[], [], [], []]
+        for p in g.pool:
+            s = g.info(p)
+            an = g.docs[p.doc_id]
+            first, last = an.unit(s.index)
+            quoted = any(an.sentences[i].quoted for i in range(first, last + 1))
+            if name in s.speakers and s.attributed_by is None:
+                tiers[0 if quoted else 1].append((p.relevance, p, "In their words" if quoted else "Reported"))
+            elif name in s.subjects and s.attributed_by is None:
+                tiers[2].append((p.relevance, p, "Reported"))
+            elif name in s.mentions:
+                tiers[3].append((p.relevance, p, "Mentioned"))
+        chosen: list[Draft] = []
+        seen: set[tuple[str, int]] = set()
+        for tier in tiers:
+            for _, p, label in sorted(tier, key=lambda x: (-x[0], x[1].doc_id, x[1].index)):
+                if len(chosen) >= PER_ACTOR or (chosen and label == "Mentioned"):
+                    break
+                unit = _unit(g, p)
+                keys = {(unit[0], i) for i in range(unit[1], unit[2] + 1)}
+                if keys & seen:
+                    continue
+                seen |= keys
+                chosen.append(_draft(g, [unit], label=label, group=heading))
+        out.extend(chosen)
+    return out
+
+
+# -- disagreements ---------------------------------------------------------------------------
+def _side(actor: Actor) -> str:
+    text = f"{actor.name} {actor.role}"
+    for side, cues in SIDES.items():
+        if any(re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", text) for c in cues):
+            return side
+    return ""
+
+
+def _negated(text: str) -> set[str]:
+    return {stem(m.group(1).lower()) for m in _NEGATED.finditer(text)}
+
+
+def disagreements(g: Gathered) -> list[Draft]:
+    """Contrasting statements by different actors about the same thing (shared salient
+    words, one side denying what the other asserts or a contrast cue), then sentences that
+    report a disagreement outright."""
+    topic = set().union(*(s for s, _ in g.terms)) if g.terms else set()
+    sent_count = max(1, len(g.pool))
+    freq: dict[str, int] = {}
+    for p in g.pool:
+        for t in set(tokenize(g.info(p).text)):
+            freq[t] = freq.get(t, 0) + 1
+    units: dict[tuple[str, int, int], tuple[str, str, set[str]]] = {}
+    for p in g.pool:
+        s = g.info(p)
+        an = g.docs[p.doc_id]
+        for name in s.speakers:
+            actor = an.actors.get(name)
+            if actor is None or actor.kind == "place" or s.attributed_by is not None:
+                continue
+            first, last = an.unit(s.index)
+            text = " ".join(an.sentences[i].text for i in range(first, last + 1))
+            units.setdefault((p.doc_id, first, last), (name, text, set(tokenize(text))))
+    items = list(units.items())
+    pairs = []
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            (ka, (na, ta, sa)), (kb, (nb, tb, sb)) = items[i], items[j]
+            if na == nb:
+                continue
+            side_a, side_b = _side(_actor(g, na)), _side(_actor(g, nb))
+            if side_a and side_a == side_b:
+                continue
+            salient = {t for t in (sa & sb) - topic if freq.get(t, 0) / sent_count <= 0.4}
+            if sa & _EVENT_STEMS and sb & _EVENT_STEMS:
+                salient.add("event")
+            if not salient:
+                continue
+            neg_a, neg_b = _negated(ta), _negated(tb)
+            denial = bool(((neg_b - neg_a) & sa) or ((neg_a - neg_b) & sb))
+            cue = bool(_CONTRAST.search(ta) or _CONTRAST.search(tb))
+            if not (denial or cue):
+                continue
+            score = 2.0 * denial + 0.5 * cue + 0.25 * len(salient)
+            shared = sorted(salient - {"event"}, key=lambda t: freq.get(t, 0))
+            pairs.append((score, ka, na, kb, nb, shared))
+    out: list[Draft] = []
+    used: set[tuple[str, int, int]] = set()
+    for score, ka, na, kb, nb, shared in sorted(pairs, key=lambda x: -x[0]):
+        if len(out) >= DISAGREEMENTS_MAX or ka in used or kb in used:
+            continue
+        used |= {ka, kb}
+        word = _surface(g, ka, shared[0]) if shared else "the same event"
+        an_a, an_b = display_name(_actor(g, na)), display_name(_actor(g, nb))
+        group = f"On {word}: {an_a} vs. {an_b}"
+        out.append(_draft(g, [(ka[0], ka[1], ka[2], f"{an_a}: ")], label="", group=group))
+        out.append(_draft(g, [(kb[0], kb[1], kb[2], f"{an_b}: ")], label="", group=group))
+    quoted = {k for d in out for k in d.keys}
+    stated = [(p.relevance + p.context, p) for p in g.pool
+              if not g.info(p).heading and _STATED_DISAGREEMENT.search(g.info(p).text) and p.relevance > 0]
+    for p in _pick(stated, g, max(1, DISAGREEMENTS_MAX - len(out) // 2), quoted):
+        out.append(_draft(g, [_unit(g, p)], label="Reported disagreement", group="Disagreements the sources report"))
+    return out
+
+
+def _surface(g: Gathered, key: tuple[str, int, int], term: str) -> str:
+    """The word as the source writes it, for a stem."""
+    an: DocSpeakers = g.docs[key[0]]
+    for i in range(key[1], key[2] + 1):
+        for w in re.findall(r"[^\W\d_]+", an.sentences[i].text):
+            if stem(w.lower()) == term:
+                return f"“{w.lower()}”"
+    return f"“{term}”"
+
+
+# -- timeline --------------------------------------------------------------------------------
+def timeline(g: Gathered) -> list[Draft]:
+    """Dated events, earliest first; relative dates resolved against the article's date
+    where it allows, else shown as written."""
+    entries: list[tuple[float, tuple, Pooled, TimeRef]] = []
+    for p in g.pool:
+        s = g.info(p)
+        if s.heading:
+            continue
+        refs = find_dates(s.text, g.docs[p.doc_id].doc.published)
+        if not refs:
+            continue
+        ref = refs[0]
+        entries.append((p.relevance + 0.5 * p.context + (0.2 if ref.resolved else 0.0), ref.sort_key, p, ref))
+    chosen: list[tuple[tuple, Pooled, TimeRef]] = []
+    texts: list[str] = []
+    for score, key, p, ref in sorted(entries, key=lambda e: -e[0]):
+        if len(chosen) >= TIMELINE_MAX:
+            break
+        text = g.info(p).text
+        if any(_redundant(text, t, 0.8) for t in texts):
+            continue
+        chosen.append((key, p, ref))
+        texts.append(text)
+    # Publication dates: each dated article's headline, when it is in the text.
+    for doc_id, an in g.docs.items():
+        pub = an.doc.published
+        if not pub or not any(p.doc_id == doc_id for _, p, _ in chosen):
+            continue
+        head = next((s for s in an.sentences if s.heading and s.text.strip() == an.doc.title.strip()), None)
+        if head is not None:
+            parts = [int(x) for x in pub.split("-")] + [0, 0]
+            ref = TimeRef(pub, 0, f"{pub} (published)", (parts[0], parts[1], parts[2] or 32), False, True)
+            chosen.append((ref.sort_key, Pooled(doc_id, head.index, 0, 0, 0, 0), ref))
+    chosen.sort(key=lambda c: (c[0], c[1].doc_id, c[1].index))
+    return [_draft(g, [_unit(g, p)] if not g.info(p).heading else [(p.doc_id, p.index, p.index, "")],
+                   label=ref.label) for _, p, ref in chosen]
+

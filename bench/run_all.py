@@ -1,0 +1,54 @@
+"""Run every benchmark in bench/, one subprocess each, in name order.
+
+A benchmark is any module here other than ``__init__``, ``common``, ``run_all`` and names
+starting with ``_``; it must run with ``python -m bench.NAME`` and no arguments.
+
+    .venv/bin/python -m bench.run_all [--only NAME ...] [--timeout SECONDS]
+
+Each benchmark prints its table and updates its own section of docs/BENCHMARKS.md. A
+failing benchmark is reported and the others still run; the exit status is non-zero if
+any failed. The whole is meant to finish in under 30 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+NOT_BENCHMARKS = {"__init__", "common", "run_all"}
+
+
+def discover() -> list[str]:
+    return sorted(p.stem for p in HERE.glob("*.py") if p.stem not in NOT_BENCHMARKS and not p.stem.startswith("_"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="*", default=None, help="benchmark module names (e.g. build_bench); default: all")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds allowed per benchmark")
+    args = ap.parse_args(argv)
+    names = args.only or discover()
+    failed = []
+    started = time.perf_counter()
+    for name in names:
+        print(f"== bench.{name}", flush=True)
+        t0 = time.perf_counter()
+        try:
+            rc = subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=HERE.parent, timeout=args.timeout).returncode
+        except subprocess.TimeoutExpired:
+            rc = "timeout"
+        print(f"== bench.{name}: {'ok' if rc == 0 else f'FAILED ({rc})'} in {time.perf_counter() - t0:.0f} s", flush=True)
+        if rc != 0:
+            failed.append(name)
+    print(f"== {len(names) - len(failed)}/{len(names)} benchmarks ok in {time.perf_counter() - started:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

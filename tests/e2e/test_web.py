@@ -1,0 +1,221 @@
+"""The web app in a real browser: cited answers, the source viewer, uploads, escaping, login,
+and the named API. Each test saves screenshots to test-artifacts/."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import AUTH, HOSTILE_NAME, record_timing, shot
+
+pytestmark = pytest.mark.e2e
+
+SEED_QUESTION = "What did Ri Yong Ho demand?"
+ANSWER_TIMEOUT = 60_000
+
+
+def open_app(page, url: str):
+    page.goto(url)
+    expect(page.get_by_label("Your question")).to_be_visible(timeout=ANSWER_TIMEOUT)
+
+
+def ask(page, question: str):
+    """Ask in the chat; return the finished answer bubble and seconds to the first token."""
+    done = page.locator("#chat .answer:not(.streaming)")
+    before = done.count()
+    box = page.get_by_label("Your question")
+    box.fill(question)
+    started = time.perf_counter()
+    box.press("Enter")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#chat .answer')].some(a => "
+        "!a.classList.contains('streaming') || a.textContent.replace('▍', '').trim().length > 0)",
+        timeout=ANSWER_TIMEOUT)
+    first_token = time.perf_counter() - started
+    expect(done).to_have_count(before + 1, timeout=ANSWER_TIMEOUT)
+    return done.nth(before), first_token
+
+
+def test_answer_cites_and_marker_opens_the_highlighted_span(server, page):
+    open_app(page, server.url)
+    answer, first_token = ask(page, SEED_QUESTION)
+    record_timing("first_streamed_token_s", first_token)
+    expect(answer).to_contain_text("simultaneous actions")
+    marker = answer.locator("p a.cite", has_text="[1]")
+    expect(marker).to_be_visible()
+    expect(answer.locator(".answer-sources")).to_contain_text("001_b7735911f66044ef.txt")
+    shot(page, "01-answer")
+
+    marker.click()
+    viewer = page.locator("#viewer")
+    mark = viewer.locator("mark#cited")
+    expect(mark).to_contain_text("simultaneous actions")
+    expect(viewer.locator(".source-head")).to_contain_text("Bloomberg")
+    expect(viewer.locator(".source-head")).to_contain_text("001_b7735911f66044ef.txt")
+    expect(mark).to_be_in_viewport()
+    shot(page, "02-viewer-highlight")
+
+    page.get_by_text("Answer as Markdown").click()
+    expect(page.get_by_label("Last answer with its citations (Markdown)")).to_have_value(
+        re.compile(r"\[1\] .*001_b7735911f66044ef\.txt"))
+
+
+def test_follow_up_resolves_the_pronoun_and_unanswerable_question_abstains(server, page):
+    open_app(page, server.url)
+    ask(page, SEED_QUESTION)
+    follow_up, _ = ask(page, "What did he say about impatience?")
+    expect(follow_up).to_contain_text("Impatience is not helpful")
+    expect(follow_up.locator("a.cite", has_text="[1]").first).to_be_visible()
+    shot(page, "03-follow-up")
+
+    abstained, _ = ask(page, "What did Kim Jong Un say in his letter to Trump?")
+    expect(abstained).to_have_class(re.compile(r"\babstained\b"))
+    expect(abstained).to_contain_text("The sources don't say")
+    closest = abstained.locator(".answer-sources li")
+    assert closest.count() >= 1
+    shot(page, "04-abstention")
+
+    closest.first.locator("a.cite").click()
+    expect(page.locator("#viewer mark#cited")).to_be_visible()
+
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator("#chat .answer")).to_have_count(0)
+    expect(page.locator("#viewer mark")).to_have_count(0)
+
+
+def test_article_markup_shows_as_text_and_never_runs(server, page):
+    open_app(page, server.url)
+    answer, _ = ask(page, "How many grain ships did Qelvara handle in March?")
+    expect(answer).to_contain_text("4,812 grain ships")
+    answer.locator("p a.cite", has_text="[1]").click()
+    body = page.locator("#viewer .article-body")
+    expect(page.locator("#viewer mark#cited")).to_contain_text("4,812")
+    expect(body).to_contain_text("<script>window.__pwned=1</script>")
+    expect(body).to_contain_text('<img src=x onerror="window.__pwned=2">')
+    expect(body).to_contain_text("{{constructor}} and ${7*7}")
+    assert page.locator("#viewer script").count() == 0
+    assert page.locator("#viewer img").count() == 0
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    expect(page.locator("#viewer .source-head")).to_contain_text(HOSTILE_NAME)
+    shot(page, "05-hostile-article-as-text")
+
+
+def test_uploaded_article_is_indexed_then_cited_and_can_be_deleted(server, page, tmp_path):
+    article = tmp_path / "tarnhollow-ferry.txt"
+    article.write_text(
+        "Tarnhollow Ferry Line Opens Night Crossings\n\n"
+        "The island port of Tarnhollow will run 37 night ferry crossings each week from June, "
+        "the ferry company announced on Friday.\n\n"
+        "Captain Oren Vasko said the night crossings would carry mostly fish and timber.\n\n"
+        "(c) 2019, The Test Gazette · Reporter 9\n", encoding="utf-8")
+    refused = tmp_path / "notes.exe"
+    refused.write_text("not an article", encoding="utf-8")
+    open_app(page, server.url)
+    page.get_by_role("tab", name="Sources").click()
+    expect(page.locator("#index-status")).to_contain_text("documents")
+    shot(page, "06-sources-tab")
+
+    page.locator("#upload input[type=file]").set_input_files([str(article)])
+    log = page.locator("#build-log")
+    expect(log).to_contain_text("Added tarnhollow-ferry.txt", timeout=ANSWER_TIMEOUT)
+    expect(log).to_contain_text("Index rebuilt", timeout=120_000)
+    expect(log).to_contain_text("1 added")
+    expect(page.locator("#documents")).to_contain_text("Tarnhollow Ferry Line Opens Night Crossings")
+    shot(page, "07-uploaded-and-rebuilt")
+
+    page.get_by_role("button", name="Rebuild index").click()
+    expect(log).to_contain_text("0 added, 0 updated, 0 removed", timeout=120_000)
+
+    page.get_by_role("tab", name="Chat").click()
+    answer, _ = ask(page, "How many night ferry crossings will Tarnhollow run each week?")
+    expect(answer).to_contain_text("37 night ferry crossings")
+    answer.locator("p a.cite", has_text="[1]").click()
+    expect(page.locator("#viewer mark#cited")).to_contain_text("37 night ferry crossings")
+    expect(page.locator("#viewer .source-head")).to_contain_text("tarnhollow-ferry.txt")
+    shot(page, "08-uploaded-article-cited")
+
+    page.get_by_role("tab", name="Sources").click()
+    page.locator("#upload input[type=file]").set_input_files([str(refused)])
+    expect(log).to_contain_text("notes.exe", timeout=ANSWER_TIMEOUT)
+    assert not (server_sources(server) / "notes.exe").exists()
+
+    page.get_by_label("Source file to delete").click()
+    page.get_by_role("option", name="tarnhollow-ferry.txt").click()
+    page.get_by_role("button", name="Delete file and rebuild").click()
+    expect(log).to_contain_text("1 removed", timeout=120_000)
+    expect(page.locator("#documents")).not_to_contain_text("Tarnhollow")
+    assert not (server_sources(server) / "tarnhollow-ferry.txt").exists()
+    shot(page, "09-deleted")
+
+
+def server_sources(server):
+    args = server.proc.args
+    return Path(args[args.index("--sources") + 1])
+
+
+@pytest.mark.parametrize("page", [{"width": 390, "height": 844}], indirect=True)
+def test_phone_width_layout_has_no_sideways_scroll(server, page):
+    open_app(page, server.url)
+    answer, _ = ask(page, SEED_QUESTION)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
+    shot(page, "10-phone-answer")
+    answer.locator("p a.cite", has_text="[1]").click()
+    expect(page.locator("#viewer mark#cited")).to_be_in_viewport()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
+    shot(page, "11-phone-viewer")
+
+
+def test_named_api_returns_the_cli_json(server, page):
+    from gradio_client import Client
+
+    client = Client(server.url + "/", verbose=False)
+    result = client.predict(SEED_QUESTION, [], 5, api_name="/ask")
+    assert set(result) == {"question", "answer", "abstained", "citations", "passages", "timings_ms"}
+    assert result["question"] == SEED_QUESTION
+    assert result["abstained"] is False
+    assert "simultaneous actions" in result["answer"]
+    assert any("simultaneous actions" in c["quote"] for c in result["citations"])
+    follow = client.predict("What did he say about impatience?", json.dumps([SEED_QUESTION]), api_name="/ask")
+    assert "Impatience is not helpful" in follow["answer"]
+
+    page.goto(server.url + "/?view=api")
+    expect(page.get_by_text("/ask").first).to_be_visible()
+    shot(page, "12-api-page")
+
+
+def test_login_is_required_for_the_page_and_the_api(auth_server, page):
+    from gradio_client import Client
+
+    url = auth_server.url
+    request = urllib.request.Request(url + "/gradio_api/call/ask", method="POST",
+                                     data=json.dumps({"data": [SEED_QUESTION, [], 5]}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code in (401, 403)
+    with pytest.raises(Exception):
+        Client(url + "/", verbose=False).predict(SEED_QUESTION, [], 5, api_name="/ask")
+    result = Client(url + "/", auth=AUTH, verbose=False).predict(SEED_QUESTION, [], 5, api_name="/ask")
+    assert "simultaneous actions" in result["answer"]
+
+    page.goto(url)
+    expect(page.get_by_label("Your question")).to_have_count(0)
+    expect(page.get_by_role("button", name="Login")).to_be_visible()
+    shot(page, "13-login-required")
+    page.get_by_label("username").fill("user")
+    page.get_by_label("password").fill("wrong")
+    page.get_by_role("button", name="Login").click()
+    expect(page.get_by_text("Incorrect Credentials")).to_be_visible()
+    page.get_by_label("password").fill(AUTH[1])
+    page.get_by_role("button", name="Login").click()
+    expect(page.get_by_label("Your question")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    answer, _ = ask(page, SEED_QUESTION)
+    expect(answer).to_contain_text("simultaneous actions")
+    shot(page, "14-logged-in")

@@ -1,0 +1,101 @@
+"""The real embedding profiles index the seeds offline and find the right passage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from index_build.build import build_index, expected_meta
+from index_build.embed import make_embedder
+from index_build.record import Record
+from index_build.settings import load_settings
+from index_build.vectors import make_vectors
+from tests.conftest import SEED_001, SEEDS
+from ui.cli import main
+
+pytestmark = pytest.mark.integration
+
+QUESTION = "What did Ri Yong Ho demand?"
+
+
+def _build(tmp_path_factory, profile: str):
+    index_dir = tmp_path_factory.mktemp(f"index-{profile}")
+    settings = load_settings(environ={}, index_dir=index_dir, sources_dir=SEEDS, embedder=profile)
+    report = build_index(settings)
+    return settings, report
+
+
+@pytest.fixture(scope="session")
+def minilm_index(tmp_path_factory, minilm):
+    return _build(tmp_path_factory, "minilm")
+
+
+@pytest.fixture(scope="session")
+def static_index(tmp_path_factory):
+    # Distilled once (about a minute) and cached under the default cache directory, so later
+    # sessions reuse it.
+    return _build(tmp_path_factory, "static")
+
+
+def top_chunks(settings, question: str, n: int) -> list[dict]:
+    embedder = make_embedder(settings.embedder)
+    vectors = make_vectors(settings, expected_meta(settings, embedder))
+    hits = vectors.query(embedder.embed([question])[0], n)
+    record = Record(settings.db_path, readonly=True)
+    try:
+        rows = {r[0]: r for r in record.chunks_with_meta([cid for cid, _ in hits])}
+        docs = {d.doc_id: d for d in record.documents()}
+    finally:
+        record.close()
+    return [
+        {"text": rows[cid][4], "source": rows[cid][6], "record_id": docs[rows[cid][1]].record_id, "distance": dist}
+        for cid, dist in hits
+    ]
+
+
+def _is_the_answer(hit: dict) -> bool:
+    return hit["source"] == SEED_001 and hit["record_id"] == "story-1" and "simultaneous actions" in hit["text"]
+
+
+def test_minilm_finds_the_passage_that_answers_the_question(minilm_index):
+    settings, report = minilm_index
+    assert (report.added, report.documents, report.chunks) == (2, 3, 11)
+    hits = top_chunks(settings, QUESTION, 2)
+    assert any(_is_the_answer(h) for h in hits), [h["text"][:60] for h in hits]
+
+
+def test_minilm_status_reports_the_model_and_its_size(minilm_index):
+    settings, _ = minilm_index
+    result = CliRunner().invoke(main, ["--index-dir", str(settings.index_dir), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)
+    assert status["embedder"].startswith("minilm")
+    assert (status["dimension"], status["chunk_tokens"], status["documents"], status["chunks"]) == (384, 200, 3, 11)
+
+
+def test_minilm_vectors_are_unit_length_and_deterministic(minilm):
+    a = minilm.embed(["North Korea demanded simultaneous actions.", QUESTION])
+    b = minilm.embed(["North Korea demanded simultaneous actions."])
+    assert a.shape == (2, 384) and a.dtype == np.float32
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    assert np.allclose(a[0], b[0], atol=1e-5)
+    assert float(a[0] @ a[1]) > 0.3  # related sentences are close
+
+
+def test_an_unchanged_reindex_never_loads_or_calls_the_model(minilm_index):
+    settings, report = minilm_index
+    again = build_index(settings)
+    assert (again.unchanged, again.embedded, again.chunks) == (2, 0, report.chunks)
+
+
+def test_static_profile_indexes_and_answers(static_index):
+    settings, report = static_index
+    assert (report.documents, report.chunks) == (3, 11)
+    result = CliRunner().invoke(main, ["--index-dir", str(settings.index_dir), "status", "--json"])
+    status = json.loads(result.stdout)
+    assert status["embedder"].startswith("static")
+    assert status["dimension"] == 256
+    assert any(_is_the_answer(h) for h in top_chunks(settings, QUESTION, 2))

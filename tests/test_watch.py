@@ -1,0 +1,77 @@
+"""`briefing index --watch` re-indexes when a source is added, edited or removed."""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from index_build.build import build_index
+from index_build.watch import watch_sources
+from tests.conftest import BRIEFING, FAKE, SEED_001, article_text, cli_env
+
+
+def _next(q: queue.Queue, timeout: float = 20):
+    try:
+        return q.get(timeout=timeout)
+    except queue.Empty:
+        pytest.fail(f"no rebuild within {timeout} s of the change")
+
+
+def test_watch_rebuilds_after_each_change(settings, seed_sources):
+    build_index(settings)
+    stop = threading.Event()
+    reports: queue.Queue = queue.Queue()
+
+    def loop():
+        for report in watch_sources(settings, stop_event=stop):
+            reports.put(report)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        time.sleep(1.0)  # let the watcher start
+        (seed_sources / "new.txt").write_text(article_text(21))
+        report = _next(reports)
+        assert (report.added, report.unchanged, report.removed) == (1, 2, 0)
+
+        (seed_sources / SEED_001).unlink()
+        report = _next(reports)
+        assert (report.removed, report.unchanged, report.documents) == (1, 2, 2)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+@pytest.mark.integration
+def test_watch_command_prints_a_report_per_change_and_stops_on_ctrl_c(tmp_path, seed_sources):
+    proc = subprocess.Popen(
+        [str(BRIEFING), "--index-dir", str(tmp_path / "idx"), "index", str(seed_sources), "--watch", "--json",
+         "--embedder", FAKE],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=tmp_path,
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        first = json.loads(_next(lines, 120))
+        assert (first["added"], first["chunks"]) == (2, 11)
+        time.sleep(1.0)
+        (seed_sources / "late.md").write_text(article_text(22))
+        second = json.loads(_next(lines, 30))
+        assert (second["added"], second["unchanged"], second["documents"]) == (1, 2, 4)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    stderr = proc.stderr.read()
+    assert proc.returncode in (0, 130)
+    assert "Traceback" not in stderr

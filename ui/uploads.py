@@ -1,0 +1,85 @@
+"""Adding and removing files in the sources folder from the web app.
+
+An uploaded file's name comes from the browser and is not trusted: directories are
+stripped, names that could escape the folder or hide (``..``, leading dots or dashes) are
+refused, and only letters, digits, ``_``, ``-`` and ``.`` are kept.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from pathlib import Path
+
+from index_build.build import BuildReport, scan_sources
+from index_build.errors import SourceError
+from index_build.readers import SUPPORTED_SUFFIXES, suffix_of
+
+__all__ = ["safe_source_name", "save_upload", "list_sources", "delete_source", "MAX_NAME_CHARS"]
+
+MAX_NAME_CHARS = 120
+_UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+def safe_source_name(name: str) -> str:
+    """A file name that is safe to create in the sources folder; ``SourceError`` otherwise."""
+    raw = str(name or "")
+    base = re.split(r"[\\/]", raw)[-1].strip()
+    base = unicodedata.normalize("NFC", base)
+    if not base:
+        raise SourceError(raw or "(no name)", "has no file name")
+    if ".." in base:
+        raise SourceError(base, "names with '..' are not accepted; rename the file")
+    if base[0] in ".-":
+        raise SourceError(base, "names starting with '.' or '-' are not accepted; rename the file")
+    cleaned = _UNSAFE.sub("_", base).strip("_") or "_"
+    if cleaned[0] in ".-" or ".." in cleaned:
+        raise SourceError(base, "is not a usable file name; rename the file")
+    if len(cleaned) > MAX_NAME_CHARS:
+        raise SourceError(base, f"name is longer than {MAX_NAME_CHARS} characters; rename the file")
+    if suffix_of(cleaned) not in SUPPORTED_SUFFIXES:
+        raise SourceError(base, f"has an unsupported type; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    return cleaned
+
+
+def save_upload(path: str | Path, original_name: str, sources_dir: Path, max_mb: float) -> tuple[str, bool]:
+    """Copy an uploaded file into ``sources_dir`` under a safe name.
+
+    Returns ``(name, replaced)``; raises ``SourceError`` naming the file when it is refused.
+    """
+    name = safe_source_name(original_name)
+    size = Path(path).stat().st_size
+    if size > max_mb * 1024 * 1024:
+        raise SourceError(name, f"is {size / 1048576:.1f} MB; the limit is {max_mb:g} MB (setting max_source_mb)")
+    if size == 0:
+        raise SourceError(name, "is empty")
+    root = Path(sources_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / name
+    if target.resolve().parent != root.resolve():
+        raise SourceError(name, "would be written outside the sources folder")
+    replaced = target.exists()
+    tmp = root / f".upload-{name}"
+    shutil.copyfile(path, tmp)
+    tmp.replace(target)
+    return name, replaced
+
+
+def list_sources(sources_dir: Path) -> list[str]:
+    """The indexable files in the sources folder, as paths relative to it."""
+    root = Path(sources_dir)
+    if not root.is_dir():
+        return []
+    return [p.relative_to(root).as_posix() for p in scan_sources(root, BuildReport())]
+
+
+def delete_source(sources_dir: Path, source: str) -> None:
+    """Remove one file the sources folder lists; anything else is refused."""
+    root = Path(sources_dir)
+    if source not in list_sources(root):
+        raise SourceError(str(source), "is not a file in the sources folder")
+    target = (root / source)
+    if not target.resolve().is_relative_to(root.resolve()) or target.is_symlink():
+        raise SourceError(source, "is not a regular file inside the sources folder; remove it by hand")
+    target.unlink()
