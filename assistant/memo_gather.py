@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from index_build.models import Document
+
 from .corpus import Corpus
 from .extractive import RELATED
 from .models import Filters, Passage
 from .retrieve import retrieve
-from .speakers import DocSpeakers, SentenceInfo, analyse, merge_people
+from .speakers import DocSpeakers, SentenceInfo, analyse, introduced_people, known_in, merge_people
 from .text import content_terms, tokenize
 
-__all__ = ["Gathered", "Pooled", "gather", "DERIVED_WORDS"]
+__all__ = ["Gathered", "Pooled", "gather", "coverage", "pool_centrality", "DERIVED_WORDS"]
 
 DERIVED_WORDS = ("position", "agreed", "rejected", "said", "disagree dispute criticized", "warned urged",
                  "next step plan", "uncertain unclear question")
@@ -122,21 +124,31 @@ def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: P
     t1 = time.perf_counter()
 
     docs: dict[str, DocSpeakers] = {}
+    texts: dict[str, Document] = {}
     relevance: dict[str, float] = {}
+    people: dict[str, dict[str, str]] = {}  # doc id → the people it introduces
 
-    def load(doc_ids: list[str]) -> None:
-        for doc_id in doc_ids:
+    def load(passages: list[Passage]) -> None:
+        """Score the documents of ``passages``; analyse the relevant ones, knowing the
+        people every relevant document so far introduces."""
+        for doc_id in dict.fromkeys(p.doc_id for p in sorted(passages, key=lambda p: p.rank)):
             if doc_id in relevance:
                 continue
             doc = corpus.document(doc_id)
-            if doc is None:
-                relevance[doc_id] = 0.0
-                continue
-            relevance[doc_id] = coverage(terms, set(tokenize(f"{doc.title}\n{doc.text}")))
-            if relevance[doc_id] >= MIN_DOC_COVERAGE or not terms:
-                docs[doc_id] = analyse(doc)
+            relevance[doc_id] = coverage(terms, set(tokenize(f"{doc.title}\n{doc.text}"))) if doc else 0.0
+            if doc is not None and (relevance[doc_id] >= MIN_DOC_COVERAGE or not terms):
+                texts[doc_id] = doc
+                people[doc_id] = introduced_people(doc)
+        known: dict[str, str] = {}
+        for found in people.values():
+            for name, role in found.items():
+                known.setdefault(name, role)
+        for doc_id, doc in texts.items():
+            an = docs.get(doc_id)
+            if an is None or any(n not in an.actors for n in known_in(doc, known)):
+                docs[doc_id] = analyse(doc, known)
 
-    load(list(dict.fromkeys(p.doc_id for p in sorted(best.values(), key=lambda p: p.rank))))
+    load(list(best.values()))
     # Second round: what the most vocal actors of the first round said.
     voices: Counter[str] = Counter()
     top = sorted(best.values(), key=lambda p: p.rank)[:3 * PASSAGES_PER_QUERY]
@@ -147,13 +159,13 @@ def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: P
         for s in an.sentences:
             if p.start <= s.start < p.end:
                 for name in s.speakers:
-                    if an.actors.get(name) and an.actors[name].kind != "place":
+                    if an.actors.get(name) and an.actors[name].kind in ("person", "group"):
                         voices[name] += 1
     for j, (name, _) in enumerate(voices.most_common(ACTOR_QUERIES)):
         run(f"{name} said {topic}")
         progress("gather", len(first) + j + 1, total)
     progress("gather", total, total)
-    load(list(dict.fromkeys(p.doc_id for p in sorted(best.values(), key=lambda p: p.rank))))
+    load(list(best.values()))
     t2 = time.perf_counter()
 
     merged = merge_people([docs[d] for d in docs])

@@ -50,12 +50,12 @@ _CONTRAST = re.compile(r"\b(different take|differ\w*|disagree\w*|disput\w*|contr
 _STATED_DISAGREEMENT = re.compile(r"\b(different take|disagree\w*|disput\w*|contradict\w*|rejected|rebuke|"
                                   r"challenged|at odds|far apart|very different)\b", re.I)
 _NEGATED = re.compile(r"\b(?:not|no|never|rather than|instead of|without|against|won[’']t|cannot|can[’']t)\s+"
-                      r"(?:\w+\s+)?(\w+)", re.I)
+                      r"((?:an?\s+|the\s+)?\w+)", re.I)
 # Nouns news uses for one event seen from two sides.
 _EVENT_STEMS = frozenset(stem(w) for w in "visit trip meeting talks summit travel".split())
 SIDES = {
     "United States": ("US", "U.S.", "United States", "American", "State Department", "White House", "Pentagon",
-                      "Washington", "Congress"),
+                      "Washington", "Congress", "House", "Senate", "R-Calif", "Secretary of State"),
     "Russia": ("Russia", "Russian", "Moscow", "Kremlin"),
     "China": ("China", "Chinese", "Beijing"),
     "North Korea": ("North Korea", "North Korean", "Pyongyang"),
@@ -162,7 +162,9 @@ def _actor(g: Gathered, name: str) -> Actor:
     return best or Actor(name, "group")
 
 
-def _ranked_actors(g: Gathered) -> list[tuple[str, float]]:
+def _ranked_actors(g: Gathered, featured: set[tuple[str, int]]) -> list[tuple[str, float]]:
+    """Actors by how much the gathered sentences have them speak, act or appear; those in
+    the memo's leading sentences (``featured``) count extra."""
     score: dict[str, float] = {}
     for p in g.pool:
         s = g.info(p)
@@ -172,17 +174,17 @@ def _ranked_actors(g: Gathered) -> list[tuple[str, float]]:
             if actor is None or actor.kind == "place":
                 continue
             w = 3.0 if name in s.speakers else 2.0 if name in s.subjects else 1.0
-            if actor.kind == "group" and name not in s.speakers:
+            if actor.kind == "media" or (actor.kind == "group" and name not in s.speakers):
                 continue
-            score[name] = score.get(name, 0.0) + w * (0.3 + p.relevance)
+            score[name] = score.get(name, 0.0) + w * (0.3 + p.relevance) + (1.5 if p.key in featured else 0.0)
     return sorted(score.items(), key=lambda x: -x[1])
 
 
-def positions(g: Gathered) -> list[Draft]:
+def positions(g: Gathered, featured: set[tuple[str, int]] = frozenset()) -> list[Draft]:
     """Each actor's stance: their own quoted words first, then what they are reported to
-    have said, then what the sources say they did."""
+    have said, then what the sources say they did or, failing all that, where they appear."""
     out: list[Draft] = []
-    for name, _ in _ranked_actors(g)[:ACTORS_MAX]:
+    for name, _ in _ranked_actors(g, featured)[:ACTORS_MAX]:
         actor = _actor(g, name)
         heading = display_name(actor) + (f" — {actor.role}" if actor.role else "")
         tiers: list[list[tuple[float, Pooled, str]]] = [[], [], [], []]
@@ -190,7 +192,8 @@ def positions(g: Gathered) -> list[Draft]:
             s = g.info(p)
             an = g.docs[p.doc_id]
             first, last = an.unit(s.index)
-            quoted = any(an.sentences[i].quoted for i in range(first, last + 1))
+            # Quoted words are the actor's own only when no one else speaks in the sentence.
+            quoted = s.speakers == (name,) and any(an.sentences[i].quoted for i in range(first, last + 1))
             if name in s.speakers and s.attributed_by is None:
                 tiers[0 if quoted else 1].append((p.relevance, p, "In their words" if quoted else "Reported"))
             elif name in s.subjects and s.attributed_by is None:
@@ -222,27 +225,40 @@ def _side(actor: Actor) -> str:
     return ""
 
 
+_GENERIC = frozenset(stem(w) for w in """said say says told tell statement report reported issued take get new one two
+    three far side sides way month week year time also would could like made make many much well""".split())
+
+
 def _negated(text: str) -> set[str]:
-    return {stem(m.group(1).lower()) for m in _NEGATED.finditer(text)}
+    """Stems a sentence denies: the word after "not", "no", "rather than" …"""
+    out = set()
+    for m in _NEGATED.finditer(text):
+        out |= set(tokenize(m.group(1))[:1])
+    return out
 
 
 def disagreements(g: Gathered) -> list[Draft]:
-    """Contrasting statements by different actors about the same thing (shared salient
-    words, one side denying what the other asserts or a contrast cue), then sentences that
-    report a disagreement outright."""
+    """Contrasting statements by different actors (of different sides where the text says
+    which) about the same thing: they share salient words and one denies what the other
+    asserts ("dialogue, not pressure" against "increase pressure"), or one carries a
+    contrast cue ("a very different take", "challenged"). Then sentences that report a
+    disagreement outright."""
     topic = set().union(*(s for s, _ in g.terms)) if g.terms else set()
+    names = {stem(w.lower()) for an in g.docs.values() for a in an.actors.values()
+             for alias in a.aliases for w in re.findall(r"[^\W\d_]+", alias)}
     sent_count = max(1, len(g.pool))
     freq: dict[str, int] = {}
     for p in g.pool:
         for t in set(tokenize(g.info(p).text)):
             freq[t] = freq.get(t, 0) + 1
+    ignore = topic | names | _GENERIC | {t for t, n in freq.items() if n / sent_count > 0.25}
     units: dict[tuple[str, int, int], tuple[str, str, set[str]]] = {}
     for p in g.pool:
         s = g.info(p)
         an = g.docs[p.doc_id]
         for name in s.speakers:
             actor = an.actors.get(name)
-            if actor is None or actor.kind == "place" or s.attributed_by is not None:
+            if actor is None or actor.kind in ("place", "media") or s.attributed_by is not None:
                 continue
             first, last = an.unit(s.index)
             text = " ".join(an.sentences[i].text for i in range(first, last + 1))
@@ -257,28 +273,28 @@ def disagreements(g: Gathered) -> list[Draft]:
             side_a, side_b = _side(_actor(g, na)), _side(_actor(g, nb))
             if side_a and side_a == side_b:
                 continue
-            salient = {t for t in (sa & sb) - topic if freq.get(t, 0) / sent_count <= 0.4}
-            if sa & _EVENT_STEMS and sb & _EVENT_STEMS:
-                salient.add("event")
-            if not salient:
+            salient = (sa & sb) - ignore
+            event = bool(sa & _EVENT_STEMS and sb & _EVENT_STEMS)
+            if not salient and not event:
                 continue
-            neg_a, neg_b = _negated(ta), _negated(tb)
-            denial = bool(((neg_b - neg_a) & sa) or ((neg_a - neg_b) & sb))
+            neg_a, neg_b = _negated(ta) - ignore, _negated(tb) - ignore
+            denied = ((neg_b - neg_a) & sa) | ((neg_a - neg_b) & sb)
             cue = bool(_CONTRAST.search(ta) or _CONTRAST.search(tb))
-            if not (denial or cue):
+            # Known, different sides may contrast by a cue; otherwise only a denial of the
+            # same event in one article counts (two allies can both say "no easing").
+            if not ((side_a and side_b and (denied or cue)) or (denied and event and ka[0] == kb[0])):
                 continue
-            score = 2.0 * denial + 0.5 * cue + 0.25 * len(salient)
-            shared = sorted(salient - {"event"}, key=lambda t: freq.get(t, 0))
-            pairs.append((score, ka, na, kb, nb, shared))
+            score = (2.0 * bool(denied) + 0.5 * cue + 1.0 * event + 0.5 * (ka[0] == kb[0])
+                     + min(1.0, 0.25 * len(salient)))
+            pairs.append((score, ka, na, kb, nb, sorted(denied)))
     out: list[Draft] = []
     used: set[tuple[str, int, int]] = set()
-    for score, ka, na, kb, nb, shared in sorted(pairs, key=lambda x: -x[0]):
-        if len(out) >= DISAGREEMENTS_MAX or ka in used or kb in used:
+    for score, ka, na, kb, nb, denied in sorted(pairs, key=lambda x: -x[0]):
+        if len(out) >= 2 * DISAGREEMENTS_MAX or ka in used or kb in used or score < 1.5:
             continue
         used |= {ka, kb}
-        word = _surface(g, ka, shared[0]) if shared else "the same event"
         an_a, an_b = display_name(_actor(g, na)), display_name(_actor(g, nb))
-        group = f"On {word}: {an_a} vs. {an_b}"
+        group = f"{an_a} vs. {an_b}" + (f" on {_surface(g, ka, denied[0])}" if denied else "")
         out.append(_draft(g, [(ka[0], ka[1], ka[2], f"{an_a}: ")], label="", group=group))
         out.append(_draft(g, [(kb[0], kb[1], kb[2], f"{an_b}: ")], label="", group=group))
     quoted = {k for d in out for k in d.keys}
@@ -295,7 +311,7 @@ def _surface(g: Gathered, key: tuple[str, int, int], term: str) -> str:
     for i in range(key[1], key[2] + 1):
         for w in re.findall(r"[^\W\d_]+", an.sentences[i].text):
             if stem(w.lower()) == term:
-                return f"“{w.lower()}”"
+                return f"“{w}”"
     return f"“{term}”"
 
 

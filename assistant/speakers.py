@@ -14,6 +14,7 @@ for positions by actor and for disagreements; answers use the lighter checks of
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field, replace
 
@@ -23,7 +24,7 @@ from index_build.models import Document
 from .question import speech_verb
 from .text import STOPWORDS
 
-__all__ = ["Actor", "SentenceInfo", "DocSpeakers", "analyse", "merge_people", "display_name"]
+__all__ = ["Actor", "SentenceInfo", "DocSpeakers", "analyse", "introduced_people", "known_in", "merge_people", "display_name"]
 
 # Capitalised words that end a title before a name ("… Foreign Minister Ri Yong Ho").
 TITLES = frozenset("""president minister secretary ambassador chairman chairwoman chair spokesman spokeswoman
@@ -66,6 +67,9 @@ _GROUP_MODS = r"(?:[A-Z][\w’'.-]*|senior|top|foreign|defen[cs]e|state|federal|
               r"government|military|western|interior|finance|trade|health|justice|economy|other)"
 _GROUP = re.compile(rf"\b(?:(?:[Tt]he|[Aa]n?|[Tt]wo|[Tt]hree|[Ss]everal|[Ss]ome)\s+)?((?:{_GROUP_MODS}\s+){{0,3}})"
                     rf"({'|'.join(GROUP_HEADS)})\b")
+# Names of news outlets: what they report is the sources' account, not an actor's position.
+MEDIA = frozenset("""journal times post news press reuters bloomberg gazette herald tribune telegraph guardian
+    wire radio tv television cnn bbc ap afp yonhap kcna tass xinhua interfax""".split())
 DEMONYMS = {"Russia": "Russian", "China": "Chinese", "Japan": "Japanese", "Ukraine": "Ukrainian",
             "Iran": "Iranian", "Israel": "Israeli", "Germany": "German", "France": "French",
             "Britain": "British", "India": "Indian", "Turkey": "Turkish", "Syria": "Syrian",
@@ -97,7 +101,7 @@ _LEADING_CLAUSE = frozenset("""in on at after before since while back shortly as
 @dataclass
 class Actor:
     name: str  # "Michael Pompeo", "Russian foreign ministry", "Moscow"
-    kind: str  # "person", "group" (organisation, office, unnamed officials) or "place"
+    kind: str  # "person", "group" (organisation, office, unnamed officials), "media" or "place"
     role: str = ""  # as the text gives it: "US Secretary of State"
     aliases: set[str] = field(default_factory=set)
 
@@ -124,19 +128,26 @@ class DocSpeakers:
     actors: dict[str, Actor]
 
     def unit(self, i: int, max_sentences: int = 3) -> tuple[int, int]:
-        """The sentences to quote for sentence ``i`` so it stands on its own: with its
-        attribution (a quotation's "…,” X said" sentence, a pronoun's antecedent) and, when
-        it names a speaker, the rest of that speaker's quotation. Returns (first, last)."""
+        """The sentences to quote for sentence ``i`` so it stands on its own: with the
+        sentence that attributes it (a quotation's "…,” X said", a pronoun's antecedent) and
+        the rest of that quotation, at most ``max_sentences``. Returns (first, last)."""
         s = self.sentences[i]
-        first = last = i
-        if s.attributed_by is not None and s.attributed_by != i:
-            first, last = min(i, s.attributed_by), max(i, s.attributed_by)
-        elif s.speakers:
-            while (last + 1 < len(self.sentences) and last - first + 1 < max_sentences
-                   and self.sentences[last + 1].attributed_by == i):
-                last += 1
-        if last - first + 1 > max_sentences:
-            first, last = (i, i) if s.attributed_by is None else (first, first + max_sentences - 1)
+        k = s.attributed_by if s.attributed_by is not None else i
+        if k == i and not s.speakers:
+            return i, i
+        first = last = k
+        while first - 1 >= 0 and self.sentences[first - 1].attributed_by == k:
+            first -= 1
+        while last + 1 < len(self.sentences) and self.sentences[last + 1].attributed_by == k:
+            last += 1
+        if last - first + 1 > max_sentences:  # keep i and its attribution, then what fits
+            lo, hi = min(i, k), max(i, k)
+            while hi - lo + 1 < max_sentences and (lo > first or hi < last):
+                if hi < last:
+                    hi += 1
+                elif lo > first:
+                    lo -= 1
+            first, last = lo, hi
         return first, last
 
     def span(self, first: int, last: int) -> tuple[int, int]:
@@ -281,13 +292,56 @@ def _headings(doc: Document, spans: list[tuple[int, int]]) -> list[bool]:
     return out
 
 
-def analyse(doc: Document) -> DocSpeakers:
-    """Actors and per-sentence speakers, subjects and mentions of one document."""
+def _names(sent: str, lowercase_words: set[str]):
+    """(role tokens, name tokens, start, end) of each capitalised sequence of ``sent``."""
+    for m in _NAME_SEQ.finditer(sent):
+        tokens = _strip_openers(_clean_tokens(m.group()), lowercase_words)
+        role_toks, name_toks = _split_title(tokens)
+        if not name_toks:
+            continue
+        start = sent.find(name_toks[0], m.start())
+        end = start + len(" ".join(name_toks))
+        if sent[start:end] != " ".join(name_toks):  # other spacing inside the name: keep the match
+            end = m.end()
+        yield role_toks, name_toks, start, end
+
+
+def introduced_people(doc: Document) -> dict[str, str]:
+    """People the document introduces with a title, a role noun or a role in apposition:
+    {full name: role}."""
+    text = doc.text
+    lowercase_words = set(re.findall(r"\b[a-z][a-z’'-]+\b", text))
+    people: dict[str, str] = {}
+    for a, b in sentence_spans(text):
+        sent = text[a:b]
+        for role_toks, name_toks, start, end in _names(sent, lowercase_words):
+            if len(name_toks) < 2 or not _is_person_name(name_toks):
+                continue
+            appos = _APPOSITIVE.match(sent[end:])
+            role = " ".join(role_toks) or _role_before(sent, start) or (appos.group(1) if appos else "")
+            if role and not people.get(" ".join(name_toks)):
+                people[" ".join(name_toks)] = role
+    return people
+
+
+def known_in(doc: Document, known: dict[str, str]) -> list[str]:
+    """The names of ``known`` that the document spells out in full."""
+    if not known:
+        return []
+    caps = set(re.findall(r"[A-Z][\w’'-]+", doc.text))
+    return [n for n in known if n.rsplit(" ", 1)[-1] in caps
+            and re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", doc.text)]
+
+
+def analyse(doc: Document, known: dict[str, str] | None = None) -> DocSpeakers:
+    """Actors and per-sentence speakers, subjects and mentions of one document. ``known``:
+    people other documents introduced ({full name: role}), recognised here by full name."""
     text = doc.text
     spans = sentence_spans(text)
     lowercase_words = set(re.findall(r"\b[a-z][a-z’'-]+\b", text))
     headings = _headings(doc, spans)
-    lines = [text.count("\n", 0, a) for a, _ in spans]
+    breaks = [m.start() for m in re.finditer("\n", text)]
+    lines = [bisect.bisect_left(breaks, a) for a, _ in spans]
     actors: dict[str, Actor] = {}
     alias: dict[str, str] = {}  # a full name or a unique part of it → the person
 
@@ -300,35 +354,20 @@ def analyse(doc: Document) -> DocSpeakers:
         return actor
 
     def names(sent: str):
-        """(role tokens, name tokens, start, end) of each capitalised sequence."""
-        for m in _NAME_SEQ.finditer(sent):
-            tokens = _strip_openers(_clean_tokens(m.group()), lowercase_words)
-            role_toks, name_toks = _split_title(tokens)
-            if not name_toks:
-                continue
-            start = sent.find(name_toks[0], m.start())
-            end = start + len(" ".join(name_toks))
-            if sent[start:end] != " ".join(name_toks):  # spacing differs; keep the surface span
-                end = min(m.end(), start + len(m.group()))
-            yield role_toks, name_toks, start, end
+        return _names(sent, lowercase_words)
 
-    # Pass 1: people introduced with a title, a role noun or a role in apposition.
-    for a, b in spans:
-        sent = text[a:b]
-        for role_toks, name_toks, start, end in names(sent):
-            if len(name_toks) < 2 or not _is_person_name(name_toks):
-                continue
-            appos = _APPOSITIVE.match(sent[end:])
-            role = " ".join(role_toks) or _role_before(sent, start) or (appos.group(1) if appos else "")
-            if role:
-                add(" ".join(name_toks), "person", role)
+    for name, role in introduced_people(doc).items():
+        add(name, "person", role)
+    for name in known_in(doc, known or {}):
+        if name not in actors:
+            add(name, "person", (known or {})[name])
     _index_aliases(actors, alias)
 
     # Pass 2: mentions, speakers and subjects, sentence by sentence.
     infos: list[SentenceInfo] = []
     inside, prev_line = False, -1
     last_group: dict[str, str] = {}  # head noun → the group it last named ("the ministry")
-    statement_by: str | None = None  # who issued the statement last spoken of
+    statement_by: tuple[str, int] | None = None  # who issued the statement last spoken of, where
     for i, (a, b) in enumerate(spans):
         sent = text[a:b]
         if lines[i] != prev_line:
@@ -364,15 +403,19 @@ def analyse(doc: Document) -> DocSpeakers:
                     note(add(name, "place").name, start, end, strict=True)
             elif (any(t.lower() in NON_PERSON for t in name_toks) and not any(t in _WHEN_WORDS for t in name_toks)
                   and _speaks(masked, start, end, strict=True)):
-                note(add(re.sub(r"^The\s+", "", name), "group").name, start, end, strict=True)
+                kind = "media" if any(t.lower() in MEDIA for t in name_toks) else "group"
+                note(add(re.sub(r"^The\s+", "", name), kind).name, start, end, strict=True)
 
+        attributed_by = None
         for m in _GROUP.finditer(masked):
             mods, head = m.group(1).strip(), m.group(2)
             if _MORE_NAME.match(masked[m.end():]):
                 continue  # "State Department spokesman Justin Higgins": the person speaks
             if head == "statement":
                 if not mods and statement_by and _speaks(masked, m.start(2), m.end(2)):
-                    note(statement_by, m.start(2), m.end(2))
+                    note(statement_by[0], m.start(2), m.end(2))
+                    if i - statement_by[1] <= 2:
+                        attributed_by = statement_by[1]
                 continue
             if mods:
                 if any(w in alias for w in mods.split()):
@@ -390,7 +433,6 @@ def analyse(doc: Document) -> DocSpeakers:
             if name in actors:
                 note(name, m.start(2), m.end(2))
 
-        attributed_by = None
         # "He also said …": the person the sentence before spoke of.
         body = masked
         lead = re.match(r"^[A-Z][^,]{0,80},\s*", masked)
@@ -423,7 +465,7 @@ def analyse(doc: Document) -> DocSpeakers:
                 speakers = [group]
                 attributed_by = infos[-1].index
         if speakers and re.search(r"\bstatement\b", masked):
-            statement_by = speakers[0]
+            statement_by = (speakers[0], i)
         infos.append(SentenceInfo(i, a, b, lines[i], sent, headings[i], quoted, tuple(speakers),
                                   tuple(subjects), tuple(mentions), attributed_by))
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from index_build.lock import IndexLock
-from tests.conftest import BRIEFING, FAKE, cli_env, json_line, run_briefing
+from tests.conftest import BRIEFING, FAKE, article_text, cli_env, json_line, run_briefing
 from ui.cli import main
 
 INDEX_KEYS = {"added", "updated", "removed", "unchanged", "skipped", "documents", "chunks", "seconds"}
@@ -210,22 +210,6 @@ def test_status_help(runner):
 
 # -- the installed command, in a subprocess --------------------------------------------------
 @pytest.mark.integration
-def test_installed_command_indexes_and_reports_in_json(tmp_path, seed_sources):
-    index = tmp_path / "idx"
-    proc = run_briefing("--index-dir", index, "index", seed_sources, "--json", "--embedder", FAKE, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
-    report = json_line(proc.stdout)
-    assert (report["added"], report["documents"], report["chunks"]) == (2, 3, 11)
-
-    status = run_briefing("status", "--json", env=cli_env(BRIEFING_INDEX_DIR=str(index)), cwd=tmp_path)
-    assert status.returncode == 0, status.stderr
-    info = json_line(status.stdout)
-    assert STATUS_KEYS <= set(info)
-    assert (info["documents"], info["chunks"], info["embedder"], info["dimension"]) == (3, 11, "fake:hash-64", 64)
-
-
-@pytest.mark.integration
 def test_installed_command_errors_are_one_line_without_traceback(tmp_path):
     proc = run_briefing("--index-dir", tmp_path / "none", "status", cwd=tmp_path)
     assert proc.returncode == 1
@@ -264,15 +248,25 @@ def _run_with_terminal_stderr(args, cwd) -> tuple[int, str, str]:
 
 
 @pytest.mark.integration
-def test_progress_bars_on_a_terminal_and_none_under_json(tmp_path, seed_sources):
+def test_installed_command_draws_progress_on_a_terminal_and_prints_json_quietly(tmp_path, seed_sources):
+    index = tmp_path / "idx"
     code, out, terminal = _run_with_terminal_stderr(
-        ["--index-dir", tmp_path / "a", "index", seed_sources, "--embedder", FAKE], tmp_path)
+        ["--index-dir", index, "index", seed_sources, "--embedder", FAKE], tmp_path)
     assert code == 0
     assert "Embedding chunks" in terminal and "11/11" in terminal
     assert "Indexed: 2 added" in out
 
+    (seed_sources / "late.txt").write_text(article_text(31))
     code, out, terminal = _run_with_terminal_stderr(
-        ["--index-dir", tmp_path / "a", "index", seed_sources, "--embedder", FAKE, "--json"], tmp_path)
+        ["--index-dir", index, "index", seed_sources, "--embedder", FAKE, "--json"], tmp_path)
     assert code == 0
-    assert terminal.strip() == ""
-    assert json_line(out)["unchanged"] == 2
+    assert terminal.strip() == ""  # no bars under --json, even on a terminal
+    report = json_line(out)
+    assert INDEX_KEYS <= set(report)
+    assert (report["added"], report["unchanged"], report["documents"]) == (1, 2, 4)
+
+    status = run_briefing("status", "--json", env=cli_env(BRIEFING_INDEX_DIR=str(index)), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    info = json_line(status.stdout)
+    assert STATUS_KEYS <= set(info)
+    assert (info["documents"], info["embedder"], info["dimension"]) == (4, "fake:hash-64", 64)

@@ -7,7 +7,6 @@ import queue
 import signal
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -23,6 +22,17 @@ def _next(q: queue.Queue, timeout: float = 20):
         pytest.fail(f"no rebuild within {timeout} s of the change")
 
 
+def _write_until_seen(path, text: str, q: queue.Queue, tries: int = 6):
+    """The watcher starts a moment after the command does; write again until it reacts."""
+    for _ in range(tries):
+        path.write_text(text)
+        try:
+            return q.get(timeout=5)
+        except queue.Empty:
+            continue
+    pytest.fail(f"no rebuild after writing {path.name} {tries} times")
+
+
 def test_watch_rebuilds_after_each_change(settings, seed_sources):
     build_index(settings)
     stop = threading.Event()
@@ -35,9 +45,7 @@ def test_watch_rebuilds_after_each_change(settings, seed_sources):
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        time.sleep(1.0)  # let the watcher start
-        (seed_sources / "new.txt").write_text(article_text(21))
-        report = _next(reports)
+        report = _write_until_seen(seed_sources / "new.txt", article_text(21), reports)
         assert (report.added, report.unchanged, report.removed) == (1, 2, 0)
 
         (seed_sources / SEED_001).unlink()
@@ -61,9 +69,7 @@ def test_watch_command_prints_a_report_per_change_and_stops_on_ctrl_c(tmp_path, 
     try:
         first = json.loads(_next(lines, 120))
         assert (first["added"], first["chunks"]) == (2, 11)
-        time.sleep(1.0)
-        (seed_sources / "late.md").write_text(article_text(22))
-        second = json.loads(_next(lines, 30))
+        second = json.loads(_write_until_seen(seed_sources / "late.md", article_text(22), lines))
         assert (second["added"], second["unchanged"], second["documents"]) == (1, 2, 4)
     finally:
         proc.send_signal(signal.SIGINT)

@@ -276,5 +276,80 @@ def serve(obj: Context, host: str, port: int, auth: str | None, auth_file: str |
               ready=lambda url: click.echo(f"Briefing is running at {url}"))
 
 
+@main.command()
+@click.argument("topic")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the memo to this file: .md, .docx or .html (default: Markdown on stdout).")
+@click.option("--source", multiple=True, help="Only this source file (repeatable).")
+@click.option("--publisher", multiple=True, help="Only this publisher (repeatable).")
+@click.option("--since", help="Only sources published on or after this date (YYYY[-MM[-DD]]).")
+@click.option("--until", help="Only sources published on or before this date.")
+@click.option("--json", "as_json", is_flag=True, help="Print the memo as JSON.")
+@click.option("--llm", help="Write the bottom line with a language model (as for `ask`); default extractive.")
+@click.pass_obj
+@friendly
+def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], publisher: tuple[str, ...],
+         since: str | None, until: str | None, as_json: bool, llm: str | None) -> None:
+    """Write a briefing memo on TOPIC from all indexed sources.
+
+    Bottom line, key developments, positions by actor, where the sources disagree,
+    timeline, open questions and sources; every bullet quotes and cites its passage.
+    """
+    from assistant.memo import write_memo
+    from assistant.memo_export import export, to_markdown
+    from assistant.service import Assistant
+
+    note = write_memo(Assistant(obj.settings()), topic, _filters(source, publisher, since, until), llm=llm)
+    if output:
+        path = export(note, output)
+        summary = (f"Wrote {path}: {len(note.citations)} citations from {len(note.sources)} sources "
+                   f"in {note.timings_ms.get('total', 0) / 1000:.1f} s.")
+        click.echo(summary, err=as_json)
+    if as_json:
+        click.echo(json.dumps(note.as_json(), ensure_ascii=False))
+    elif not output:
+        click.echo(to_markdown(note), nl=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+@friendly
+def verify(obj: Context, file: str, as_json: bool) -> None:
+    """Re-check the citations of a saved memo (.md, .docx, .html) or answer (.json from
+    `ask --json`) against the current index.
+
+    Lists stale citations (the quote is no longer at its span; where it moved, the new
+    span) and missing ones (the document is gone). Exit status 0 when every citation
+    still holds, 1 otherwise.
+    """
+    from assistant.memo_verify import IndexDocuments, verify_file
+
+    docs = IndexDocuments(obj.settings())
+    try:
+        report = verify_file(file, docs)
+    finally:
+        docs.close()
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        sys.exit(0 if report.ok else 1)
+    stale = report.count("moved") + report.count("changed")
+    click.echo(f"{file}: {len(report.checks)} citations — {report.count('ok')} hold, {stale} stale, "
+               f"{report.count('missing')} missing.")
+    for c in report.checks:
+        if c.status == "moved":
+            click.echo(f"[{c.n}] stale: the quote moved in {c.source}: characters {c.start}–{c.end} → "
+                       f"{c.new_start}–{c.new_end}")
+        elif c.status == "changed":
+            click.echo(f"[{c.n}] stale: the quote is no longer in {c.source} (characters {c.start}–{c.end})")
+            if c.new_start is not None:
+                click.echo(f"    closest text now, characters {c.new_start}–{c.new_end}: "
+                           f"“{' '.join(c.now.split())}”")
+        elif c.status == "missing":
+            click.echo(f"[{c.n}] missing: {c.source or c.doc_id} is no longer in the index")
+    sys.exit(0 if report.ok else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -57,10 +57,10 @@ def highlight_span(text: str, start: int, end: int, mark_id: str = "cited") -> s
             f"{escape(text[end:])}")
 
 
-def _link(ref: str, label: str, title: str) -> str:
+def _link(ref: str, label: str, title: str, cls: str = "cite") -> str:
     # The chat's HTML sanitizer keeps class, href and title (not data-* or aria-*): the
     # reference travels in the fragment.
-    return f'<a class="cite" href="#cite:{escape(ref)}" title="{escape(title)}">{escape(label)}</a>'
+    return f'<a class="{cls}" href="#cite:{escape(ref)}" title="{escape(title)}">{escape(label)}</a>'
 
 
 def article_html(doc: Document, start: int | None = None, end: int | None = None) -> str:
@@ -129,7 +129,7 @@ def _passages_list(passages: Iterable[Passage]) -> str:
         if len(snippet) > SNIPPET_CHARS:
             snippet = snippet[:SNIPPET_CHARS].rstrip() + "…"
         label = p.title or p.source
-        items.append(f"<li>{_link(cite_ref(p.doc_id, p.start, p.end), label, f'Open passage: {label}')} — "
+        items.append(f"<li>{_link(cite_ref(p.doc_id, p.start, p.end), label, f'Open passage: {label}', 'cite passage')} — "
                      f"<code>{escape(p.source)}</code><br><span class=\"snippet\">{escape(snippet)}</span></li>")
     if not items:
         return ""

@@ -23,18 +23,21 @@ _UNSAFE = re.compile(r"[^\w.\-]+")
 
 
 def safe_source_name(name: str) -> str:
-    """A file name that is safe to create in the sources folder; ``SourceError`` otherwise."""
+    """A file name that is safe to create in the sources folder; ``SourceError`` otherwise.
+
+    Directory parts are dropped (``C:\\fakepath\\a.txt`` → ``a.txt``); anything with ``..``
+    is refused."""
     raw = str(name or "")
+    if ".." in raw:  # a traversal attempt is refused, not quietly renamed
+        raise SourceError(raw, "names with '..' are not accepted; rename the file")
     base = re.split(r"[\\/]", raw)[-1].strip()
     base = unicodedata.normalize("NFC", base)
     if not base:
         raise SourceError(raw or "(no name)", "has no file name")
-    if ".." in base:
-        raise SourceError(base, "names with '..' are not accepted; rename the file")
     if base[0] in ".-":
         raise SourceError(base, "names starting with '.' or '-' are not accepted; rename the file")
-    cleaned = _UNSAFE.sub("_", base).strip("_") or "_"
-    if cleaned[0] in ".-" or ".." in cleaned:
+    cleaned = re.sub(r"_+(?=\.)", "", _UNSAFE.sub("_", base)).strip("_") or "_"
+    if cleaned[0] in ".-":
         raise SourceError(base, "is not a usable file name; rename the file")
     if len(cleaned) > MAX_NAME_CHARS:
         raise SourceError(base, f"name is longer than {MAX_NAME_CHARS} characters; rename the file")
@@ -79,7 +82,4 @@ def delete_source(sources_dir: Path, source: str) -> None:
     root = Path(sources_dir)
     if source not in list_sources(root):
         raise SourceError(str(source), "is not a file in the sources folder")
-    target = (root / source)
-    if not target.resolve().is_relative_to(root.resolve()) or target.is_symlink():
-        raise SourceError(source, "is not a regular file inside the sources folder; remove it by hand")
-    target.unlink()
+    (root / source).unlink()  # a link is removed itself, never what it points to

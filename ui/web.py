@@ -78,6 +78,7 @@ CSS = """
 .answer-sources ul, .answer-sources ol { margin: 0; padding-left: 1.2em; }
 .answer-sources .snippet { color: var(--body-text-color-subdued); }
 a.cite { font-weight: 600; text-decoration: underline; cursor: pointer; padding: 0 .1em; }
+a.cite.passage { font-weight: 500; }
 a.cite:focus-visible, #viewer:focus-visible { outline: 3px solid var(--color-accent); outline-offset: 2px; }
 *:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 2px; }
 #viewer { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
@@ -92,7 +93,9 @@ a.cite:focus-visible, #viewer:focus-visible { outline: 3px solid var(--color-acc
   scroll-margin: 8em; }
 .build-errors { color: var(--error-text-color, #b91c1c); }
 .index-status { margin: .2em 0; overflow-wrap: anywhere; }
-@media (max-width: 720px) { #viewer { max-height: none; } }
+/* Phones: the viewer sits below the chat and the page scrolls; keep the headline in sight. */
+@media (max-width: 720px) { #viewer { max-height: none; overflow: visible !important; }
+  #viewer .source-head { top: 0; } }
 """
 
 
@@ -202,21 +205,31 @@ class WebApp:
                 gr.update(choices=sources), gr.update(choices=publishers),
                 gr.update(choices=files, value=None))
 
-    def save_files(self, files) -> tuple[str, None]:
-        notes, errors = [], []
+    def save_files(self, files) -> tuple[dict, None]:
+        """Copy uploads into the sources folder; what happened to each file, by name."""
+        saved, errors = [], []
         for f in files or []:
             path = f if isinstance(f, str) else getattr(f, "name", str(f))
             original = Path(path).name
             try:
                 name, replaced = save_upload(path, original, self.settings.sources_dir, self.settings.max_source_mb)
-                notes.append(f"{'Replaced' if replaced else 'Added'} {name}")
+                saved.append(f"{'Replaced' if replaced else 'Added'} {name}")
             except SourceError as e:
                 errors.append((e.source, e.reason))
             except OSError as e:
                 errors.append((original, f"could not be saved ({e.strerror})"))
-        return render.build_report_html(None, notes, errors), None
+        return {"saved": saved, "errors": errors}, None
+
+    def rebuild_after_upload(self, outcome: dict, progress=gr.Progress()):
+        notes, errors = outcome.get("saved", []), [tuple(e) for e in outcome.get("errors", [])]
+        if not notes:
+            return (render.build_report_html(None, [], errors), *[gr.skip()] * 5)
+        return self._rebuild(progress, notes, errors)
 
     def rebuild(self, progress=gr.Progress()):
+        return self._rebuild(progress)
+
+    def _rebuild(self, progress, notes=(), errors=()):
         def report_progress(stage: str, done: int, total: int) -> None:
             if total > 0:
                 progress((done, total), desc=_STAGES.get(stage, stage),
@@ -232,7 +245,7 @@ class WebApp:
                 self._open()
             else:
                 self.assistant.refresh()
-        return (render.build_report_html(report), *self.sources_view())
+        return (render.build_report_html(report, notes, errors), *self.sources_view())
 
     def delete(self, source: str | None) -> str:
         if not source:
@@ -300,11 +313,13 @@ class WebApp:
             chatbot.clear(lambda: ([], ""), outputs=[history, markdown], api_visibility="undocumented")
             viewer.click(self.open_citation, None, viewer, api_visibility="undocumented")
             demo.load(self.sources_view, None, view_outputs, api_visibility="undocumented")
-            build = dict(fn=self.rebuild, outputs=[build_log, *view_outputs], concurrency_id="index",
-                         concurrency_limit=1, api_visibility="undocumented")
-            upload.upload(self.save_files, upload, [build_log, upload], api_visibility="undocumented").success(**build)
-            rebuild.click(**build)
-            delete.click(self.delete, to_delete, build_log, api_visibility="undocumented").success(**build)
+            build = dict(outputs=[build_log, *view_outputs], concurrency_id="index", concurrency_limit=1,
+                         api_visibility="undocumented")
+            uploaded = gr.State({})
+            upload.upload(self.save_files, upload, [uploaded, upload], api_visibility="undocumented").success(
+                self.rebuild_after_upload, uploaded, **build)
+            rebuild.click(self.rebuild, **build)
+            delete.click(self.delete, to_delete, build_log, api_visibility="undocumented").success(self.rebuild, **build)
             gr.api(self.api_ask, api_name="ask")
         return demo
 

@@ -63,7 +63,7 @@ def test_answer_cites_and_marker_opens_the_highlighted_span(server, page):
     shot(page, "02-viewer-highlight")
 
     page.get_by_text("Answer as Markdown").click()
-    expect(page.get_by_label("Last answer with its citations (Markdown)")).to_have_value(
+    expect(page.locator("#answer-md textarea")).to_have_value(
         re.compile(r"\[1\] .*001_b7735911f66044ef\.txt"))
 
 
@@ -115,8 +115,8 @@ def test_uploaded_article_is_indexed_then_cited_and_can_be_deleted(server, page,
         "the ferry company announced on Friday.\n\n"
         "Captain Oren Vasko said the night crossings would carry mostly fish and timber.\n\n"
         "(c) 2019, The Test Gazette · Reporter 9\n", encoding="utf-8")
-    refused = tmp_path / "notes.exe"
-    refused.write_text("not an article", encoding="utf-8")
+    wrong_type = tmp_path / "notes.exe"
+    wrong_type.write_text("not an article", encoding="utf-8")
     open_app(page, server.url)
     page.get_by_role("tab", name="Sources").click()
     expect(page.locator("#index-status")).to_contain_text("documents")
@@ -142,9 +142,17 @@ def test_uploaded_article_is_indexed_then_cited_and_can_be_deleted(server, page,
     shot(page, "08-uploaded-article-cited")
 
     page.get_by_role("tab", name="Sources").click()
-    page.locator("#upload input[type=file]").set_input_files([str(refused)])
-    expect(log).to_contain_text("notes.exe", timeout=ANSWER_TIMEOUT)
-    assert not (server_sources(server) / "notes.exe").exists()
+    page.locator("#upload input[type=file]").set_input_files([str(wrong_type)])
+    expect(page.get_by_text("Invalid file type: notes.exe")).to_be_visible()
+    body = b"Harmless Headline\n\nA sentence of text."
+    page.locator("#upload input[type=file]").set_input_files(files=[
+        {"name": "-rf.txt", "mimeType": "text/plain", "buffer": body},
+        {"name": "..hidden.txt", "mimeType": "text/plain", "buffer": body}])
+    expect(log.locator(".build-errors")).to_contain_text("-rf.txt", timeout=ANSWER_TIMEOUT)
+    expect(log.locator(".build-errors")).to_contain_text("..hidden.txt")
+    shot(page, "09-refused-uploads")
+    assert sorted(p.name for p in server_sources(server).iterdir()) == sorted(
+        ["000_8724b5602e0331c2.txt", "001_b7735911f66044ef.txt", HOSTILE_NAME, "tarnhollow-ferry.txt"])
 
     page.get_by_label("Source file to delete").click()
     page.get_by_role("option", name="tarnhollow-ferry.txt").click()
@@ -152,7 +160,7 @@ def test_uploaded_article_is_indexed_then_cited_and_can_be_deleted(server, page,
     expect(log).to_contain_text("1 removed", timeout=120_000)
     expect(page.locator("#documents")).not_to_contain_text("Tarnhollow")
     assert not (server_sources(server) / "tarnhollow-ferry.txt").exists()
-    shot(page, "09-deleted")
+    shot(page, "10-deleted")
 
 
 def server_sources(server):
@@ -165,11 +173,11 @@ def test_phone_width_layout_has_no_sideways_scroll(server, page):
     open_app(page, server.url)
     answer, _ = ask(page, SEED_QUESTION)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
-    shot(page, "10-phone-answer")
+    shot(page, "11-phone-answer")
     answer.locator("p a.cite", has_text="[1]").click()
     expect(page.locator("#viewer mark#cited")).to_be_in_viewport()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
-    shot(page, "11-phone-viewer")
+    shot(page, "12-phone-viewer")
 
 
 def test_named_api_returns_the_cli_json(server, page):
@@ -185,9 +193,11 @@ def test_named_api_returns_the_cli_json(server, page):
     follow = client.predict("What did he say about impatience?", json.dumps([SEED_QUESTION]), api_name="/ask")
     assert "Impatience is not helpful" in follow["answer"]
 
-    page.goto(server.url + "/?view=api")
-    expect(page.get_by_text("/ask").first).to_be_visible()
-    shot(page, "12-api-page")
+    open_app(page, server.url)
+    page.get_by_role("button", name="Use via API").click()
+    expect(page.get_by_text("API name:").first).to_be_visible()
+    expect(page.get_by_text("/ask", exact=True).first).to_be_visible()
+    shot(page, "13-api-page")
 
 
 def test_login_is_required_for_the_page_and_the_api(auth_server, page):
@@ -208,14 +218,15 @@ def test_login_is_required_for_the_page_and_the_api(auth_server, page):
     page.goto(url)
     expect(page.get_by_label("Your question")).to_have_count(0)
     expect(page.get_by_role("button", name="Login")).to_be_visible()
-    shot(page, "13-login-required")
-    page.get_by_label("username").fill("user")
+    shot(page, "14-login-required")
+    page.get_by_label("username").fill(AUTH[0])
     page.get_by_label("password").fill("wrong")
     page.get_by_role("button", name="Login").click()
     expect(page.get_by_text("Incorrect Credentials")).to_be_visible()
+    page.get_by_label("username").fill(AUTH[0])
     page.get_by_label("password").fill(AUTH[1])
     page.get_by_role("button", name="Login").click()
     expect(page.get_by_label("Your question")).to_be_visible(timeout=ANSWER_TIMEOUT)
     answer, _ = ask(page, SEED_QUESTION)
     expect(answer).to_contain_text("simultaneous actions")
-    shot(page, "14-logged-in")
+    shot(page, "15-logged-in")

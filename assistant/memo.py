@@ -1,0 +1,240 @@
+"""Briefing memos: a structured memo on a topic across all sources, every bullet cited.
+
+``write_memo(assistant, topic)`` gathers broadly (``memo_gather``), then writes the
+sections (``memo_sections``): bottom line, key developments, positions by actor, where the
+sources disagree, timeline, open questions; and lists the sources. Extractive by default:
+every bullet quotes whole sentences of a source verbatim, with a citation whose quote is
+exactly ``document.text[start:end]``, checked with ``citation_valid`` before it is kept.
+With a language model configured (``llm=`` or ``BRIEFING_LLM``) the bottom line is written
+by the model from numbered sentences and each of its sentences is kept only if the
+sentences it cites support it (``memo_generate``); everything else stays extractive.
+Exports live in ``memo_export``; re-checking a saved memo in ``memo_verify``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from index_build.errors import BriefingError
+
+from .corpus import Corpus
+from .memo_gather import Gathered, gather
+from .memo_sections import (Draft, bottom_line, developments, disagreements, open_questions, positions,
+                            timeline)
+from .models import Citation, Filters
+from .verify import citation_valid
+
+__all__ = ["Memo", "Section", "Bullet", "MemoSource", "write_memo", "SECTION_TITLES", "memo_from_json"]
+
+Progress = Callable[[str, int, int], None]
+
+SECTION_TITLES = {
+    "bottom_line": "Bottom line",
+    "developments": "Key developments",
+    "positions": "Positions by actor",
+    "disagreements": "Where sources disagree",
+    "timeline": "Timeline",
+    "open_questions": "Open questions",
+}
+EMPTY_NOTES = {
+    "bottom_line": "The sources hold nothing on this topic.",
+    "developments": "No further developments in the sources.",
+    "positions": "The sources quote no one on this topic.",
+    "disagreements": "No contrasting statements found in the sources.",
+    "timeline": "The sources give no dates for these events.",
+    "open_questions": "The sources raise no open questions on this topic.",
+}
+
+
+@dataclass(frozen=True)
+class Bullet:
+    """One item: verbatim source text with [n] markers after what each citation supports."""
+
+    text: str
+    citations: tuple[int, ...]
+    label: str = ""  # a lead-in: "In their words", a date
+    group: str = ""  # the sub-heading it sits under: an actor, a disagreement
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    bullets: tuple[Bullet, ...]
+    note: str = ""  # shown when there are no bullets (says what is missing, claims nothing)
+
+
+@dataclass(frozen=True)
+class MemoSource:
+    doc_id: str
+    source: str
+    title: str
+    publisher: str
+    published: str | None
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Memo:
+    topic: str
+    generated: str  # ISO date and time the memo was written
+    sections: tuple[Section, ...]
+    citations: tuple[Citation, ...]
+    sources: tuple[MemoSource, ...]
+    filters: Filters = Filters()
+    mode: str = "extractive"
+    timings_ms: dict = field(default_factory=dict, compare=False, hash=False)
+    dropped: tuple[str, ...] = ()  # generated sentences that verification removed
+
+    @property
+    def title(self) -> str:
+        return f"Briefing: {self.topic}"
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    def citation(self, n: int) -> Citation:
+        return self.citations[n - 1]
+
+    def as_json(self) -> dict:
+        return {
+            "title": self.title, "topic": self.topic, "generated": self.generated, "mode": self.mode,
+            "filters": asdict(self.filters),
+            "sections": [{"key": s.key, "title": s.title, "note": s.note,
+                          "bullets": [asdict(b) for b in s.bullets]} for s in self.sections],
+            "citations": [c.as_json() | {"chunk_id": c.chunk_id} for c in self.citations],
+            "sources": [asdict(s) for s in self.sources],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "dropped": list(self.dropped),
+        }
+
+
+def memo_from_json(data: dict) -> Memo:
+    """The memo ``Memo.as_json`` wrote."""
+    f = data.get("filters") or {}
+    return Memo(
+        topic=data["topic"], generated=data["generated"], mode=data.get("mode", "extractive"),
+        filters=Filters(tuple(f.get("sources", ())), tuple(f.get("publishers", ())), f.get("since"), f.get("until")),
+        sections=tuple(Section(s["key"], s["title"], tuple(Bullet(b["text"], tuple(b["citations"]), b.get("label", ""),
+                                                                   b.get("group", "")) for b in s["bullets"]),
+                               s.get("note", "")) for s in data["sections"]),
+        citations=tuple(Citation(c["n"], c.get("chunk_id", ""), c["doc_id"], c["source"], c["title"], c["start"],
+                                 c["end"], c["quote"]) for c in data["citations"]),
+        sources=tuple(MemoSource(**s) for s in data["sources"]),
+        dropped=tuple(data.get("dropped", ())),
+    )
+
+
+def one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class _Citer:
+    """Numbers citations in order of first use; one number per distinct span."""
+
+    def __init__(self, corpus: Corpus, g: Gathered):
+        self.corpus = corpus
+        self.g = g
+        self.by_span: dict[tuple[str, int, int], int] = {}
+        self.citations: list[Citation] = []
+
+    def cite_span(self, doc_id: str, start: int, end: int) -> int | None:
+        key = (doc_id, start, end)
+        if key in self.by_span:
+            return self.by_span[key]
+        doc = self.g.docs[doc_id].doc
+        c = Citation(n=len(self.citations) + 1, chunk_id=self.g.chunk_for(doc_id, start, end), doc_id=doc_id,
+                     source=doc.source, title=doc.title, start=start, end=end, quote=doc.text[start:end])
+        if not citation_valid(self.corpus, c):  # re-read from the record, never trusted
+            return None
+        self.citations.append(c)
+        self.by_span[key] = c.n
+        return c.n
+
+    def bullets(self, drafts: list[Draft]) -> list[Bullet]:
+        return [b for b in (self.bullet(d) for d in drafts) if b is not None]
+
+    def bullet(self, d: Draft) -> Bullet | None:
+        parts, numbers = [], []
+        for doc_id, first, last, lead in d.units:
+            start, end = self.g.docs[doc_id].span(first, last)
+            n = self.cite_span(doc_id, start, end)
+            if n is None:
+                continue
+            parts.append(f"{lead}{one_line(self.g.docs[doc_id].doc.text[start:end])} [{n}]")
+            numbers.append(n)
+        if not numbers:
+            return None
+        return Bullet(" ".join(parts), tuple(numbers), d.label, d.group)
+
+
+def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Progress | None = None,
+               llm: str | None = None, now: dt.datetime | None = None) -> Memo:
+    """A briefing memo on ``topic`` from the assistant's index.
+
+    ``progress(stage, done, total)`` is called as work proceeds (stages ``gather``,
+    ``write``). ``llm``: a generator spec as for answers (``extractive`` forces the
+    extractive memo; default: the configured ``BRIEFING_LLM``, else extractive)."""
+    topic = (topic or "").strip()
+    if not topic:
+        raise BriefingError("a memo needs a topic, e.g. briefing memo \"Russia and the North Korea sanctions\"")
+    progress = progress or (lambda stage, done, total: None)
+    t0 = time.perf_counter()
+    g = gather(assistant.corpus, topic, filters, progress)
+    t1 = time.perf_counter()
+    citer = _Citer(assistant.corpus, g)
+    sections: list[Section] = []
+    steps = list(SECTION_TITLES)
+    generator = assistant._generator_for(llm) if hasattr(assistant, "_generator_for") else None
+    dropped: list[str] = []
+    used: set[tuple[str, int]] = set()
+    said: list[str] = []
+    for i, key in enumerate(steps):
+        progress("write", i, len(steps))
+        if key == "bottom_line":
+            drafts = bottom_line(g)
+        elif key == "developments":
+            drafts = developments(g, used, said)
+        elif key == "positions":
+            drafts = positions(g, used)
+        elif key == "disagreements":
+            drafts = disagreements(g)
+        elif key == "timeline":
+            drafts = timeline(g)
+        else:
+            drafts = open_questions(g, used, said)
+        if key in ("bottom_line", "developments", "open_questions"):
+            for d in drafts:
+                used |= d.keys
+                for doc_id, first, last, _ in d.units:
+                    start, end = g.docs[doc_id].span(first, last)
+                    said.append(g.docs[doc_id].doc.text[start:end])
+        if key == "bottom_line" and generator is not None and g.pool:
+            from .memo_generate import generated_bottom_line
+
+            bullets, lost = generated_bottom_line(generator, g, citer, lambda: citer.bullets(drafts))
+            dropped += lost
+        else:
+            bullets = citer.bullets(drafts)
+        sections.append(Section(key, SECTION_TITLES[key], tuple(bullets), "" if bullets else EMPTY_NOTES[key]))
+    progress("write", len(steps), len(steps))
+    sources = _sources(g, citer.citations)
+    t2 = time.perf_counter()
+    when = (now or dt.datetime.now().astimezone()).isoformat(timespec="minutes")
+    return Memo(topic, when, tuple(sections), tuple(citer.citations), tuple(sources), filters,
+                "generative" if generator is not None else "extractive",
+                {**g.timings_ms, "gather": (t1 - t0) * 1000, "write": (t2 - t1) * 1000, "total": (t2 - t0) * 1000},
+                tuple(dropped))
+
+
+def _sources(g: Gathered, citations: list[Citation]) -> list[MemoSource]:
+    out: dict[str, MemoSource] = {}
+    for c in citations:
+        if c.doc_id not in out:
+            d = g.docs[c.doc_id].doc
+            out[c.doc_id] = MemoSource(d.doc_id, d.source, d.title, d.publisher, d.published, d.url)
+    return list(out.values())

@@ -1,0 +1,450 @@
+"""Briefing memos on the seeds (fake embedder): the sections, correctly attributed
+positions, the pressure-vs-dialogue disagreement, exact citations, exports that read
+back (Markdown anchors, DOCX through python-docx, escaped HTML), `briefing memo`, and
+`briefing verify` before and after a source changes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.assistant_fixtures import build_seed_index
+from tests.conftest import SEED_000, SEED_001
+
+TOPIC = "Russia and the North Korea sanctions"
+SECTION_KEYS = ["bottom_line", "developments", "positions", "disagreements", "timeline", "open_questions"]
+PORTS = """---
+title: Envoys agree to reopen the northern harbour at Wonsan
+publisher: Harbour Daily
+date: 2019-03-04
+---
+Envoys met in Seoul on Monday to discuss reopening the northern harbour at Wonsan. The talks ended with an agreement to reopen the harbour within six weeks, port officials said.
+"""
+
+
+def _assistant(settings):
+    from assistant.corpus import Corpus
+    from assistant.service import Assistant
+    from tests.fakes import FakeEmbedder
+
+    return Assistant(settings, corpus=Corpus(settings, embedder=FakeEmbedder()))
+
+
+@pytest.fixture(scope="module")
+def seed_settings(tmp_path_factory):
+    return build_seed_index(tmp_path_factory.mktemp("memo"), {"ports.md": PORTS})
+
+
+@pytest.fixture(scope="module")
+def assistant(seed_settings):
+    return _assistant(seed_settings)
+
+
+@pytest.fixture(scope="module")
+def memo(assistant):
+    from assistant.memo import write_memo
+
+    return write_memo(assistant, TOPIC)
+
+
+def _bullets(memo, key=None):
+    return [b for s in memo.sections if key in (None, s.key) for b in s.bullets]
+
+
+def _quote(memo, bullet) -> str:
+    return " ".join(memo.citation(n).quote for n in bullet.citations)
+
+
+# -- sections and citations -------------------------------------------------------------------
+def test_memo_has_every_section_with_title_and_date(memo):
+    import datetime as dt
+
+    assert [s.key for s in memo.sections] == SECTION_KEYS
+    assert [s.title for s in memo.sections] == ["Bottom line", "Key developments", "Positions by actor",
+                                                 "Where sources disagree", "Timeline", "Open questions"]
+    assert all(s.bullets for s in memo.sections), [s.key for s in memo.sections if not s.bullets]
+    assert 2 <= len(memo.section("bottom_line").bullets) <= 4
+    assert memo.title == f"Briefing: {TOPIC}"
+    assert dt.datetime.fromisoformat(memo.generated).year >= 2024
+    assert {s.source for s in memo.sources} == {SEED_000, SEED_001}  # the harbour article is off topic
+    seed = next(s for s in memo.sources if s.source == SEED_000)
+    assert (seed.publisher, seed.published) == ("The Washington Post", "2017")
+
+
+def test_every_bullet_is_cited_and_every_citation_is_exact(memo, assistant):
+    used = set()
+    for b in _bullets(memo):
+        assert b.citations, b
+        assert {int(m) for m in re.findall(r"\[(\d+)\]", b.text)} == set(b.citations), b.text
+        used |= set(b.citations)
+    assert [c.n for c in memo.citations] == list(range(1, len(memo.citations) + 1))
+    assert used == {c.n for c in memo.citations}  # no citation that nothing cites
+    valid = [assistant.corpus.document(c.doc_id).text[c.start:c.end] == c.quote for c in memo.citations]
+    assert sum(valid) / len(valid) == 1.0
+    assert len({(c.doc_id, c.start, c.end) for c in memo.citations}) == len(memo.citations)
+
+
+def test_extractive_bullets_say_nothing_the_sources_do_not(memo):
+    from assistant.memo import one_line
+
+    for b in _bullets(memo):
+        rest = b.text
+        for n in b.citations:
+            quote = one_line(memo.citation(n).quote)
+            assert quote in rest, (quote, b.text)
+            rest = rest.replace(f"{quote} [{n}]", "", 1)
+        # what is left is at most a lead-in naming an actor ("Justin Higgins: ")
+        assert len(rest.strip()) <= 40, rest
+
+
+def test_positions_name_the_actors_with_correctly_attributed_words(memo):
+    from assistant.extractive import _speech_near
+
+    positions = memo.section("positions").bullets
+    groups = {b.group for b in positions}
+    for name in ("Joseph Yun", "Igor Morgulov", "Michael Pompeo", "Ri Yong Ho", "Nikki Haley", "Donald Trump",
+                 "Joel Wit", "Edward Royce", "Russian foreign ministry"):
+        assert any(g.startswith(name) for g in groups), (name, groups)
+
+    def of(name):
+        return [b for b in positions if b.group.startswith(name)]
+
+    for name, surname in [("Michael Pompeo", "Pompeo"), ("Ri Yong Ho", "Ri"), ("Nikki Haley", "Haley"),
+                          ("Donald Trump", "Trump"), ("Joel Wit", "Joel Wit"), ("Edward Royce", "Edward Royce")]:
+        own = [b for b in of(name) if b.label == "In their words"]
+        assert own, name
+        for b in own:  # the actor is the one speaking in the first (attribution) sentence
+            quote = _quote(memo, b)
+            assert re.search(r"[“”\"]", quote), quote
+            statement = re.search(rf"\b{surname} (?:read out|issued) a statement\b", quote)  # no speech verb
+            assert _speech_near(surname, quote) or statement, (name, quote)
+    assert "simultaneous actions" in " ".join(_quote(memo, b) for b in of("Ri Yong Ho"))
+    assert any("no easing of sanctions" in _quote(memo, b) for b in of("Nikki Haley"))
+    # Yun speaks nowhere: his entries are sentences he is the subject of.
+    for b in of("Joseph Yun"):
+        assert b.label == "Reported" and re.match(r"^(Joseph Yun|Yun|As of last week, Yun)\b", _quote(memo, b))
+    morgulov = " ".join(_quote(memo, b) for b in of("Igor Morgulov"))
+    assert "meeting with Russian Deputy Foreign Minister Igor Morgulov" in morgulov
+    ministry = " ".join(_quote(memo, b) for b in of("Russian foreign ministry"))
+    assert "the ministry said" in ministry and "dialogue, not pressure" in ministry
+    # no one is credited with someone else's quotation
+    higgins = [b for b in positions if "increase pressure" in _quote(memo, b)]
+    assert higgins and all(b.group.startswith("Justin Higgins") for b in higgins)
+
+
+def test_disagreement_states_pressure_against_dialogue(memo):
+    section = memo.section("disagreements")
+    pairs = {}
+    for b in section.bullets:
+        pairs.setdefault(b.group, []).append(b)
+    found = [g for g, bs in pairs.items()
+             if any("increase pressure" in _quote(memo, b) for b in bs)
+             and any("dialogue, not pressure" in _quote(memo, b) for b in bs)]
+    assert found, list(pairs)
+    us, russia = sorted(pairs[found[0]], key=lambda b: "dialogue" in _quote(memo, b))
+    assert us.text.startswith("Justin Higgins: ") and russia.text.startswith("Russian foreign ministry: ")
+    assert "pressure" in found[0]
+
+
+def test_timeline_resolves_dates_only_where_the_article_date_allows(memo, assistant):
+    from assistant.memo import write_memo
+
+    labels = [b.label for b in memo.section("timeline").bullets]
+    # seed 000 is dated 2017 (no day): "on Monday" stays as written, marked relative
+    monday = [b for b in memo.section("timeline").bullets if "made a quiet trip to Moscow on Monday" in b.text]
+    assert monday and monday[0].label == "“on Monday” (relative; article dated 2017)"
+    assert "2017 (published)" in labels
+    dated = write_memo(assistant, "northern harbour Wonsan talks")
+    assert {s.source for s in dated.sources} == {"ports.md"}
+    assert "4 Mar 2019 (Monday)" in [b.label for b in dated.section("timeline").bullets]
+
+
+def test_dates_in_text_resolve_against_a_full_article_date():
+    from assistant.timeline import find_dates
+
+    def label(text, published):
+        return [r.label for r in find_dates(text, published)]
+
+    assert label("made a quiet trip to Moscow on Monday", "2017-09-12") == ["11 Sep 2017 (Monday)"]
+    assert label("As of last week, the trip was on hold", "2017-09-12") == ["week of 4 Sep 2017"]
+    assert label("Yun last visited Moscow in April.", "2017-09-12") == ["April 2017"]
+    assert label("Yun last visited Moscow in April.", "2017") == ["April (no year given; article dated 2017)"]
+    assert label("issued a statement on Friday", None) == ["“on Friday” (relative; article undated)"]
+    assert label("signed on September 12, 2017 and again in June 2018", None) == ["12 Sep 2017", "June 2018"]
+
+
+def test_open_questions_carry_doubt_and_unresolved_issues(memo):
+    text = " ".join(b.text for b in memo.section("open_questions").bullets)
+    assert "Others are skeptical there is enough common ground" in text
+    assert "far apart" in text
+
+
+def test_filters_narrow_the_memo_to_one_source(assistant):
+    from assistant.memo import write_memo
+    from assistant.models import Filters
+
+    narrow = write_memo(assistant, TOPIC, Filters(sources=(SEED_000,)))
+    assert narrow.citations and {c.source for c in narrow.citations} == {SEED_000}
+    assert narrow.filters.sources == (SEED_000,)
+
+
+def test_empty_topic_is_a_clear_error(assistant):
+    from assistant.memo import write_memo
+    from index_build.errors import BriefingError
+
+    with pytest.raises(BriefingError, match="needs a topic"):
+        write_memo(assistant, "   ")
+
+
+def test_progress_is_reported_by_stage(assistant):
+    from assistant.memo import write_memo
+
+    seen = []
+    write_memo(assistant, "Haley work permits", progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert {s for s, _, _ in seen} == {"gather", "write"}
+    assert all(0 <= d <= t for _, d, t in seen) and seen[-1][1] == seen[-1][2]
+
+
+def test_memo_json_round_trips(memo):
+    from assistant.memo import memo_from_json
+
+    data = json.loads(json.dumps(memo.as_json()))
+    assert memo_from_json(data) == memo
+    assert data["sections"][0]["bullets"][0]["citations"]
+
+
+# -- exports ----------------------------------------------------------------------------------
+def test_markdown_has_sections_and_anchors_that_parse_back(memo):
+    from assistant.memo_export import parse_anchors, quote_sha256, to_markdown
+
+    md = to_markdown(memo)
+    for heading in ["# Briefing: Russia and the North Korea sanctions", "## Bottom line", "## Positions by actor",
+                    "### Michael Pompeo — US Secretary of State", "## Where sources disagree", "## Timeline",
+                    "## Open questions", "## Sources", "## Citations"]:
+        assert f"\n{heading}\n" in f"\n{md}", heading
+    anchors = parse_anchors(md)
+    assert [(a.n, a.doc_id, a.source, a.start, a.end, a.quote) for a in anchors] == [
+        (c.n, c.doc_id, c.source, c.start, c.end, c.quote) for c in memo.citations]
+    assert all(a.sha256 == quote_sha256(a.quote) for a in anchors)
+    assert "\\[Secretary of State\\]" in md  # brackets in quotes cannot pose as citation markers
+    assert "-->" not in md.replace(" -->\n", "")  # each anchor comment closes once
+
+
+def test_docx_opens_with_real_headings_superscripts_and_anchors(memo, tmp_path):
+    from docx import Document
+
+    from assistant.memo_export import parse_anchors, to_docx
+
+    path = to_docx(memo, tmp_path / "memo.docx")
+    doc = Document(str(path))
+    headings = [(p.style.name, p.text) for p in doc.paragraphs if p.style.name.startswith(("Heading", "Title"))]
+    assert ("Title", memo.title) in headings
+    for title in ["Bottom line", "Key developments", "Positions by actor", "Where sources disagree", "Timeline",
+                  "Open questions", "Sources", "Citations"]:
+        assert ("Heading 1", title) in headings, title
+    assert ("Heading 2", "Nikki Haley — Ambassador") in headings
+    supers = [r.text for p in doc.paragraphs for r in p.runs if r.font.superscript]
+    assert {str(c.n) for c in memo.citations} <= set(supers)
+    hidden = [r for p in doc.paragraphs for r in p.runs if r.font.hidden]
+    assert len(hidden) == len(memo.citations)
+    anchors = parse_anchors("\n".join(p.text for p in doc.paragraphs))
+    assert [(a.n, a.doc_id, a.start, a.end, a.quote) for a in anchors] == [
+        (c.n, c.doc_id, c.start, c.end, c.quote) for c in memo.citations]
+    assert doc.core_properties.title == memo.title and doc.core_properties.keywords == "briefing-memo"
+
+
+def test_html_is_print_ready_and_escapes_source_text(memo):
+    from dataclasses import replace
+
+    from assistant.memo import Bullet, Section
+    from assistant.memo_export import to_html
+    from assistant.models import Citation
+
+    html = to_html(memo)
+    assert html.startswith("<!doctype html>") and "@media print" in html and "@page" in html
+    assert '<h2>Where sources disagree</h2>' in html and 'href="#cite-1"' in html and 'id="cite-1"' in html
+    c = memo.citations[0]
+    assert f'data-cite="{c.doc_id}:{c.start}:{c.end}"' in html
+    evil = Citation(1, "x", "d" * 32, "evil<b>.md", "<img src=x onerror=alert(1)>", 0, 30, "<script>alert(1)</script> & co")
+    hostile = replace(memo, topic="<b>topic</b>", citations=(evil,),
+                      sections=(Section("bottom_line", "Bottom line", (Bullet(f"{evil.quote} [1]", (1,)),)),))
+    out = to_html(hostile)
+    assert "<script>" not in out and "<img" not in out and "<b>" not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in out
+    assert to_html(hostile, standalone=False).startswith('<article class="memo">')
+
+
+def test_unknown_export_format_is_a_clear_error(memo, tmp_path):
+    from assistant.memo_export import export
+    from index_build.errors import BriefingError
+
+    with pytest.raises(BriefingError, match=r"\.md, \.docx or \.html"):
+        export(memo, tmp_path / "memo.pdf")
+
+
+# -- command line -----------------------------------------------------------------------------
+def _cli(*args):
+    from ui.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_cli_memo_prints_markdown_and_writes_each_format(seed_settings, tmp_path):
+    from assistant.memo_export import parse_anchors
+
+    idx = seed_settings.index_dir
+    out = _cli("--index-dir", idx, "memo", TOPIC)
+    assert out.exit_code == 0, out.output
+    assert out.stdout.startswith(f"# Briefing: {TOPIC}\n") and "## Bottom line" in out.stdout
+    for name in ("memo.md", "memo.docx", "memo.html"):
+        res = _cli("--index-dir", idx, "memo", TOPIC, "-o", tmp_path / name, "--source", SEED_001)
+        assert res.exit_code == 0, res.output
+        assert res.stdout.startswith(f"Wrote {tmp_path / name}: ")
+        assert (tmp_path / name).stat().st_size > 1000
+    assert {a.source for a in parse_anchors((tmp_path / "memo.md").read_text())} == {SEED_001}
+    as_json = _cli("--index-dir", idx, "memo", TOPIC, "--json")
+    data = json.loads(as_json.stdout)
+    assert [s["key"] for s in data["sections"]] == SECTION_KEYS and data["citations"]
+
+
+def test_cli_verify_passes_on_fresh_memo_and_saved_answer(seed_settings, tmp_path):
+    idx = seed_settings.index_dir
+    for name in ("fresh.md", "fresh.docx", "fresh.html"):
+        assert _cli("--index-dir", idx, "memo", TOPIC, "-o", tmp_path / name).exit_code == 0
+        res = _cli("--index-dir", idx, "verify", tmp_path / name)
+        assert res.exit_code == 0, res.output
+        assert re.search(r": (\d+) citations — \1 hold, 0 stale, 0 missing\.", res.stdout), res.stdout
+    answer = _cli("--index-dir", idx, "ask", "What did Ri Yong Ho demand?", "--json")
+    (tmp_path / "answer.json").write_text(answer.stdout)
+    res = _cli("--index-dir", idx, "verify", tmp_path / "answer.json", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["ok"] is True
+
+
+def test_cli_verify_refuses_a_file_without_anchors(seed_settings, tmp_path):
+    (tmp_path / "notes.md").write_text("# Just notes\n")
+    res = _cli("--index-dir", seed_settings.index_dir, "verify", tmp_path / "notes.md")
+    assert res.exit_code == 1 and res.stdout == ""
+    assert res.stderr.startswith("error: ") and "no citation anchors" in res.stderr
+
+
+def test_verify_reports_stale_moved_and_missing_citations_after_sources_change(tmp_path):
+    from assistant.memo import write_memo
+    from assistant.memo_export import export
+    from index_build.build import build_index
+    from tests.fakes import FakeEmbedder
+
+    settings = build_seed_index(tmp_path / "changing")
+    memo = write_memo(_assistant(settings), TOPIC)
+    export(memo, tmp_path / "memo.md")
+    export(memo, tmp_path / "memo.docx")
+    higgins = next(c for c in memo.citations if "increase pressure on [North Korea]" in c.quote)
+    april = next(c for c in memo.citations if c.quote == "Yun last visited Moscow in April.")
+    haley = [c for c in memo.citations if c.source == SEED_001]
+    untouched = [c for c in memo.citations if c.source == SEED_000 and c.end <= higgins.start]
+    assert haley and untouched
+
+    src = settings.sources_dir / SEED_000
+    text = src.read_text(encoding="utf-8")
+    text = text.replace("to increase pressure on [North Korea]", "to raise the pressure on [North Korea]")
+    text = text.replace("Yun last visited Moscow in April. ", "")
+    text = text.replace("(c) 2017, The Washington Post", "Yun last visited Moscow in April.\n\n(c) 2017, The Washington Post")
+    src.write_text(text, encoding="utf-8")
+    (settings.sources_dir / SEED_001).unlink()
+    build_index(settings, embedder=FakeEmbedder())
+
+    for name in ("memo.md", "memo.docx"):
+        res = _cli("--index-dir", settings.index_dir, "verify", tmp_path / name, "--json")
+        assert res.exit_code == 1, res.output
+        report = json.loads(res.stdout)
+        checks = {c["n"]: c for c in report["checks"]}
+        assert report["ok"] is False and report["citations"] == len(memo.citations)
+        assert checks[higgins.n]["status"] == "changed"
+        assert "raise the pressure" in checks[higgins.n]["now"]
+        assert checks[april.n]["status"] == "moved"
+        new = _assistant_doc(settings, april.doc_id)
+        assert new[checks[april.n]["new_start"]:checks[april.n]["new_end"]] == april.quote
+        assert checks[april.n]["new_start"] > april.start
+        assert all(checks[c.n]["status"] == "missing" for c in haley)
+        assert all(checks[c.n]["status"] == "ok" for c in untouched)
+    text_out = _cli("--index-dir", settings.index_dir, "verify", tmp_path / "memo.md")
+    assert text_out.exit_code == 1
+    assert f"[{april.n}] stale: the quote moved in {SEED_000}" in text_out.stdout
+    assert f"[{higgins.n}] stale: the quote is no longer in {SEED_000}" in text_out.stdout
+    assert f"[{haley[0].n}] missing: {SEED_001} is no longer in the index" in text_out.stdout
+
+
+def _assistant_doc(settings, doc_id: str) -> str:
+    from index_build.record import Record
+
+    record = Record(settings.db_path, readonly=True)
+    try:
+        return record.document(doc_id).text
+    finally:
+        record.close()
+
+
+# -- attribution ------------------------------------------------------------------------------
+def test_quotes_are_attributed_across_sentences_and_pronouns():
+    from assistant.speakers import analyse
+    from index_build.models import Document
+
+    text = ("Ministers meet in Oslo\n\n"
+            "“We will not sign. Not this year,” said Foreign Minister Anna Berg. “Maybe later.”\n\n"
+            "“Talks must go on. They must,” the ministry said.\n\n"
+            "Prime Minister Lars Holm met the envoy in Oslo. He said the deal was close.")
+    an = analyse(Document("d" * 32, "x.txt", text, "h", title="Ministers meet in Oslo"))
+    by_text = {s.text: s for s in an.sentences}
+    assert by_text["“We will not sign."].speakers == ("Anna Berg",)  # attribution comes after
+    assert by_text["“Maybe later.”"].speakers == ("Anna Berg",)  # quotation goes on after it
+    assert by_text["He said the deal was close."].speakers == ("Lars Holm",)
+    assert an.unit([s.index for s in an.sentences if s.text == "“Maybe later.”"][0]) == (1, 3)
+    assert by_text["Ministers meet in Oslo"].heading
+
+
+# -- generative bottom line --------------------------------------------------------------------
+def test_generated_bottom_line_keeps_only_supported_sentences(seed_settings):
+    from assistant.memo import write_memo
+    from tests.openai_fixture import FakeOpenAI
+
+    def script(messages):
+        prompt = messages[-1]["content"]
+        n = next(m.group(1) for m in re.finditer(r"^\[(\d+)\] <<<(.*?)>>>$", prompt, re.M)
+                 if "dialogue, not pressure" in m.group(2))
+        return (f"Moscow described the meeting as dialogue, not pressure [{n}]. "
+                f"Haley praised Moscow for enforcing the ban on oil shipments to Pyongyang [{n}].")
+
+    with FakeOpenAI(script) as server:
+        memo = write_memo(_assistant(seed_settings), TOPIC, llm=f"openai:{server.url}")
+    assert memo.mode == "generative"
+    (bullet,) = memo.section("bottom_line").bullets
+    assert bullet.text.startswith("Moscow described the meeting as dialogue, not pressure.")
+    assert "dialogue, not pressure" in memo.citation(bullet.citations[0]).quote
+    assert len(memo.dropped) == 1 and "Haley praised" in memo.dropped[0]
+    assert memo.section("positions").bullets  # the rest stays extractive
+
+
+# -- the real model ---------------------------------------------------------------------------
+@pytest.mark.integration
+def test_memo_with_the_real_embedder_from_the_command_line(tmp_path, seed_sources):
+    from assistant.memo_export import parse_anchors
+    from tests.conftest import run_briefing
+
+    idx = tmp_path / "index"
+    built = run_briefing("--index-dir", idx, "index", seed_sources, "--json", timeout=600)
+    assert built.returncode == 0, built.stderr
+    out = tmp_path / "memo.md"
+    made = run_briefing("--index-dir", idx, "memo", TOPIC, "-o", out, timeout=600)
+    assert made.returncode == 0, made.stderr
+    md = out.read_text(encoding="utf-8")
+    for name in ("Joseph Yun", "Igor Morgulov", "Michael Pompeo", "Ri Yong Ho", "Nikki Haley", "Donald Trump"):
+        assert f"### {name}" in md, name
+    assert "dialogue, not pressure" in md and "increase pressure" in md
+    assert parse_anchors(md)
+    checked = run_briefing("--index-dir", idx, "verify", out, timeout=600)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    shutil.rmtree(idx, ignore_errors=True)
