@@ -33,7 +33,7 @@ browser:
 run: install
 	$(BIN)/briefing index sources
 	$(BIN)/briefing status
-	@if $(BIN)/briefing serve --help >/dev/null 2>&1; then $(BIN)/briefing serve; fi
+	$(BIN)/briefing serve
 
 test: install browser
 	$(BIN)/python -m pytest -q

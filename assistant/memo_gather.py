@@ -10,6 +10,7 @@ out, so an actor query cannot drag in an unrelated article.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,8 +24,8 @@ from .corpus import Corpus
 from .extractive import RELATED
 from .models import Filters, Passage
 from .retrieve import retrieve
-from .speakers import DocSpeakers, SentenceInfo, analyse, introduced_people, known_in, merge_people
-from .text import content_terms, tokenize
+from .speakers import DocSpeakers, SentenceInfo, analyse, introduced_people, merge_people
+from .text import STOPWORDS, content_terms, stem, tokenize
 
 __all__ = ["Gathered", "Pooled", "gather", "coverage", "pool_centrality", "DERIVED_WORDS"]
 
@@ -48,6 +49,7 @@ class Pooled:
     context: float  # … that the sentence, its paragraph and the headline cover
     rank: int  # best rank of a passage holding it
     position: int  # order among the document's statements (0 = its lead sentence)
+    stems: frozenset[str] = frozenset()  # its content terms
 
     @property
     def key(self) -> tuple[str, int]:
@@ -64,11 +66,19 @@ class Gathered:
     passages: list[Passage]
     queries: list[str]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False)  # per-memo lookups the sections share
     _chunks: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict, repr=False)
 
     def info(self, p: Pooled | tuple[str, int]) -> SentenceInfo:
         doc_id, index = p.key if isinstance(p, Pooled) else p
         return self.docs[doc_id].sentences[index]
+
+    def stems(self, key: tuple[str, int]) -> frozenset[str]:
+        """Content terms of any sentence of a gathered document (cached)."""
+        cache = self.cache.setdefault("stems", {p.key: p.stems for p in self.pool})
+        if key not in cache:
+            cache[key] = frozenset(tokenize(self.info(key).text))
+        return cache[key]
 
     def by_key(self) -> dict[tuple[str, int], Pooled]:
         return {p.key: p for p in self.pool}
@@ -80,6 +90,16 @@ class Gathered:
         if inside:
             return inside[0]
         return next((cid for a, b, cid in rows if a <= start < b), rows[0][2] if rows else "")
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+def doc_terms(text: str) -> set[str]:
+    """The stemmed content terms of a whole document, as a set (faster than ``tokenize``
+    for long texts: each distinct word is stemmed once)."""
+    found = set(_WORD.findall(text.lower()))
+    return {stem(w[:-2] if w.endswith(("'s", "’s")) else w.replace("’", "'")) for w in found} - STOPWORDS
 
 
 def _topic_terms(corpus: Corpus, topic: str) -> list[tuple[frozenset[str], float]]:
@@ -104,16 +124,17 @@ def _chunk_rows(corpus: Corpus, doc_ids: set[str]) -> dict[str, list[tuple[int, 
 def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: Progress | None = None) -> Gathered:
     """Retrieve broadly for ``topic`` and analyse what came back."""
     progress = progress or (lambda stage, done, total: None)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    timings = {"retrieve": 0.0, "analyse": 0.0}
     best: dict[str, Passage] = {}
     queries: list[str] = []
 
     def run(query: str) -> None:
+        t0 = time.perf_counter()
         queries.append(query)
         for p in retrieve(corpus, query, filters, k=PASSAGES_PER_QUERY, pool=POOL).passages:
             if p.chunk_id not in best or p.rank < best[p.chunk_id].rank:
                 best[p.chunk_id] = p
+        timings["retrieve"] += (time.perf_counter() - t0) * 1000
 
     first = [topic] + [f"{topic} {w}" for w in DERIVED_WORDS]
     total = len(first) + ACTOR_QUERIES
@@ -121,7 +142,6 @@ def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: P
         run(q)
         progress("gather", i + 1, total)
     terms = _topic_terms(corpus, topic)
-    t1 = time.perf_counter()
 
     docs: dict[str, DocSpeakers] = {}
     texts: dict[str, Document] = {}
@@ -131,11 +151,12 @@ def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: P
     def load(passages: list[Passage]) -> None:
         """Score the documents of ``passages``; analyse the relevant ones, knowing the
         people every relevant document so far introduces."""
+        t0 = time.perf_counter()
         for doc_id in dict.fromkeys(p.doc_id for p in sorted(passages, key=lambda p: p.rank)):
             if doc_id in relevance:
                 continue
             doc = corpus.document(doc_id)
-            relevance[doc_id] = coverage(terms, set(tokenize(f"{doc.title}\n{doc.text}"))) if doc else 0.0
+            relevance[doc_id] = coverage(terms, doc_terms(f"{doc.title}\n{doc.text}")) if doc else 0.0
             if doc is not None and (relevance[doc_id] >= MIN_DOC_COVERAGE or not terms):
                 texts[doc_id] = doc
                 people[doc_id] = introduced_people(doc)
@@ -144,9 +165,9 @@ def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: P
             for name, role in found.items():
                 known.setdefault(name, role)
         for doc_id, doc in texts.items():
-            an = docs.get(doc_id)
-            if an is None or any(n not in an.actors for n in known_in(doc, known)):
+            if doc_id not in docs:  # once: people introduced only later are a small loss
                 docs[doc_id] = analyse(doc, known)
+        timings["analyse"] += (time.perf_counter() - t0) * 1000
 
     load(list(best.values()))
     # Second round: what the most vocal actors of the first round said.
@@ -166,16 +187,14 @@ def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: P
         progress("gather", len(first) + j + 1, total)
     progress("gather", total, total)
     load(list(best.values()))
-    t2 = time.perf_counter()
-
+    t0 = time.perf_counter()
     merged = merge_people([docs[d] for d in docs])
     docs = {an.doc.doc_id: an for an in merged}
     if docs:
         floor = min(MIN_DOC_COVERAGE, 0.75 * max(relevance[d] for d in docs))
         docs = {d: an for d, an in docs.items() if relevance[d] >= floor}
     pool = _pool(terms, docs, [p for p in best.values() if p.doc_id in docs])
-    t3 = time.perf_counter()
-    timings.update({"retrieve": (t1 - t0 + t2 - t1) * 1000, "analyse": (t3 - t2) * 1000})
+    timings["analyse"] += (time.perf_counter() - t0) * 1000
     passages = sorted((p for p in best.values() if p.doc_id in docs), key=lambda p: (p.rank, -p.score))
     return Gathered(topic, terms, docs, {d: relevance[d] for d in docs}, pool, passages, queries, timings,
                     _chunk_rows(corpus, set(docs)))
@@ -201,7 +220,7 @@ def _pool(terms, docs: dict[str, DocSpeakers], passages: list[Passage]) -> list[
             if lk not in line_terms:
                 line_terms[lk] = set().union(*(set(tokenize(x.text)) for x in an.sentences if x.line == s.line))
             out[key] = Pooled(p.doc_id, s.index, coverage(terms, own), coverage(terms, own | line_terms[lk] | header),
-                              p.rank, order.get(s.index, 999))
+                              p.rank, order.get(s.index, 999), frozenset(own))
     return sorted(out.values(), key=lambda x: (x.doc_id, x.index))
 
 
@@ -211,7 +230,7 @@ def pool_centrality(g: Gathered) -> dict[tuple[str, int], float]:
     doc_terms: dict[str, set[str]] = {}
     sent_terms: dict[tuple[str, int], set[str]] = {}
     for p in g.pool:
-        terms = set(tokenize(g.info(p).text))
+        terms = set(p.stems)
         sent_terms[p.key] = terms
         doc_terms.setdefault(p.doc_id, set()).update(terms)
     df: Counter[str] = Counter(t for terms in doc_terms.values() for t in terms)

@@ -69,12 +69,12 @@ DEVELOPMENTS_MAX = 6
 ACTORS_MAX = 12
 PER_ACTOR = 3
 DISAGREEMENTS_MAX = 4
+DISAGREEMENT_UNITS = 150
 TIMELINE_MAX = 12
 OPEN_QUESTIONS_MAX = 5
 
 
-def _redundant(a: str, b: str, limit: float = 0.6) -> bool:
-    ta, tb = set(tokenize(a)), set(tokenize(b))
+def _redundant(ta: frozenset[str] | set[str], tb: frozenset[str] | set[str], limit: float = 0.6) -> bool:
     return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > limit
 
 
@@ -94,16 +94,15 @@ def _unit(g: Gathered, p: Pooled | tuple[str, int], lead: str = "") -> tuple[str
 def _pick(cands: list[tuple[float, Pooled]], g: Gathered, limit: int, used: set, per_doc: int = 99,
           against: list[str] | None = None) -> list[Pooled]:
     chosen: list[Pooled] = []
-    texts = list(against or [])
+    texts = [frozenset(tokenize(t)) for t in against or []]
     count: dict[str, int] = {}
     for _, p in sorted(cands, key=lambda x: -x[0]):
         if len(chosen) >= limit:
             break
-        text = g.info(p).text
-        if p.key in used or count.get(p.doc_id, 0) >= per_doc or any(_redundant(text, t) for t in texts):
+        if p.key in used or count.get(p.doc_id, 0) >= per_doc or any(_redundant(p.stems, t) for t in texts):
             continue
         chosen.append(p)
-        texts.append(text)
+        texts.append(p.stems)
         count[p.doc_id] = count.get(p.doc_id, 0) + 1
     return chosen
 
@@ -154,12 +153,16 @@ def open_questions(g: Gathered, used: set[tuple[str, int]], against: list[str]) 
 
 # -- positions by actor ----------------------------------------------------------------------
 def _actor(g: Gathered, name: str) -> Actor:
-    best = None
-    for an in g.docs.values():
-        a = an.actors.get(name)
-        if a is not None and (best is None or (not best.role and a.role)):
-            best = a
-    return best or Actor(name, "group")
+    """The actor called ``name``, with a role if any document gives one."""
+    cache = g.cache.setdefault("actors", {})
+    if name not in cache:
+        best = None
+        for an in g.docs.values():
+            a = an.actors.get(name)
+            if a is not None and (best is None or (not best.role and a.role)):
+                best = a
+        cache[name] = best or Actor(name, "group")
+    return cache[name]
 
 
 def _ranked_actors(g: Gathered, featured: set[tuple[str, int]]) -> list[tuple[str, float]]:
@@ -217,12 +220,14 @@ def positions(g: Gathered, featured: set[tuple[str, int]] = frozenset()) -> list
 
 
 # -- disagreements ---------------------------------------------------------------------------
+_SIDE_CUES = {side: re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, cues)) + r")(?![\w])")
+              for side, cues in SIDES.items()}
+
+
 def _side(actor: Actor) -> str:
+    """The country an actor speaks for, when its name or role says so."""
     text = f"{actor.name} {actor.role}"
-    for side, cues in SIDES.items():
-        if any(re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", text) for c in cues):
-            return side
-    return ""
+    return next((side for side, cue in _SIDE_CUES.items() if cue.search(text)), "")
 
 
 _GENERIC = frozenset(stem(w) for w in """said say says told tell statement report reported issued take get new one two
@@ -249,10 +254,11 @@ def disagreements(g: Gathered) -> list[Draft]:
     sent_count = max(1, len(g.pool))
     freq: dict[str, int] = {}
     for p in g.pool:
-        for t in set(tokenize(g.info(p).text)):
+        for t in p.stems:
             freq[t] = freq.get(t, 0) + 1
     ignore = topic | names | _GENERIC | {t for t, n in freq.items() if n / sent_count > 0.25}
     units: dict[tuple[str, int, int], tuple[str, str, set[str]]] = {}
+    relevance: dict[tuple[str, int, int], float] = {}
     for p in g.pool:
         s = g.info(p)
         an = g.docs[p.doc_id]
@@ -262,15 +268,21 @@ def disagreements(g: Gathered) -> list[Draft]:
                 continue
             first, last = an.unit(s.index)
             text = " ".join(an.sentences[i].text for i in range(first, last + 1))
-            units.setdefault((p.doc_id, first, last), (name, text, set(tokenize(text))))
-    items = list(units.items())
+            key = (p.doc_id, first, last)
+            if key not in units:
+                stems = set().union(*(g.stems((p.doc_id, i)) for i in range(first, last + 1)))
+                units[key] = (name, text, stems)
+                relevance[key] = p.relevance + p.context
+    # the most relevant units only: pairs grow with the square
+    items = sorted(units.items(), key=lambda kv: -relevance.get(kv[0], 0.0))[:DISAGREEMENT_UNITS]
+    sides = {name: _side(_actor(g, name)) for name, _, _ in units.values()}
     pairs = []
     for i in range(len(items)):
         for j in range(i + 1, len(items)):
             (ka, (na, ta, sa)), (kb, (nb, tb, sb)) = items[i], items[j]
             if na == nb:
                 continue
-            side_a, side_b = _side(_actor(g, na)), _side(_actor(g, nb))
+            side_a, side_b = sides[na], sides[nb]
             if side_a and side_a == side_b:
                 continue
             salient = (sa & sb) - ignore
@@ -330,15 +342,14 @@ def timeline(g: Gathered) -> list[Draft]:
         ref = refs[0]
         entries.append((p.relevance + 0.5 * p.context + (0.2 if ref.resolved else 0.0), ref.sort_key, p, ref))
     chosen: list[tuple[tuple, Pooled, TimeRef]] = []
-    texts: list[str] = []
+    texts: list[frozenset[str]] = []
     for score, key, p, ref in sorted(entries, key=lambda e: -e[0]):
         if len(chosen) >= TIMELINE_MAX:
             break
-        text = g.info(p).text
-        if any(_redundant(text, t, 0.8) for t in texts):
+        if any(_redundant(p.stems, t, 0.8) for t in texts):
             continue
         chosen.append((key, p, ref))
-        texts.append(text)
+        texts.append(p.stems)
     # Publication dates: each dated article's headline, when it is in the text.
     for doc_id, an in g.docs.items():
         pub = an.doc.published

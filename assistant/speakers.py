@@ -219,22 +219,25 @@ def _role_before(text: str, start: int) -> str:
     return " ".join(words)
 
 
+_QUOTE_MARKS = re.compile(r'[“”"]')
+_NONSPACE = re.compile(r"\S")
+
+
 def _mask_quotes(text: str, inside: bool) -> tuple[str, bool]:
     """``text`` with quoted words blanked (offsets kept), and whether a quotation is still
     open at its end. Curly quotes open and close; straight double quotes toggle."""
-    out = []
-    for ch in text:
-        if ch == _QUOTE_OPEN:
-            inside = True
-            out.append(ch)
-        elif ch == _QUOTE_CLOSE:
-            inside = False
-            out.append(ch)
-        elif ch == '"':
-            inside = not inside
-            out.append(ch)
-        else:
-            out.append("_" if inside and not ch.isspace() else ch)
+    if not inside and not _QUOTE_MARKS.search(text):
+        return text, False
+    out, pos = [], 0
+    for m in _QUOTE_MARKS.finditer(text):
+        seg = text[pos:m.start()]
+        out.append(_NONSPACE.sub("_", seg) if inside else seg)
+        mark = m.group()
+        inside = True if mark == _QUOTE_OPEN else False if mark == _QUOTE_CLOSE else not inside
+        out.append(mark)
+        pos = m.end()
+    seg = text[pos:]
+    out.append(_NONSPACE.sub("_", seg) if inside else seg)
     return "".join(out), inside
 
 
@@ -306,13 +309,25 @@ def _names(sent: str, lowercase_words: set[str]):
         yield role_toks, name_toks, start, end
 
 
+_PEOPLE: dict[tuple[str, int, int], dict[str, str]] = {}
+
+
 def introduced_people(doc: Document) -> dict[str, str]:
     """People the document introduces with a title, a role noun or a role in apposition:
     {full name: role}."""
+    key = (doc.doc_id, len(doc.text), hash(doc.text))
+    if key not in _PEOPLE:
+        if len(_PEOPLE) > 4096:
+            _PEOPLE.clear()
+        _PEOPLE[key] = _introduced_people(doc)
+    return dict(_PEOPLE[key])
+
+
+def _introduced_people(doc: Document) -> dict[str, str]:
     text = doc.text
     lowercase_words = set(re.findall(r"\b[a-z][a-z’'-]+\b", text))
     people: dict[str, str] = {}
-    for a, b in sentence_spans(text):
+    for a, b in _spans(doc):
         sent = text[a:b]
         for role_toks, name_toks, start, end in _names(sent, lowercase_words):
             if len(name_toks) < 2 or not _is_person_name(name_toks):
@@ -324,12 +339,36 @@ def introduced_people(doc: Document) -> dict[str, str]:
     return people
 
 
+_SPANS: dict[tuple[str, int, int], list[tuple[int, int]]] = {}
+
+
+def _spans(doc: Document) -> list[tuple[int, int]]:
+    """Sentence spans of a document, computed once per text (Punkt is the slow part)."""
+    key = (doc.doc_id, len(doc.text), hash(doc.text))
+    spans = _SPANS.get(key)
+    if spans is None:
+        if len(_SPANS) > 4096:
+            _SPANS.clear()
+        spans = _SPANS[key] = sentence_spans(doc.text)
+    return spans
+
+
+def _after_prepositions(text: str) -> set[str]:
+    """Capitalised names (and their leading parts) right after "in", "to", "from", "at":
+    places, as in "a trip to Moscow"."""
+    out = set()
+    for m in re.finditer(r"\b(?:in|to|from|at)\s+([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)", text):
+        parts = m.group(1).split()
+        out.update(" ".join(parts[:k]) for k in range(1, len(parts) + 1))
+    return out
+
+
 def known_in(doc: Document, known: dict[str, str]) -> list[str]:
     """The names of ``known`` that the document spells out in full."""
     if not known:
         return []
     caps = set(re.findall(r"[A-Z][\w’'-]+", doc.text))
-    return [n for n in known if n.rsplit(" ", 1)[-1] in caps
+    return [n for n in known if n.rsplit(" ", 1)[-1] in caps and n in doc.text
             and re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", doc.text)]
 
 
@@ -337,7 +376,8 @@ def analyse(doc: Document, known: dict[str, str] | None = None) -> DocSpeakers:
     """Actors and per-sentence speakers, subjects and mentions of one document. ``known``:
     people other documents introduced ({full name: role}), recognised here by full name."""
     text = doc.text
-    spans = sentence_spans(text)
+    spans = _spans(doc)
+    places = _after_prepositions(text)
     lowercase_words = set(re.findall(r"\b[a-z][a-z’'-]+\b", text))
     headings = _headings(doc, spans)
     breaks = [m.start() for m in re.finditer("\n", text)]
@@ -393,7 +433,7 @@ def analyse(doc: Document, known: dict[str, str] | None = None) -> DocSpeakers:
             if known:
                 note(known, start, end)
                 continue
-            place = bool(re.search(rf"\b(?:in|to|from|at)\s+{re.escape(name)}\b", text))
+            place = name in places
             if _is_person_name(name_toks) and name_toks[0].lower() not in lowercase_words:
                 if role_toks or (not place and _speaks(masked, start, end, strict=True)):
                     actor = add(name, "person", " ".join(role_toks))

@@ -1,7 +1,8 @@
 """RealTimeQA retrieval benchmark: our assistant against a plain LlamaIndex retriever.
 
     .venv/bin/python -m bench.rtqa_eval [--profile minilm|static] [--distractors N] [--questions N]
-                                        [--full] [--no-seed] [--work-dir DIR] [--no-write] [--json FILE]
+                                        [--full] [--no-seed] [--work-dir DIR] [--threads N] [--no-write]
+                                        [--json FILE]
 
 In one process, on the RealTimeQA pack (``../shared/bench-data/rtqa``, see its README):
 
@@ -387,10 +388,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-seed", action="store_true", help="skip the seed-index latency")
     ap.add_argument("--work-dir", type=Path, default=None,
                     help="keep sources and index here (re-runs reuse the index) instead of a temp dir")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads for the MiniLM embedder (1 is faster on a busy machine)")
     ap.add_argument("--no-write", action="store_true", help="do not update docs/BENCHMARKS.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the results (and per-question rows) here")
     args = ap.parse_args(argv)
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     info = machine_info()
     if args.work_dir:
         work = args.work_dir.resolve()

@@ -29,6 +29,7 @@ __all__ = ["SUPPORTED_SUFFIXES", "read_source", "read_bytes", "normalize_date", 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl", ".jsonl.gz")
 _META_KEYS = ("title", "publisher", "author", "published", "url")
 _MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
+_MAX_GZIP_UNCOMPRESSED = 2 * 1024 * 1024 * 1024
 
 
 def suffix_of(path: Path | str) -> str:
@@ -211,8 +212,9 @@ def _read_docx(source: str, data: bytes, content_hash: str) -> list[Document]:
     props = document.core_properties
     meta = {
         "title": props.title or "",
-        "author": props.author or "",
-        "published": normalize_date(props.created) if props.created else None,
+        # python-docx's own template stamps author "python-docx" and a 2013 date; a file's
+        # creation date is not the article's publication date, so it is not used.
+        "author": "" if (props.author or "").strip().lower() == "python-docx" else (props.author or ""),
     }
     return _documents_from_text(source, text, content_hash, {k: v for k, v in meta.items() if v})
 
@@ -220,7 +222,10 @@ def _read_docx(source: str, data: bytes, content_hash: str) -> list[Document]:
 def _read_jsonl(source: str, data: bytes, content_hash: str, warnings: list[str]) -> list[Document]:
     if suffix_of(source) == ".jsonl.gz":
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                data = gz.read(_MAX_GZIP_UNCOMPRESSED + 1)
+            if len(data) > _MAX_GZIP_UNCOMPRESSED:
+                raise SourceError(source, "expands to more than 2 GB; split the collection into smaller files")
         except (OSError, EOFError, zlib.error) as e:
             raise SourceError(source, f"is not a readable gzip file ({e}); re-compress it") from None
     docs: list[Document] = []
