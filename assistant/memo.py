@@ -23,8 +23,8 @@ from index_build.errors import BriefingError
 
 from .corpus import Corpus
 from .memo_gather import Gathered, gather
-from .memo_sections import (Draft, bottom_line, developments, disagreements, open_questions, positions,
-                            timeline)
+from .memo_contrast import disagreements
+from .memo_sections import Draft, bottom_line, developments, open_questions, positions, timeline
 from .models import Citation, Filters
 from .verify import citation_valid
 

@@ -135,8 +135,11 @@ def to_markdown(memo: Memo) -> str:
                 lines += [f"### {_md(group)}", ""]
             lines += [_md_bullet(b) for b in bullets] + [""]
     lines += ["## Sources", ""]
-    lines += [f"{i}. {_md(' — '.join(x for x in (s.title or '(untitled)', s.publisher, s.published or 'undated') if x))}"
-              f" — `{s.source}`" for i, s in enumerate(memo.sources, 1)] or ["*No sources cited.*"]
+    for i, s in enumerate(memo.sources, 1):
+        about = " — ".join(x for x in (s.title or "(untitled)", s.publisher, s.published or "undated") if x)
+        lines.append(f"{i}. {_md(about)} — `{s.source}`")
+    if not memo.sources:
+        lines.append("*No sources cited.*")
     lines += ["", "## Citations", ""]
     for c in memo.citations:
         lines += [f"**[{c.n}]** {_md(c.title)} — `{c.source}`, characters {c.start}–{c.end}", "",
@@ -147,9 +150,11 @@ def to_markdown(memo: Memo) -> str:
 # -- HTML ------------------------------------------------------------------------------------
 _CSS = """
 :root { color-scheme: light; }
-body { font: 11pt/1.5 Georgia, 'Times New Roman', serif; color: #111; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
+body { font: 11pt/1.5 Georgia, 'Times New Roman', serif; color: #111; max-width: 46rem;
+       margin: 2rem auto; padding: 0 1rem; }
 h1 { font-size: 1.7rem; margin-bottom: .2rem; }
-h2 { font-size: 1.25rem; border-bottom: 1px solid #999; margin-top: 1.8rem; break-after: avoid; page-break-after: avoid; }
+h2 { font-size: 1.25rem; border-bottom: 1px solid #999; margin-top: 1.8rem;
+     break-after: avoid; page-break-after: avoid; }
 h3 { font-size: 1.05rem; margin: 1rem 0 .3rem; break-after: avoid; page-break-after: avoid; }
 .meta { color: #555; font-style: italic; margin-top: 0; }
 li { margin: .25rem 0; break-inside: avoid; page-break-inside: avoid; }

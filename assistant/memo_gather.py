@@ -24,7 +24,8 @@ from .corpus import Corpus
 from .extractive import RELATED
 from .models import Filters, Passage
 from .retrieve import retrieve
-from .speakers import DocSpeakers, SentenceInfo, analyse, introduced_people, merge_people
+from .names import introduced_people
+from .speakers import DocSpeakers, SentenceInfo, analyse, merge_people
 from .text import STOPWORDS, content_terms, stem, tokenize
 
 __all__ = ["Gathered", "Pooled", "gather", "coverage", "pool_centrality", "DERIVED_WORDS"]
@@ -35,6 +36,7 @@ PASSAGES_PER_QUERY = 12
 POOL = 50
 ACTOR_QUERIES = 6
 MIN_DOC_COVERAGE = 0.5
+MAX_DOCS = 40  # the best-ranked relevant documents; bounds the work on a large archive
 
 Progress = Callable[[str, int, int], None]
 
@@ -153,7 +155,7 @@ def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: P
         people every relevant document so far introduces."""
         t0 = time.perf_counter()
         for doc_id in dict.fromkeys(p.doc_id for p in sorted(passages, key=lambda p: p.rank)):
-            if doc_id in relevance:
+            if doc_id in relevance or len(texts) >= MAX_DOCS:
                 continue
             doc = corpus.document(doc_id)
             relevance[doc_id] = coverage(terms, doc_terms(f"{doc.title}\n{doc.text}")) if doc else 0.0

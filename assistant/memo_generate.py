@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from .memo_gather import Gathered
-from .memo_sections import _standalone
+from .memo_sections import standalone
 from .verify import supported
 
 __all__ = ["generated_bottom_line", "MEMO_SYSTEM_PROMPT", "build_memo_prompt"]
@@ -31,7 +31,7 @@ def _candidates(g: Gathered) -> list[tuple[str, int, int]]:
     ranked = sorted(g.pool, key=lambda p: -(0.6 * p.relevance + 0.3 * p.context + 0.1 / (1 + p.position)))
     out: list[tuple[str, int, int]] = []
     for p in ranked:
-        if not _standalone(g, p) and not g.info(p).speakers:
+        if not standalone(g, p) and not g.info(p).speakers:
             continue
         first, last = g.docs[p.doc_id].unit(p.index)
         unit = (p.doc_id, first, last)
@@ -43,7 +43,8 @@ def _candidates(g: Gathered) -> list[tuple[str, int, int]]:
 
 
 def build_memo_prompt(topic: str, texts: list[str]) -> str:
-    body = "\n".join(f"[{i}] <<<{t.replace('<<<', '‹‹‹').replace('>>>', '›››')}>>>" for i, t in enumerate(texts, 1))
+    safe = [t.replace("<<<", "‹‹‹").replace(">>>", "›››") for t in texts]
+    body = "\n".join(f"[{i}] <<<{t}>>>" for i, t in enumerate(safe, 1))
     return f"Topic: {topic}\n\nSource sentences:\n{body}\n\nBottom line:"
 
 

@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass, field
 
 from .memo_gather import Gathered, Pooled, pool_centrality
-from .speakers import Actor, DocSpeakers, display_name
-from .text import stem, tokenize, words
+from .speakers import Actor, display_name
+from .text import tokenize, words
 from .timeline import TimeRef, find_dates
 
-__all__ = ["Draft", "bottom_line", "developments", "positions", "disagreements", "timeline", "open_questions"]
+__all__ = ["Draft", "bottom_line", "developments", "positions", "timeline", "open_questions", "draft", "pick",
+           "statement", "standalone", "unit", "actor_named", "redundant"]
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Draft:
     keys: set[tuple[str, int]] = field(default_factory=set)  # the sentences it quotes
 
 
-def _draft(g: Gathered, units: list[tuple[str, int, int, str]], label: str = "", group: str = "") -> Draft:
+def draft(g: Gathered, units: list[tuple[str, int, int, str]], label: str = "", group: str = "") -> Draft:
     keys = {(d, i) for d, a, b, _ in units for i in range(a, b + 1)}
     return Draft(units, label, group, keys)
 
@@ -44,54 +45,40 @@ _OPEN_CUES = [
     (re.compile(r"\b(hope|might|may|could|would need|risk|unless|question|if)\b"), 0.5),
     (re.compile(r"\b(still|remain|remains|yet)\b", re.I), 0.3),
 ]
-_CONTRAST = re.compile(r"\b(different take|differ\w*|disagree\w*|disput\w*|contradict\w*|reject\w*|rebuke\w*|"
-                       r"challeng\w*|dismiss\w*|denied|denies|countered|at odds|far apart|opposed?|played down|"
-                       r"instead of|rather than)\b", re.I)
-_STATED_DISAGREEMENT = re.compile(r"\b(different take|disagree\w*|disput\w*|contradict\w*|rejected|rebuke|"
-                                  r"challenged|at odds|far apart|very different)\b", re.I)
-_NEGATED = re.compile(r"\b(?:not|no|never|rather than|instead of|without|against|won[’']t|cannot|can[’']t)\s+"
-                      r"((?:an?\s+|the\s+)?\w+)", re.I)
-# Nouns news uses for one event seen from two sides.
-_EVENT_STEMS = frozenset(stem(w) for w in "visit trip meeting talks summit travel".split())
-SIDES = {
-    "United States": ("US", "U.S.", "United States", "American", "State Department", "White House", "Pentagon",
-                      "Washington", "Congress", "House", "Senate", "R-Calif", "Secretary of State"),
-    "Russia": ("Russia", "Russian", "Moscow", "Kremlin"),
-    "China": ("China", "Chinese", "Beijing"),
-    "North Korea": ("North Korea", "North Korean", "Pyongyang"),
-    "South Korea": ("South Korea", "South Korean", "Seoul"),
-    "Ukraine": ("Ukraine", "Ukrainian", "Kyiv", "Kiev"),
-    "European Union": ("European Union", "EU", "Brussels"),
-}
-
 BOTTOM_LINE_MAX = 4
 DEVELOPMENTS_MAX = 6
 ACTORS_MAX = 12
 PER_ACTOR = 3
-DISAGREEMENTS_MAX = 4
-DISAGREEMENT_UNITS = 150
 TIMELINE_MAX = 12
 OPEN_QUESTIONS_MAX = 5
 
 
-def _redundant(ta: frozenset[str] | set[str], tb: frozenset[str] | set[str], limit: float = 0.6) -> bool:
+def redundant(ta: frozenset[str] | set[str], tb: frozenset[str] | set[str], limit: float = 0.6) -> bool:
     return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > limit
 
 
-def _standalone(g: Gathered, p: Pooled) -> bool:
+def statement(g: Gathered, p: Pooled) -> bool:
+    """A sentence that can be quoted as a statement: not a headline, not a question, not a
+    quotation nobody is named as saying."""
+    s = g.info(p)
+    return (not s.heading and not s.text.rstrip(" ”\"’'").endswith("?")
+            and not g.docs[p.doc_id].orphan_quote(p.index))
+
+
+def standalone(g: Gathered, p: Pooled) -> bool:
     s = g.info(p)
     n = len(words(s.text))
-    return (not s.heading and s.attributed_by is None and not _ANAPHOR.match(s.text)
+    return (statement(g, p) and s.attributed_by is None and not _ANAPHOR.match(s.text)
             and not s.text.lstrip().startswith(("“", '"')) and 8 <= n <= 70)
 
 
-def _unit(g: Gathered, p: Pooled | tuple[str, int], lead: str = "") -> tuple[str, int, int, str]:
+def unit(g: Gathered, p: Pooled | tuple[str, int], lead: str = "") -> tuple[str, int, int, str]:
     doc_id, index = p.key if isinstance(p, Pooled) else p
     first, last = g.docs[doc_id].unit(index)
     return (doc_id, first, last, lead)
 
 
-def _pick(cands: list[tuple[float, Pooled]], g: Gathered, limit: int, used: set, per_doc: int = 99,
+def pick(cands: list[tuple[float, Pooled]], g: Gathered, limit: int, used: set, per_doc: int = 99,
           against: list[str] | None = None) -> list[Pooled]:
     chosen: list[Pooled] = []
     texts = [frozenset(tokenize(t)) for t in against or []]
@@ -99,7 +86,7 @@ def _pick(cands: list[tuple[float, Pooled]], g: Gathered, limit: int, used: set,
     for _, p in sorted(cands, key=lambda x: -x[0]):
         if len(chosen) >= limit:
             break
-        if p.key in used or count.get(p.doc_id, 0) >= per_doc or any(_redundant(p.stems, t) for t in texts):
+        if p.key in used or count.get(p.doc_id, 0) >= per_doc or any(redundant(p.stems, t) for t in texts):
             continue
         chosen.append(p)
         texts.append(p.stems)
@@ -113,20 +100,20 @@ def bottom_line(g: Gathered) -> list[Draft]:
     cent = pool_centrality(g)
     lead = {0: 1.0, 1: 0.6, 2: 0.3}
     cands = [(0.45 * p.relevance + 0.2 * cent.get(p.key, 0) + 0.2 * lead.get(p.position, 0) + 0.15 * p.context, p)
-             for p in g.pool if _standalone(g, p) and p.relevance > 0]
+             for p in g.pool if standalone(g, p) and p.relevance > 0]
     n_docs = len({p.doc_id for _, p in cands})
     limit = min(BOTTOM_LINE_MAX, max(2, n_docs))
-    chosen = _pick(cands, g, limit, set(), per_doc=1 if n_docs >= limit else 2)
+    chosen = pick(cands, g, limit, set(), per_doc=1 if n_docs >= limit else 2)
     if len(chosen) < 2:
-        chosen = _pick(cands, g, 2, set())
-    return [_draft(g, [_unit(g, p)]) for p in chosen]
+        chosen = pick(cands, g, 2, set())
+    return [draft(g, [unit(g, p)]) for p in chosen]
 
 
 def developments(g: Gathered, used: set[tuple[str, int]], against: list[str]) -> list[Draft]:
     cands = []
     for p in g.pool:
         s = g.info(p)
-        if s.heading or s.text.lstrip().startswith(("“", '"')) or s.attributed_by is not None:
+        if not statement(g, p) or s.text.lstrip().startswith(("“", '"')) or s.attributed_by is not None:
             continue
         if len(words(s.text)) < 7 or not _EVENT.search(s.text):
             continue
@@ -135,24 +122,24 @@ def developments(g: Gathered, used: set[tuple[str, int]], against: list[str]) ->
         cands.append((0.5 * p.relevance + 0.2 * p.context + 0.15 * dated + 0.15 * acting, p))
     n_docs = len({p.doc_id for _, p in cands})
     per_doc = 2 if n_docs >= 3 else DEVELOPMENTS_MAX
-    return [_draft(g, [_unit(g, p)]) for p in _pick(cands, g, DEVELOPMENTS_MAX, used, per_doc, against)]
+    return [draft(g, [unit(g, p)]) for p in pick(cands, g, DEVELOPMENTS_MAX, used, per_doc, against)]
 
 
 def open_questions(g: Gathered, used: set[tuple[str, int]], against: list[str]) -> list[Draft]:
     cands = []
     for p in g.pool:
         s = g.info(p)
-        if s.heading:
+        if s.heading or g.docs[p.doc_id].orphan_quote(p.index):
             continue
         cue = sum(w for pattern, w in _OPEN_CUES if pattern.search(s.text))
         if cue >= 1.0:
             cands.append((min(cue, 2.0) * (0.3 + p.relevance + 0.5 * p.context), p))
-    chosen = _pick(cands, g, OPEN_QUESTIONS_MAX, used, per_doc=3, against=against)
-    return [_draft(g, [_unit(g, p)]) for p in chosen]
+    chosen = pick(cands, g, OPEN_QUESTIONS_MAX, used, per_doc=3, against=against)
+    return [draft(g, [unit(g, p)]) for p in chosen]
 
 
 # -- positions by actor ----------------------------------------------------------------------
-def _actor(g: Gathered, name: str) -> Actor:
+def actor_named(g: Gathered, name: str) -> Actor:
     """The actor called ``name``, with a role if any document gives one."""
     cache = g.cache.setdefault("actors", {})
     if name not in cache:
@@ -188,7 +175,7 @@ def positions(g: Gathered, featured: set[tuple[str, int]] = frozenset()) -> list
     have said, then what the sources say they did or, failing all that, where they appear."""
     out: list[Draft] = []
     for name, _ in _ranked_actors(g, featured)[:ACTORS_MAX]:
-        actor = _actor(g, name)
+        actor = actor_named(g, name)
         heading = display_name(actor) + (f" — {actor.role}" if actor.role else "")
         tiers: list[list[tuple[float, Pooled, str]]] = [[], [], [], []]
         for p in g.pool:
@@ -209,122 +196,14 @@ def positions(g: Gathered, featured: set[tuple[str, int]] = frozenset()) -> list
             for _, p, label in sorted(tier, key=lambda x: (-x[0], x[1].doc_id, x[1].index)):
                 if len(chosen) >= PER_ACTOR or (chosen and label == "Mentioned"):
                     break
-                unit = _unit(g, p)
-                keys = {(unit[0], i) for i in range(unit[1], unit[2] + 1)}
+                quoted_unit = unit(g, p)
+                keys = {(quoted_unit[0], i) for i in range(quoted_unit[1], quoted_unit[2] + 1)}
                 if keys & seen:
                     continue
                 seen |= keys
-                chosen.append(_draft(g, [unit], label=label, group=heading))
+                chosen.append(draft(g, [quoted_unit], label=label, group=heading))
         out.extend(chosen)
     return out
-
-
-# -- disagreements ---------------------------------------------------------------------------
-_SIDE_CUES = {side: re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, cues)) + r")(?![\w])")
-              for side, cues in SIDES.items()}
-
-
-def _side(actor: Actor) -> str:
-    """The country an actor speaks for, when its name or role says so."""
-    text = f"{actor.name} {actor.role}"
-    return next((side for side, cue in _SIDE_CUES.items() if cue.search(text)), "")
-
-
-_GENERIC = frozenset(stem(w) for w in """said say says told tell statement report reported issued take get new one two
-    three far side sides way month week year time also would could like made make many much well""".split())
-
-
-def _negated(text: str) -> set[str]:
-    """Stems a sentence denies: the word after "not", "no", "rather than" …"""
-    out = set()
-    for m in _NEGATED.finditer(text):
-        out |= set(tokenize(m.group(1))[:1])
-    return out
-
-
-def disagreements(g: Gathered) -> list[Draft]:
-    """Contrasting statements by different actors (of different sides where the text says
-    which) about the same thing: they share salient words and one denies what the other
-    asserts ("dialogue, not pressure" against "increase pressure"), or one carries a
-    contrast cue ("a very different take", "challenged"). Then sentences that report a
-    disagreement outright."""
-    topic = set().union(*(s for s, _ in g.terms)) if g.terms else set()
-    names = {stem(w.lower()) for an in g.docs.values() for a in an.actors.values()
-             for alias in a.aliases for w in re.findall(r"[^\W\d_]+", alias)}
-    sent_count = max(1, len(g.pool))
-    freq: dict[str, int] = {}
-    for p in g.pool:
-        for t in p.stems:
-            freq[t] = freq.get(t, 0) + 1
-    ignore = topic | names | _GENERIC | {t for t, n in freq.items() if n / sent_count > 0.25}
-    units: dict[tuple[str, int, int], tuple[str, str, set[str]]] = {}
-    relevance: dict[tuple[str, int, int], float] = {}
-    for p in g.pool:
-        s = g.info(p)
-        an = g.docs[p.doc_id]
-        for name in s.speakers:
-            actor = an.actors.get(name)
-            if actor is None or actor.kind in ("place", "media") or s.attributed_by is not None:
-                continue
-            first, last = an.unit(s.index)
-            text = " ".join(an.sentences[i].text for i in range(first, last + 1))
-            key = (p.doc_id, first, last)
-            if key not in units:
-                stems = set().union(*(g.stems((p.doc_id, i)) for i in range(first, last + 1)))
-                units[key] = (name, text, stems)
-                relevance[key] = p.relevance + p.context
-    # the most relevant units only: pairs grow with the square
-    items = sorted(units.items(), key=lambda kv: -relevance.get(kv[0], 0.0))[:DISAGREEMENT_UNITS]
-    sides = {name: _side(_actor(g, name)) for name, _, _ in units.values()}
-    pairs = []
-    for i in range(len(items)):
-        for j in range(i + 1, len(items)):
-            (ka, (na, ta, sa)), (kb, (nb, tb, sb)) = items[i], items[j]
-            if na == nb:
-                continue
-            side_a, side_b = sides[na], sides[nb]
-            if side_a and side_a == side_b:
-                continue
-            salient = (sa & sb) - ignore
-            event = bool(sa & _EVENT_STEMS and sb & _EVENT_STEMS)
-            if not salient and not event:
-                continue
-            neg_a, neg_b = _negated(ta) - ignore, _negated(tb) - ignore
-            denied = ((neg_b - neg_a) & sa) | ((neg_a - neg_b) & sb)
-            cue = bool(_CONTRAST.search(ta) or _CONTRAST.search(tb))
-            # Known, different sides may contrast by a cue; otherwise only a denial of the
-            # same event in one article counts (two allies can both say "no easing").
-            if not ((side_a and side_b and (denied or cue)) or (denied and event and ka[0] == kb[0])):
-                continue
-            score = (2.0 * bool(denied) + 0.5 * cue + 1.0 * event + 0.5 * (ka[0] == kb[0])
-                     + min(1.0, 0.25 * len(salient)))
-            pairs.append((score, ka, na, kb, nb, sorted(denied)))
-    out: list[Draft] = []
-    used: set[tuple[str, int, int]] = set()
-    for score, ka, na, kb, nb, denied in sorted(pairs, key=lambda x: -x[0]):
-        if len(out) >= 2 * DISAGREEMENTS_MAX or ka in used or kb in used or score < 1.5:
-            continue
-        used |= {ka, kb}
-        an_a, an_b = display_name(_actor(g, na)), display_name(_actor(g, nb))
-        group = f"{an_a} vs. {an_b}" + (f" on {_surface(g, ka, denied[0])}" if denied else "")
-        out.append(_draft(g, [(ka[0], ka[1], ka[2], f"{an_a}: ")], label="", group=group))
-        out.append(_draft(g, [(kb[0], kb[1], kb[2], f"{an_b}: ")], label="", group=group))
-    quoted = {k for d in out for k in d.keys}
-    stated = [(p.relevance + p.context, p) for p in g.pool
-              if not g.info(p).heading and _STATED_DISAGREEMENT.search(g.info(p).text) and p.relevance > 0]
-    for p in _pick(stated, g, max(1, DISAGREEMENTS_MAX - len(out) // 2), quoted):
-        out.append(_draft(g, [_unit(g, p)], label="Reported disagreement", group="Disagreements the sources report"))
-    return out
-
-
-def _surface(g: Gathered, key: tuple[str, int, int], term: str) -> str:
-    """The word as the source writes it, for a stem."""
-    an: DocSpeakers = g.docs[key[0]]
-    for i in range(key[1], key[2] + 1):
-        for w in re.findall(r"[^\W\d_]+", an.sentences[i].text):
-            if stem(w.lower()) == term:
-                return f"“{w}”"
-    return f"“{term}”"
 
 
 # -- timeline --------------------------------------------------------------------------------
@@ -334,7 +213,7 @@ def timeline(g: Gathered) -> list[Draft]:
     entries: list[tuple[float, tuple, Pooled, TimeRef]] = []
     for p in g.pool:
         s = g.info(p)
-        if s.heading:
+        if not statement(g, p):
             continue
         refs = find_dates(s.text, g.docs[p.doc_id].doc.published)
         if not refs:
@@ -346,7 +225,7 @@ def timeline(g: Gathered) -> list[Draft]:
     for score, key, p, ref in sorted(entries, key=lambda e: -e[0]):
         if len(chosen) >= TIMELINE_MAX:
             break
-        if any(_redundant(p.stems, t, 0.8) for t in texts):
+        if any(redundant(p.stems, t, 0.8) for t in texts):
             continue
         chosen.append((key, p, ref))
         texts.append(p.stems)
@@ -361,6 +240,6 @@ def timeline(g: Gathered) -> list[Draft]:
             ref = TimeRef(pub, 0, f"{pub} (published)", (parts[0], parts[1], parts[2] or 32), False, True)
             chosen.append((ref.sort_key, Pooled(doc_id, head.index, 0, 0, 0, 0), ref))
     chosen.sort(key=lambda c: (c[0], c[1].doc_id, c[1].index))
-    return [_draft(g, [_unit(g, p)] if not g.info(p).heading else [(p.doc_id, p.index, p.index, "")],
+    return [draft(g, [unit(g, p)] if not g.info(p).heading else [(p.doc_id, p.index, p.index, "")],
                    label=ref.label) for _, p, ref in chosen]
 

@@ -29,7 +29,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("iso", re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")),
     ("mdy", re.compile(_MONTH + r"\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b")),
     ("dmy", re.compile(r"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+(?P<y>(?:19|20)\d\d)\b")),
-    ("md", re.compile(_MONTH + r"\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?!,?\s+(?:19|20)\d\d)(?!\s*(?:%|percent|million))")),
+    ("md", re.compile(_MONTH + r"\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?!,?\s+(?:19|20)\d\d)"
+                      r"(?!\s*(?:%|percent|million))")),
     ("my", re.compile(_MONTH + r",?\s+(?:of\s+)?(?P<y>(?:19|20)\d\d)\b")),
     ("m", re.compile(r"\b(?:in|since|until|by|from|during|early|late|mid-|last|next|this)\s*(?:early\s+|late\s+)?"
                      + _MONTH + r"\b(?!\s+[0-3]?\d\b)(?!,?\s+(?:19|20)\d\d)")),
@@ -38,7 +39,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("rel", re.compile(r"\b(?P<rel>yesterday|today|tonight|tomorrow|last week|this week|next week|"
                        r"earlier (?:in )?(?:the|this) week|later (?:in )?(?:the|this) week|last month|this month|"
                        r"next month|earlier this month|last year|this year|next year|earlier this year|"
-                       r"(?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|a) (?P<unit>days?|weeks?|months?|years?) ago)\b",
+                       r"(?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|a) "
+                       r"(?P<unit>days?|weeks?|months?|years?) ago)\b",
                        re.I)),
     ("year", re.compile(r"\b(?:in|since|until|by|from|during|of|early|late|mid-)\s*(?P<y>(?:19|20)\d\d)\b")),
 ]

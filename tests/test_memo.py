@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -23,7 +22,8 @@ title: Envoys agree to reopen the northern harbour at Wonsan
 publisher: Harbour Daily
 date: 2019-03-04
 ---
-Envoys met in Seoul on Monday to discuss reopening the northern harbour at Wonsan. The talks ended with an agreement to reopen the harbour within six weeks, port officials said.
+Envoys met in Seoul on Monday to discuss reopening the northern harbour at Wonsan.
+The talks ended with an agreement to reopen the harbour within six weeks, port officials said.
 """
 
 
@@ -270,7 +270,8 @@ def test_html_is_print_ready_and_escapes_source_text(memo):
     assert '<h2>Where sources disagree</h2>' in html and 'href="#cite-1"' in html and 'id="cite-1"' in html
     c = memo.citations[0]
     assert f'data-cite="{c.doc_id}:{c.start}:{c.end}"' in html
-    evil = Citation(1, "x", "d" * 32, "evil<b>.md", "<img src=x onerror=alert(1)>", 0, 30, "<script>alert(1)</script> & co")
+    evil = Citation(1, "x", "d" * 32, "evil<b>.md", "<img src=x onerror=alert(1)>", 0, 30,
+                    "<script>alert(1)</script> & co")
     hostile = replace(memo, topic="<b>topic</b>", citations=(evil,),
                       sections=(Section("bottom_line", "Bottom line", (Bullet(f"{evil.quote} [1]", (1,)),)),))
     out = to_html(hostile)
@@ -352,7 +353,8 @@ def test_verify_reports_stale_moved_and_missing_citations_after_sources_change(t
     text = src.read_text(encoding="utf-8")
     text = text.replace("to increase pressure on [North Korea]", "to raise the pressure on [North Korea]")
     text = text.replace("Yun last visited Moscow in April. ", "")
-    text = text.replace("(c) 2017, The Washington Post", "Yun last visited Moscow in April.\n\n(c) 2017, The Washington Post")
+    text = text.replace("(c) 2017, The Washington Post",
+                        "Yun last visited Moscow in April.\n\n(c) 2017, The Washington Post")
     src.write_text(text, encoding="utf-8")
     (settings.sources_dir / SEED_001).unlink()
     build_index(settings, embedder=FakeEmbedder())

@@ -16,7 +16,8 @@ from assistant.models import Answer, Citation, Passage
 from index_build.models import Document
 
 __all__ = ["cite_ref", "parse_cite_ref", "highlight_span", "article_html", "answer_html",
-           "streaming_html", "question_html", "answer_markdown", "EMPTY_VIEWER"]
+           "streaming_html", "question_html", "answer_markdown", "status_html", "build_report_html",
+           "EMPTY_VIEWER"]
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _REF = re.compile(r"^([0-9a-f]{8,64}):(\d{1,9}):(\d{1,9})$")

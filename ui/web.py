@@ -30,74 +30,14 @@ from index_build.settings import Settings  # noqa: E402
 from index_build.status import index_status  # noqa: E402
 
 from . import render  # noqa: E402
+from .page_assets import CSS, VIEWER_JS  # noqa: E402
 from .uploads import delete_source, list_sources, save_upload  # noqa: E402
 
-__all__ = ["WebApp", "build_app", "serve", "CSS"]
+__all__ = ["WebApp", "build_app", "serve"]
 
 _STAGES = {"scan": "Hashing sources", "read": "Reading & chunking", "embed": "Embedding passages",
            "store": "Writing index"}
 _TABLE_HEADERS = ["File", "Headline", "Publisher", "Author", "Published", "Characters", "Passages"]
-
-# Citation links live inside chat messages; one capturing listener on the document sends a
-# click on any of them to the viewer's "click" event with the citation reference.
-VIEWER_JS = """
-window.__briefingOpen = (ref) => trigger('click', {cite: ref});
-if (!window.__briefingCites) {
-  window.__briefingCites = true;
-  document.addEventListener('click', (ev) => {
-    const a = ev.target && ev.target.closest ? ev.target.closest('a.cite, a[href^="#cite:"]') : null;
-    if (!a) return;
-    ev.preventDefault();
-    ev.stopPropagation();
-    const ref = (a.getAttribute('href') || '').replace(/^#cite:/, '');
-    window.__briefingOpen(ref);
-  }, true);
-}
-// Scroll the cited span into view: inside the panel when it scrolls (wide screens),
-// else in the page (phones, where the panel sits below the chat).
-watch('value', () => setTimeout(() => {
-  const m = element.querySelector('mark#cited');
-  const box = document.getElementById('viewer');
-  if (!m || !box) return;
-  if (box.scrollHeight > box.clientHeight + 4) {
-    const top = m.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
-    box.scrollTo({top: Math.max(0, top - box.clientHeight / 3)});
-    box.scrollIntoView({block: 'nearest'});
-  } else {
-    m.scrollIntoView({block: 'center'});
-  }
-}, 60));
-"""
-
-CSS = """
-.answer p { margin: 0 0 .4em 0; }
-.answer .abstain { font-style: italic; }
-.answer-sources { font-size: .92em; margin-top: .5em; padding-top: .4em;
-  border-top: 1px solid var(--border-color-primary); }
-.answer-sources p { font-weight: 600; margin: 0 0 .2em 0; }
-.answer-sources ul, .answer-sources ol { margin: 0; padding-left: 1.2em; }
-.answer-sources .snippet { color: var(--body-text-color-subdued); }
-a.cite { font-weight: 600; text-decoration: underline; cursor: pointer; padding: 0 .1em; }
-a.cite.passage { font-weight: 500; }
-a.cite:focus-visible, #viewer:focus-visible { outline: 3px solid var(--color-accent); outline-offset: 2px; }
-*:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 2px; }
-#viewer { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
-  padding: .8em 1em; max-height: 78vh; overflow-y: auto !important; background: var(--background-fill-primary); }
-#viewer .source-head { position: sticky; top: -.8em; background: var(--background-fill-primary);
-  padding: .4em 0 .3em 0; border-bottom: 1px solid var(--border-color-primary); margin-bottom: .5em; }
-#viewer .source-title { margin: 0 0 .3em 0; }
-#viewer .meta { color: var(--body-text-color-subdued); margin: 0 0 .3em 0; overflow-wrap: anywhere; }
-#viewer .cited-note { font-size: .9em; margin: 0 0 .6em 0; }
-#viewer .article-body { white-space: pre-wrap; line-height: 1.55; overflow-wrap: anywhere; }
-#viewer mark#cited { background: #ffe066; color: #111; padding: .05em .1em; border-radius: 2px;
-  scroll-margin: 8em; }
-.build-errors { color: var(--error-text-color, #b91c1c); }
-.index-status { margin: .2em 0; overflow-wrap: anywhere; }
-/* Phones: the viewer sits below the chat and the page scrolls; keep the headline in sight. */
-@media (max-width: 720px) { #viewer { max-height: none; overflow: visible !important; }
-  #viewer .source-head { top: 0; } }
-"""
-
 
 class WebApp:
     """The server's state: settings, the assistant (None until an index exists) and the
@@ -114,15 +54,28 @@ class WebApp:
     def _open(self) -> None:
         try:
             self.assistant = Assistant(self.settings)
-            self.assistant.corpus.embedder.embed(["warm up"])  # load the model now, not on the first question
             self.problem = ""
         except BriefingError as e:
             self.assistant = None
+            self.problem = str(e)
+            return
+        # Load the model while the server starts, not on the first question (which waits
+        # for it if it comes sooner).
+        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        try:
+            self.assistant.corpus.embedder.embed(["warm up"])
+        except BriefingError as e:
             self.problem = str(e)
 
     def _need_assistant(self) -> Assistant:
         if self.assistant is None:
             raise gr.Error(f"{self.problem or 'No index yet.'} Add sources in the Sources tab and rebuild.")
+        try:
+            self.assistant.refresh()  # picks up a rebuild made elsewhere (`briefing index`); a cheap check
+        except BriefingError as e:
+            raise gr.Error(str(e)) from None
         return self.assistant
 
     # -- chat ---------------------------------------------------------------------------
@@ -218,10 +171,11 @@ class WebApp:
                 errors.append((e.source, e.reason))
             except OSError as e:
                 errors.append((original, f"could not be saved ({e.strerror})"))
-        return {"saved": saved, "errors": errors}, None
+        return {"notes": saved, "errors": errors}, None
 
-    def rebuild_after_upload(self, outcome: dict, progress=gr.Progress()):
-        notes, errors = outcome.get("saved", []), [tuple(e) for e in outcome.get("errors", [])]
+    def rebuild_after_change(self, outcome: dict, progress=gr.Progress()):
+        """Rebuild after uploads or a deletion, reporting what happened to each file."""
+        notes, errors = outcome.get("notes", []), [tuple(e) for e in outcome.get("errors", [])]
         if not notes:
             return (render.build_report_html(None, [], errors), *[gr.skip()] * 5)
         return self._rebuild(progress, notes, errors)
@@ -247,14 +201,14 @@ class WebApp:
                 self.assistant.refresh()
         return (render.build_report_html(report, notes, errors), *self.sources_view())
 
-    def delete(self, source: str | None) -> str:
+    def delete(self, source: str | None) -> dict:
         if not source:
             raise gr.Error("Choose a source file to delete.")
         try:
             delete_source(self.settings.sources_dir, source)
         except SourceError as e:
             raise gr.Error(str(e)) from None
-        return render.build_report_html(None, [f"Deleted {source}"])
+        return {"notes": [f"Deleted {source}"], "errors": []}
 
     # -- layout -------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
@@ -290,19 +244,20 @@ class WebApp:
                                              js_on_load=VIEWER_JS)
                 with gr.Tab("Sources", id="sources"):
                     status = gr.HTML(elem_id="index-status")
+                    with gr.Row(equal_height=False):
+                        with gr.Column(scale=3, min_width=300):
+                            upload = gr.File(label=f"Add source files (up to {s.max_source_mb:g} MB each)",
+                                             file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
+                                             height=170, elem_id="upload")
+                            gr.HTML(f'<p class="hint">Accepted: {", ".join(SUPPORTED_SUFFIXES)}. '
+                                    "The index rebuilds after each upload or deletion.</p>")
+                        with gr.Column(scale=2, min_width=260):
+                            rebuild = gr.Button("Rebuild index", variant="primary", elem_id="rebuild")
+                            to_delete = gr.Dropdown(label="Source file to delete", choices=[], elem_id="delete-choice")
+                            delete = gr.Button("Delete file and rebuild", variant="stop", size="sm", elem_id="delete")
+                    build_log = gr.HTML(elem_id="build-log")
                     table = gr.Dataframe(headers=_TABLE_HEADERS, label="Indexed documents", interactive=False,
                                          wrap=True, max_height=420, elem_id="documents")
-                    with gr.Row(equal_height=False):
-                        with gr.Column(min_width=300):
-                            upload = gr.File(label=f"Add source files ({', '.join(SUPPORTED_SUFFIXES)}; "
-                                                   f"up to {s.max_source_mb:g} MB each)",
-                                             file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
-                                             elem_id="upload")
-                            rebuild = gr.Button("Rebuild index", variant="primary", elem_id="rebuild")
-                        with gr.Column(min_width=300):
-                            to_delete = gr.Dropdown(label="Source file to delete", choices=[], elem_id="delete-choice")
-                            delete = gr.Button("Delete file and rebuild", variant="stop", elem_id="delete")
-                    build_log = gr.HTML(elem_id="build-log")
 
             view_outputs = [status, table, f_sources, f_publishers, to_delete]
             chat_io = dict(inputs=[question, chatbot, history, f_sources, f_publishers, f_since, f_until, top_k],
@@ -315,11 +270,12 @@ class WebApp:
             demo.load(self.sources_view, None, view_outputs, api_visibility="undocumented")
             build = dict(outputs=[build_log, *view_outputs], concurrency_id="index", concurrency_limit=1,
                          api_visibility="undocumented")
-            uploaded = gr.State({})
-            upload.upload(self.save_files, upload, [uploaded, upload], api_visibility="undocumented").success(
-                self.rebuild_after_upload, uploaded, **build)
+            changed = gr.State({})
+            upload.upload(self.save_files, upload, [changed, upload], api_visibility="undocumented").success(
+                self.rebuild_after_change, changed, **build)
             rebuild.click(self.rebuild, **build)
-            delete.click(self.delete, to_delete, build_log, api_visibility="undocumented").success(self.rebuild, **build)
+            delete.click(self.delete, to_delete, changed, api_visibility="undocumented").success(
+                self.rebuild_after_change, changed, **build)
             gr.api(self.api_ask, api_name="ask")
         return demo
 

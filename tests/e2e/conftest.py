@@ -135,7 +135,7 @@ def servers(seed_site):
     guarded = None
     try:
         main.wait()
-        record_timing("cold_start_to_usable_page_s", main.usable_seconds)
+        record_timing("cold_start_to_page_s", main.usable_seconds)
         guarded = Server(locked / "index", locked / "sources", "--auth", f"{AUTH[0]}:{AUTH[1]}")
         yield {"main": main, "auth": guarded}
     finally:

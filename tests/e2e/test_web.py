@@ -46,7 +46,9 @@ def ask(page, question: str):
 def test_answer_cites_and_marker_opens_the_highlighted_span(server, page):
     open_app(page, server.url)
     answer, first_token = ask(page, SEED_QUESTION)
-    record_timing("first_streamed_token_s", first_token)
+    # The first question after start-up may still wait for the model to finish loading.
+    record_timing("first_token_first_question_s", first_token)
+    record_timing("first_question_done_since_server_start_s", time.perf_counter() - server.started)
     expect(answer).to_contain_text("simultaneous actions")
     marker = answer.locator("p a.cite", has_text="[1]")
     expect(marker).to_be_visible()
@@ -69,7 +71,8 @@ def test_answer_cites_and_marker_opens_the_highlighted_span(server, page):
 
 def test_follow_up_resolves_the_pronoun_and_unanswerable_question_abstains(server, page):
     open_app(page, server.url)
-    ask(page, SEED_QUESTION)
+    _, first_token = ask(page, SEED_QUESTION)
+    record_timing("first_token_warm_s", first_token)
     follow_up, _ = ask(page, "What did he say about impatience?")
     expect(follow_up).to_contain_text("Impatience is not helpful")
     expect(follow_up.locator("a.cite", has_text="[1]").first).to_be_visible()
@@ -89,6 +92,16 @@ def test_follow_up_resolves_the_pronoun_and_unanswerable_question_abstains(serve
     expect(page.locator("#chat .answer")).to_have_count(0)
     expect(page.locator("#viewer mark")).to_have_count(0)
 
+    page.get_by_role("button", name="Filters").click()
+    page.get_by_label("Sources", exact=True).click()
+    page.get_by_role("option", name="000_8724b5602e0331c2.txt").click()
+    page.keyboard.press("Escape")
+    filtered, _ = ask(page, SEED_QUESTION)
+    expect(filtered).not_to_contain_text("simultaneous actions")
+    expect(filtered).not_to_contain_text("001_b7735911f66044ef.txt")
+    expect(filtered).to_contain_text("000_8724b5602e0331c2.txt")
+    shot(page, "05-filtered-to-one-source")
+
 
 def test_article_markup_shows_as_text_and_never_runs(server, page):
     open_app(page, server.url)
@@ -104,7 +117,7 @@ def test_article_markup_shows_as_text_and_never_runs(server, page):
     assert page.locator("#viewer img").count() == 0
     assert page.evaluate("() => typeof window.__pwned") == "undefined"
     expect(page.locator("#viewer .source-head")).to_contain_text(HOSTILE_NAME)
-    shot(page, "05-hostile-article-as-text")
+    shot(page, "06-hostile-article-as-text")
 
 
 def test_uploaded_article_is_indexed_then_cited_and_can_be_deleted(server, page, tmp_path):
@@ -120,7 +133,7 @@ def test_uploaded_article_is_indexed_then_cited_and_can_be_deleted(server, page,
     open_app(page, server.url)
     page.get_by_role("tab", name="Sources").click()
     expect(page.locator("#index-status")).to_contain_text("documents")
-    shot(page, "06-sources-tab")
+    shot(page, "07-sources-tab")
 
     page.locator("#upload input[type=file]").set_input_files([str(article)])
     log = page.locator("#build-log")
@@ -128,7 +141,7 @@ def test_uploaded_article_is_indexed_then_cited_and_can_be_deleted(server, page,
     expect(log).to_contain_text("Index rebuilt", timeout=120_000)
     expect(log).to_contain_text("1 added")
     expect(page.locator("#documents")).to_contain_text("Tarnhollow Ferry Line Opens Night Crossings")
-    shot(page, "07-uploaded-and-rebuilt")
+    shot(page, "08-uploaded-and-rebuilt")
 
     page.get_by_role("button", name="Rebuild index").click()
     expect(log).to_contain_text("0 added, 0 updated, 0 removed", timeout=120_000)
@@ -139,7 +152,7 @@ def test_uploaded_article_is_indexed_then_cited_and_can_be_deleted(server, page,
     answer.locator("p a.cite", has_text="[1]").click()
     expect(page.locator("#viewer mark#cited")).to_contain_text("37 night ferry crossings")
     expect(page.locator("#viewer .source-head")).to_contain_text("tarnhollow-ferry.txt")
-    shot(page, "08-uploaded-article-cited")
+    shot(page, "09-uploaded-article-cited")
 
     page.get_by_role("tab", name="Sources").click()
     page.locator("#upload input[type=file]").set_input_files([str(wrong_type)])
@@ -150,17 +163,19 @@ def test_uploaded_article_is_indexed_then_cited_and_can_be_deleted(server, page,
         {"name": "..hidden.txt", "mimeType": "text/plain", "buffer": body}])
     expect(log.locator(".build-errors")).to_contain_text("-rf.txt", timeout=ANSWER_TIMEOUT)
     expect(log.locator(".build-errors")).to_contain_text("..hidden.txt")
-    shot(page, "09-refused-uploads")
+    log.scroll_into_view_if_needed()
+    shot(page, "10-refused-uploads")
     assert sorted(p.name for p in server_sources(server).iterdir()) == sorted(
         ["000_8724b5602e0331c2.txt", "001_b7735911f66044ef.txt", HOSTILE_NAME, "tarnhollow-ferry.txt"])
 
     page.get_by_label("Source file to delete").click()
     page.get_by_role("option", name="tarnhollow-ferry.txt").click()
     page.get_by_role("button", name="Delete file and rebuild").click()
+    expect(log).to_contain_text("Deleted tarnhollow-ferry.txt", timeout=120_000)
     expect(log).to_contain_text("1 removed", timeout=120_000)
     expect(page.locator("#documents")).not_to_contain_text("Tarnhollow")
     assert not (server_sources(server) / "tarnhollow-ferry.txt").exists()
-    shot(page, "10-deleted")
+    shot(page, "11-deleted")
 
 
 def server_sources(server):
@@ -173,11 +188,11 @@ def test_phone_width_layout_has_no_sideways_scroll(server, page):
     open_app(page, server.url)
     answer, _ = ask(page, SEED_QUESTION)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
-    shot(page, "11-phone-answer")
+    shot(page, "12-phone-answer")
     answer.locator("p a.cite", has_text="[1]").click()
     expect(page.locator("#viewer mark#cited")).to_be_in_viewport()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
-    shot(page, "12-phone-viewer")
+    shot(page, "13-phone-viewer")
 
 
 def test_named_api_returns_the_cli_json(server, page):
@@ -197,7 +212,7 @@ def test_named_api_returns_the_cli_json(server, page):
     page.get_by_role("button", name="Use via API").click()
     expect(page.get_by_text("API name:").first).to_be_visible()
     expect(page.get_by_text("/ask", exact=True).first).to_be_visible()
-    shot(page, "13-api-page")
+    shot(page, "14-api-page")
 
 
 def test_login_is_required_for_the_page_and_the_api(auth_server, page):
@@ -218,7 +233,7 @@ def test_login_is_required_for_the_page_and_the_api(auth_server, page):
     page.goto(url)
     expect(page.get_by_label("Your question")).to_have_count(0)
     expect(page.get_by_role("button", name="Login")).to_be_visible()
-    shot(page, "14-login-required")
+    shot(page, "15-login-required")
     page.get_by_label("username").fill(AUTH[0])
     page.get_by_label("password").fill("wrong")
     page.get_by_role("button", name="Login").click()
@@ -229,4 +244,4 @@ def test_login_is_required_for_the_page_and_the_api(auth_server, page):
     expect(page.get_by_label("Your question")).to_be_visible(timeout=ANSWER_TIMEOUT)
     answer, _ = ask(page, SEED_QUESTION)
     expect(answer).to_contain_text("simultaneous actions")
-    shot(page, "15-logged-in")
+    shot(page, "16-logged-in")
