@@ -28,7 +28,7 @@ from .memo_sections import Draft, bottom_line, developments, open_questions, pos
 from .models import Citation, Filters
 from .verify import citation_valid
 
-__all__ = ["Memo", "Section", "Bullet", "MemoSource", "write_memo", "SECTION_TITLES", "memo_from_json"]
+__all__ = ["Memo", "Section", "Bullet", "MemoSource", "write_memo", "SECTION_TITLES", "EMPTY_NOTES", "memo_from_json"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -188,25 +188,23 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
     t1 = time.perf_counter()
     citer = _Citer(assistant.corpus, g)
     sections: list[Section] = []
-    steps = list(SECTION_TITLES)
+    # The same choice of language model as for answers (an injected one in tests).
     generator = assistant._generator_for(llm) if hasattr(assistant, "_generator_for") else None
     dropped: list[str] = []
-    used: set[tuple[str, int]] = set()
+    used: set[tuple[str, int]] = set()  # sentences the leading sections quote: not repeated later
     said: list[str] = []
+    builders = {
+        "bottom_line": lambda: bottom_line(g),
+        "developments": lambda: developments(g, used, said),
+        "positions": lambda: positions(g, used),  # actors of the leading sentences come first
+        "disagreements": lambda: disagreements(g),
+        "timeline": lambda: timeline(g),
+        "open_questions": lambda: open_questions(g, used, said),
+    }
+    steps = list(SECTION_TITLES)
     for i, key in enumerate(steps):
         progress("write", i, len(steps))
-        if key == "bottom_line":
-            drafts = bottom_line(g)
-        elif key == "developments":
-            drafts = developments(g, used, said)
-        elif key == "positions":
-            drafts = positions(g, used)
-        elif key == "disagreements":
-            drafts = disagreements(g)
-        elif key == "timeline":
-            drafts = timeline(g)
-        else:
-            drafts = open_questions(g, used, said)
+        drafts = builders[key]()
         if key in ("bottom_line", "developments", "open_questions"):
             for d in drafts:
                 used |= d.keys

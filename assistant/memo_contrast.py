@@ -41,8 +41,6 @@ SIDES = {
 
 DISAGREEMENTS_MAX = 4
 DISAGREEMENT_UNITS = 150
-
-
 _SIDE_CUES = {side: re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, cues)) + r")(?![\w])")
               for side, cues in SIDES.items()}
 
@@ -99,10 +97,12 @@ def disagreements(g: Gathered) -> list[Draft]:
     # the most relevant units only: pairs grow with the square
     items = sorted(units.items(), key=lambda kv: -relevance.get(kv[0], 0.0))[:DISAGREEMENT_UNITS]
     sides = {name: _side(actor_named(g, name)) for name, _, _ in units.values()}
+    negated = {k: _negated(text) - ignore for k, (_, text, _) in items}
+    cued = {k: bool(_CONTRAST.search(text)) for k, (_, text, _) in items}
     pairs = []
     for i in range(len(items)):
         for j in range(i + 1, len(items)):
-            (ka, (na, ta, sa)), (kb, (nb, tb, sb)) = items[i], items[j]
+            (ka, (na, _, sa)), (kb, (nb, _, sb)) = items[i], items[j]
             if na == nb:
                 continue
             side_a, side_b = sides[na], sides[nb]
@@ -112,17 +112,16 @@ def disagreements(g: Gathered) -> list[Draft]:
             event = bool(sa & _EVENT_STEMS and sb & _EVENT_STEMS)
             if not salient and not event:
                 continue
-            neg_a, neg_b = _negated(ta) - ignore, _negated(tb) - ignore
+            neg_a, neg_b = negated[ka], negated[kb]
             denied = ((neg_b - neg_a) & sa) | ((neg_a - neg_b) & sb)
-            cue = bool(_CONTRAST.search(ta) or _CONTRAST.search(tb))
+            cue = cued[ka] or cued[kb]
             # Known, different sides may contrast by a cue; otherwise only a denial of the
             # same event in one article counts (two allies can both say "no easing").
             same_doc = ka[0] == kb[0]
             if not ((side_a and side_b and (denied or cue) and (same_doc or len(salient) >= 3))
                     or (denied and event and same_doc)):
                 continue
-            score = (2.0 * bool(denied) + 0.5 * cue + 1.0 * event + 0.5 * (ka[0] == kb[0])
-                     + min(1.0, 0.25 * len(salient)))
+            score = 2.0 * bool(denied) + 0.5 * cue + 1.0 * event + 0.5 * same_doc + min(1.0, 0.25 * len(salient))
             pairs.append((score, ka, na, kb, nb, sorted(denied)))
     out: list[Draft] = []
     used: set[tuple[str, int, int]] = set()
@@ -132,13 +131,13 @@ def disagreements(g: Gathered) -> list[Draft]:
         used |= {ka, kb}
         an_a, an_b = display_name(actor_named(g, na)), display_name(actor_named(g, nb))
         group = f"{an_a} vs. {an_b}" + (f" on {_surface(g, ka, denied[0])}" if denied else "")
-        out.append(draft(g, [(ka[0], ka[1], ka[2], f"{an_a}: ")], label="", group=group))
-        out.append(draft(g, [(kb[0], kb[1], kb[2], f"{an_b}: ")], label="", group=group))
+        out.append(draft([(ka[0], ka[1], ka[2], f"{an_a}: ")], label="", group=group))
+        out.append(draft([(kb[0], kb[1], kb[2], f"{an_b}: ")], label="", group=group))
     quoted = {k for d in out for k in d.keys}
     stated = [(p.relevance + p.context, p) for p in g.pool
               if statement(g, p) and _STATED_DISAGREEMENT.search(g.info(p).text) and p.relevance > 0]
     for p in pick(stated, g, max(1, DISAGREEMENTS_MAX - len(out) // 2), quoted):
-        out.append(draft(g, [unit(g, p)], label="Reported disagreement", group="Disagreements the sources report"))
+        out.append(draft([unit(g, p)], label="Reported disagreement", group="Disagreements the sources report"))
     return out
 
 

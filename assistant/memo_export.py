@@ -25,8 +25,8 @@ from index_build.errors import BriefingError
 from .memo import Bullet, Memo, one_line
 from .models import Citation
 
-__all__ = ["Anchor", "anchor_text", "parse_anchors", "to_markdown", "to_html", "to_docx", "export",
-           "quote_sha256", "EXPORT_FORMATS"]
+__all__ = ["Anchor", "anchor_text", "parse_anchors", "to_markdown", "to_html", "to_docx", "export", "export_all",
+           "file_stem", "quote_sha256", "EXPORT_FORMATS"]
 
 EXPORT_FORMATS = (".md", ".docx", ".html")
 _ANCHOR = re.compile(r"briefing-cite((?:\s+[a-z0-9]+=[^\s<>]*)+)")
@@ -275,6 +275,19 @@ def to_docx(memo: Memo, path: Path) -> Path:
     path = Path(path)
     doc.save(str(path))
     return path
+
+
+def file_stem(memo: Memo) -> str:
+    """A file name for the memo: ``briefing-<topic words>``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", memo.topic.lower()).strip("-")[:60].rstrip("-")
+    return f"briefing-{slug or 'memo'}"
+
+
+def export_all(memo: Memo, folder: str | Path) -> dict[str, Path]:
+    """The memo as Markdown, DOCX and HTML files in ``folder``: {".md": path, …}."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return {suffix: export(memo, folder / f"{file_stem(memo)}{suffix}") for suffix in EXPORT_FORMATS}
 
 
 def export(memo: Memo, path: str | Path) -> Path:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .memo_gather import Gathered, Pooled, pool_centrality
 from .speakers import Actor, display_name
 from .text import tokenize, words
-from .timeline import TimeRef, find_dates
+from .timeline import TimeRef, find_dates, parse_published
 
 __all__ = ["Draft", "bottom_line", "developments", "positions", "timeline", "open_questions", "draft", "pick",
            "statement", "standalone", "unit", "actor_named", "redundant"]
@@ -27,7 +27,8 @@ class Draft:
     keys: set[tuple[str, int]] = field(default_factory=set)  # the sentences it quotes
 
 
-def draft(g: Gathered, units: list[tuple[str, int, int, str]], label: str = "", group: str = "") -> Draft:
+def draft(units: list[tuple[str, int, int, str]], label: str = "", group: str = "") -> Draft:
+    """A draft item quoting ``units``: (doc id, first sentence, last sentence, lead-in)."""
     keys = {(d, i) for d, a, b, _ in units for i in range(a, b + 1)}
     return Draft(units, label, group, keys)
 
@@ -106,7 +107,7 @@ def bottom_line(g: Gathered) -> list[Draft]:
     chosen = pick(cands, g, limit, set(), per_doc=1 if n_docs >= limit else 2)
     if len(chosen) < 2:
         chosen = pick(cands, g, 2, set())
-    return [draft(g, [unit(g, p)]) for p in chosen]
+    return [draft([unit(g, p)]) for p in chosen]
 
 
 def developments(g: Gathered, used: set[tuple[str, int]], against: list[str]) -> list[Draft]:
@@ -122,7 +123,7 @@ def developments(g: Gathered, used: set[tuple[str, int]], against: list[str]) ->
         cands.append((0.5 * p.relevance + 0.2 * p.context + 0.15 * dated + 0.15 * acting, p))
     n_docs = len({p.doc_id for _, p in cands})
     per_doc = 2 if n_docs >= 3 else DEVELOPMENTS_MAX
-    return [draft(g, [unit(g, p)]) for p in pick(cands, g, DEVELOPMENTS_MAX, used, per_doc, against)]
+    return [draft([unit(g, p)]) for p in pick(cands, g, DEVELOPMENTS_MAX, used, per_doc, against)]
 
 
 def open_questions(g: Gathered, used: set[tuple[str, int]], against: list[str]) -> list[Draft]:
@@ -135,7 +136,7 @@ def open_questions(g: Gathered, used: set[tuple[str, int]], against: list[str]) 
         if cue >= 1.0:
             cands.append((min(cue, 2.0) * (0.3 + p.relevance + 0.5 * p.context), p))
     chosen = pick(cands, g, OPEN_QUESTIONS_MAX, used, per_doc=3, against=against)
-    return [draft(g, [unit(g, p)]) for p in chosen]
+    return [draft([unit(g, p)]) for p in chosen]
 
 
 # -- positions by actor ----------------------------------------------------------------------
@@ -201,7 +202,7 @@ def positions(g: Gathered, featured: set[tuple[str, int]] = frozenset()) -> list
                 if keys & seen:
                     continue
                 seen |= keys
-                chosen.append(draft(g, [quoted_unit], label=label, group=heading))
+                chosen.append(draft([quoted_unit], label=label, group=heading))
         out.extend(chosen)
     return out
 
@@ -229,17 +230,18 @@ def timeline(g: Gathered) -> list[Draft]:
             continue
         chosen.append((key, p, ref))
         texts.append(p.stems)
-    # Publication dates: each dated article's headline, when it is in the text.
+    # Publication dates: each dated article's headline, when it is in the text, after the
+    # events the article reports (a year-only date sorts after that year's relative dates).
     for doc_id, an in g.docs.items():
-        pub = an.doc.published
-        if not pub or not any(p.doc_id == doc_id for _, p, _ in chosen):
+        pub = parse_published(an.doc.published)
+        if pub is None or not any(p.doc_id == doc_id for _, p, _ in chosen):
             continue
         head = next((s for s in an.sentences if s.heading and s.text.strip() == an.doc.title.strip()), None)
         if head is not None:
-            parts = [int(x) for x in pub.split("-")] + [0, 0]
-            ref = TimeRef(pub, 0, f"{pub} (published)", (parts[0], parts[1], parts[2] or 32), False, True)
-            chosen.append((ref.sort_key, Pooled(doc_id, head.index, 0, 0, 0, 0), ref))
-    chosen.sort(key=lambda c: (c[0], c[1].doc_id, c[1].index))
-    return [draft(g, [unit(g, p)] if not g.info(p).heading else [(p.doc_id, p.index, p.index, "")],
+            key = (pub[0], pub[1] or 13, pub[2] or 32)
+            ref = TimeRef(an.doc.published, 0, f"{an.doc.published} (published)", key, False, True)
+            chosen.append((key + (1,), Pooled(doc_id, head.index, 0, 0, 0, 0), ref))
+    chosen.sort(key=lambda c: (c[0] + (0,) * (4 - len(c[0])), c[1].doc_id, c[1].index))
+    return [draft([unit(g, p)] if not g.info(p).heading else [(p.doc_id, p.index, p.index, "")],
                    label=ref.label) for _, p, ref in chosen]
 

@@ -193,6 +193,14 @@ def test_filters_narrow_the_memo_to_one_source(assistant):
     assert narrow.filters.sources == (SEED_000,)
 
 
+def test_a_topic_the_sources_do_not_cover_gives_an_empty_memo_that_says_so(assistant):
+    from assistant.memo import EMPTY_NOTES, write_memo
+
+    empty = write_memo(assistant, "zebra migration in Kenya")
+    assert not empty.citations and not empty.sources
+    assert [(s.bullets, s.note) for s in empty.sections] == [((), EMPTY_NOTES[k]) for k in SECTION_KEYS]
+
+
 def test_empty_topic_is_a_clear_error(assistant):
     from assistant.memo import write_memo
     from index_build.errors import BriefingError
@@ -311,6 +319,18 @@ def test_cli_memo_prints_markdown_and_writes_each_format(seed_settings, tmp_path
     as_json = _cli("--index-dir", idx, "memo", TOPIC, "--json")
     data = json.loads(as_json.stdout)
     assert [s["key"] for s in data["sections"]] == SECTION_KEYS and data["citations"]
+    (tmp_path / "memo.json").write_text(as_json.stdout)
+    checked = _cli("--index-dir", idx, "verify", tmp_path / "memo.json")
+    assert checked.exit_code == 0 and f"{len(data['citations'])} hold" in checked.stdout
+
+
+def test_export_all_writes_the_three_downloads(memo, tmp_path):
+    from assistant.memo_export import export_all
+
+    files = export_all(memo, tmp_path / "out")
+    assert sorted(files) == [".docx", ".html", ".md"]
+    assert files[".md"].name == "briefing-russia-and-the-north-korea-sanctions.md"
+    assert all(p.is_file() and p.stat().st_size > 1000 for p in files.values())
 
 
 def test_cli_verify_passes_on_fresh_memo_and_saved_answer(seed_settings, tmp_path):

@@ -186,3 +186,14 @@ def test_users_file_problems_name_the_file_and_line(tmp_path):
     users.write_text("# nobody\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="no user:password lines"):
         parse_auth(None, users)
+
+
+def test_serve_refuses_a_malformed_login_before_starting(tmp_path):
+    from click.testing import CliRunner
+
+    from ui.cli import main
+
+    result = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "index"), "serve", "--auth", "nopassword"])
+    assert result.exit_code == 1
+    assert "error: --auth: expected USER:PASSWORD" in result.output
+    assert "running at" not in result.output

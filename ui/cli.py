@@ -300,6 +300,8 @@ def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], 
     from assistant.service import Assistant
 
     note = write_memo(Assistant(obj.settings()), topic, _filters(source, publisher, since, until), llm=llm)
+    if not note.citations:
+        click.echo(f"warning: the indexed sources hold nothing on {topic!r}; the memo is empty", err=True)
     if output:
         path = export(note, output)
         summary = (f"Wrote {path}: {len(note.citations)} citations from {len(note.sources)} sources "

@@ -62,9 +62,9 @@ a.cite:focus-visible, #viewer:focus-visible { outline: 3px solid var(--color-acc
 #viewer .article-body { white-space: pre-wrap; line-height: 1.55; overflow-wrap: anywhere; }
 #viewer mark#cited { background: #ffe066; color: #111; padding: .05em .1em; border-radius: 2px;
   scroll-margin: 8em; }
-.build-errors { color: #b91c1c; }
-.dark .build-errors { color: #fca5a5; }
-.hint { font-size: .9em; color: var(--body-text-color-subdued); margin: .2em 0; }
+#build-log .build-errors, #build-log .build-errors * { color: #b91c1c; }
+.dark #build-log .build-errors, .dark #build-log .build-errors * { color: #fca5a5; }
+.hint, .prose .hint { font-size: .9em; color: var(--body-text-color); margin: .2em 0; }
 .index-status { margin: .2em 0; overflow-wrap: anywhere; }
 /* Phones: the viewer sits below the chat and grows with the article; the page scrolls. */
 @media (max-width: 720px) { #viewer { max-height: none; overflow: visible !important; }

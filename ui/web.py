@@ -71,7 +71,8 @@ class WebApp:
 
     def _need_assistant(self) -> Assistant:
         if self.assistant is None:
-            raise gr.Error(f"{self.problem or 'No index yet.'} Add sources in the Sources tab and rebuild.")
+            raise gr.Error(f"No index to answer from ({self.problem.rstrip('.') or 'none yet'}). Add source files "
+                           "in the Sources tab, or click Rebuild index there to index the sources folder.")
         try:
             self.assistant.refresh()  # picks up a rebuild made elsewhere (`briefing index`); a cheap check
         except BriefingError as e:
@@ -255,7 +256,8 @@ class WebApp:
                             rebuild = gr.Button("Rebuild index", variant="primary", elem_id="rebuild")
                             to_delete = gr.Dropdown(label="Source file to delete", choices=[], elem_id="delete-choice")
                             delete = gr.Button("Delete file and rebuild", variant="stop", size="sm", elem_id="delete")
-                    build_log = gr.HTML(elem_id="build-log")
+                    build_log = gr.HTML('<p class="hint">Rebuild results and files that could not be indexed '
+                                        "appear here.</p>", min_height=60, elem_id="build-log")
                     table = gr.Dataframe(headers=_TABLE_HEADERS, label="Indexed documents", interactive=False,
                                          wrap=True, max_height=420, elem_id="documents")
 
@@ -266,10 +268,10 @@ class WebApp:
             new_chat.click(lambda: ("", [], [], "", render.EMPTY_VIEWER),
                            outputs=[question, chatbot, history, markdown, viewer], api_visibility="undocumented")
             chatbot.clear(lambda: ([], ""), outputs=[history, markdown], api_visibility="undocumented")
-            viewer.click(self.open_citation, None, viewer, api_visibility="undocumented")
+            viewer.click(self.open_citation, None, viewer, show_progress="minimal", api_visibility="undocumented")
             demo.load(self.sources_view, None, view_outputs, api_visibility="undocumented")
-            build = dict(outputs=[build_log, *view_outputs], concurrency_id="index", concurrency_limit=1,
-                         api_visibility="undocumented")
+            build = dict(outputs=[build_log, *view_outputs], show_progress_on=[build_log], concurrency_id="index",
+                         concurrency_limit=1, api_visibility="undocumented")
             changed = gr.State({})
             upload.upload(self.save_files, upload, [changed, upload], api_visibility="undocumented").success(
                 self.rebuild_after_change, changed, **build)

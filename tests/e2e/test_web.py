@@ -75,7 +75,10 @@ def test_follow_up_resolves_the_pronoun_and_unanswerable_question_abstains(serve
     record_timing("first_token_warm_s", first_token)
     follow_up, _ = ask(page, "What did he say about impatience?")
     expect(follow_up).to_contain_text("Impatience is not helpful")
-    expect(follow_up.locator("a.cite", has_text="[1]").first).to_be_visible()
+    follow_up.locator("p a.cite", has_text="[1]").focus()  # keyboard: a focused marker opens with Enter
+    page.keyboard.press("Enter")
+    expect(page.locator("#viewer mark#cited")).to_contain_text("Impatience is not helpful")
+    expect(page.locator("#viewer mark#cited")).to_be_in_viewport()
     shot(page, "03-follow-up")
 
     abstained, _ = ask(page, "What did Kim Jong Un say in his letter to Trump?")
