@@ -62,7 +62,7 @@ GROUP_HEADS = ("ministry", "department", "government", "administration", "embass
 _GROUP_MODS = r"(?:[A-Z][\w’'.-]*|senior|top|foreign|defen[cs]e|state|federal|national|local|administration|" \
               r"government|military|western|interior|finance|trade|health|justice|economy|other)"
 GROUP = re.compile(rf"\b(?:(?:[Tt]he|[Aa]n?|[Tt]wo|[Tt]hree|[Ss]everal|[Ss]ome)\s+)?((?:{_GROUP_MODS}\s+){{0,3}})"
-                    rf"({'|'.join(GROUP_HEADS)})\b")
+                   rf"({'|'.join(GROUP_HEADS)})\b")
 # Names of news outlets: what they report is the sources' account, not an actor's position.
 MEDIA = frozenset("""journal times post news press reuters bloomberg gazette herald tribune telegraph guardian
     wire radio tv television cnn bbc ap afp yonhap kcna tass xinhua interfax""".split())
@@ -76,8 +76,19 @@ DEMONYMS = {"Russia": "Russian", "China": "Chinese", "Japan": "Japanese", "Ukrai
 _TOKEN = r"(?:(?:[A-Z]\.){2,}|[A-Z][\w’'-]*\.?)"  # "U.S." is one token
 _NAME_SEQ = re.compile(_TOKEN + r"(?:\s+(?:" + _TOKEN + r"|(?:of|de|da|van|von|bin|del|la|le)(?=\s+[A-Z])|al-\w+))*")
 _NAME_TOKEN = re.compile(r"^(?:[A-Z][a-z][\w’'-]*|[A-Z]\.|[A-Z][a-z]*-[A-Z][a-z]+|Mc[A-Z][a-z]+)$")
+WHEN_WORDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January",
+              "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+# The mention only modifies a name that follows ("said State Department spokesman Justin …").
+MORE_NAME = re.compile(r"^\s+(?:(?:" + "|".join(sorted(ROLE_NOUNS)) + r")\s+){0,2}(?!" + "|".join(WHEN_WORDS)
+                       + r")[A-Z]")
+_APPOSITIVE = re.compile(r"^,\s+(?:the|a|an)\s+([^,“”\"]{0,90}?\b(?:" + "|".join(sorted(ROLE_NOUNS)) +
+                         r"))\b[^,“”\"]{0,60},")
+
+
 # -- names ---------------------------------------------------------------------------------
 def is_person_name(tokens: list[str]) -> bool:
+    """1–4 capitalised words, none of them an institution's, a place's or a date's."""
     return (1 <= len(tokens) <= 4 and all(_NAME_TOKEN.match(t) for t in tokens)
             and not any(t.lower().strip(".") in NON_PERSON or t in DEMONYMS for t in tokens))
 
@@ -120,16 +131,6 @@ def _clean_tokens(raw: str) -> list[str]:
     return [t for t in tokens if t]
 
 
-WHEN_WORDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January",
-               "February", "March", "April", "May", "June", "July", "August", "September", "October",
-               "November", "December")
-# The mention only modifies a name that follows ("said State Department spokesman Justin …").
-MORE_NAME = re.compile(r"^\s+(?:(?:" + "|".join(sorted(ROLE_NOUNS)) + r")\s+){0,2}(?!" + "|".join(WHEN_WORDS)
-                        + r")[A-Z]")
-_APPOSITIVE = re.compile(r"^,\s+(?:the|a|an)\s+([^,“”\"]{0,90}?\b(?:" + "|".join(sorted(ROLE_NOUNS)) +
-                         r"))\b[^,“”\"]{0,60},")
-
-
 def _role_before(text: str, start: int) -> str:
     """A lower-case role phrase right before a name: "State Department spokesman"."""
     m = re.search(r"((?:(?:[A-Z][\w’'.-]*|former|senior|top|chief|deputy|nuclear|special|foreign)\s+){0,4}"
@@ -145,12 +146,11 @@ def _role_before(text: str, start: int) -> str:
 
 
 def group_name(mods: str, head: str) -> str:
-    words = mods.split()
-    words = [DEMONYMS.get(w, w) for w in words]
-    if words and words[0] in ("US", "U.S."):
+    """A common-noun actor's name: "The Russia foreign ministry" → "Russian foreign ministry"."""
+    words = [DEMONYMS.get(w, w) for w in mods.split()]
+    if words and words[0] == "U.S.":
         words[0] = "US"
-    name = " ".join(words + [head])
-    return name
+    return " ".join(words + [head])
 
 
 def names(sent: str, lowercase_words: set[str]):
@@ -174,11 +174,12 @@ def introduced_people(doc: Document) -> dict[str, str]:
     """People the document introduces with a title, a role noun or a role in apposition:
     {full name: role}."""
     key = (doc.doc_id, len(doc.text), hash(doc.text))
-    if key not in _PEOPLE:
+    people = _PEOPLE.get(key)
+    if people is None:
         if len(_PEOPLE) > 4096:
             _PEOPLE.clear()
-        _PEOPLE[key] = _introduced_people(doc)
-    return dict(_PEOPLE[key])
+        people = _PEOPLE[key] = _introduced_people(doc)
+    return dict(people)
 
 
 def _introduced_people(doc: Document) -> dict[str, str]:

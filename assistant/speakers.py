@@ -190,138 +190,177 @@ def _headings(doc: Document, spans: list[tuple[int, int]]) -> list[bool]:
 def analyse(doc: Document, known: dict[str, str] | None = None) -> DocSpeakers:
     """Actors and per-sentence speakers, subjects and mentions of one document. ``known``:
     people other documents introduced ({full name: role}), recognised here by full name."""
-    text = doc.text
-    spans = doc_spans(doc)
-    places = after_prepositions(text)
-    lowercase_words = set(re.findall(r"\b[a-z][a-z’'-]+\b", text))
-    headings = _headings(doc, spans)
-    breaks = [m.start() for m in re.finditer("\n", text)]
-    lines = [bisect.bisect_left(breaks, a) for a, _ in spans]
-    actors: dict[str, Actor] = {}
-    alias: dict[str, str] = {}  # a full name or a unique part of it → the person
+    return _Reader(doc, known or {}).read()
 
-    def add(name: str, kind: str, role: str = "") -> Actor:
-        actor = actors.get(name)
+
+@dataclass
+class _Found:
+    """Who a sentence names, and how; ``masked`` is the sentence with quoted words blanked."""
+
+    masked: str
+    speakers: list[str] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+    attributed_by: int | None = None
+
+    def note(self, name: str, start: int, end: int, strict: bool = False) -> None:
+        if name not in self.mentions:
+            self.mentions.append(name)
+        if name not in self.speakers and _speaks(self.masked, start, end, strict):
+            self.speakers.append(name)
+        if name not in self.subjects and _is_subject(self.masked, start):
+            self.subjects.append(name)
+
+
+class _Reader:
+    """One pass over a document's sentences, in order, keeping what earlier sentences
+    established: the people (and their surnames), the group "the ministry" refers to, who
+    issued "the statement", whether a quotation is still open."""
+
+    def __init__(self, doc: Document, known: dict[str, str]):
+        self.doc = doc
+        text = doc.text
+        self.spans = doc_spans(doc)
+        self.places = after_prepositions(text)
+        self.lowercase_words = set(re.findall(r"\b[a-z][a-z’'-]+\b", text))
+        breaks = [m.start() for m in re.finditer("\n", text)]
+        self.lines = [bisect.bisect_left(breaks, a) for a, _ in self.spans]
+        self.actors: dict[str, Actor] = {}
+        self.alias: dict[str, str] = {}  # a full name or a unique part of it → the person
+        self.last_group: dict[str, str] = {}  # head noun → the group it last named ("the ministry")
+        self.statement_by: tuple[str, int] | None = None  # who issued the statement last spoken of, where
+        for name, role in introduced_people(doc).items():
+            self.add(name, "person", role)
+        for name in known_in(doc, known):
+            if name not in self.actors:
+                self.add(name, "person", known[name])
+        _index_aliases(self.actors, self.alias)
+
+    def add(self, name: str, kind: str, role: str = "") -> Actor:
+        actor = self.actors.get(name)
         if actor is None:
-            actor = actors[name] = Actor(name, kind, role, {name})
+            actor = self.actors[name] = Actor(name, kind, role, {name})
         if role and not actor.role:
             actor.role = role
         return actor
 
-    for name, role in introduced_people(doc).items():
-        add(name, "person", role)
-    for name in known_in(doc, known or {}):
-        if name not in actors:
-            add(name, "person", (known or {})[name])
-    _index_aliases(actors, alias)
+    def read(self) -> DocSpeakers:
+        infos: list[SentenceInfo] = []
+        headings = _headings(self.doc, self.spans)
+        inside, prev_line = False, -1
+        for i, (a, b) in enumerate(self.spans):
+            sent = self.doc.text[a:b]
+            if self.lines[i] != prev_line:
+                inside, prev_line = False, self.lines[i]
+            started_inside = inside
+            masked, inside = _mask_quotes(sent, inside)
+            quoted = started_inside or _QUOTE_OPEN in sent or '"' in sent
+            found = _Found(masked)
+            self.named(found)
+            self.groups(found, i)
+            prev = infos[-1] if infos and infos[-1].line == self.lines[i] else None
+            self.pronoun(found, infos[-1] if infos else None)
+            self.carry_over(found, prev, quoted and (started_inside or masked.lstrip().startswith(_QUOTE_OPEN)))
+            if found.speakers and re.search(r"\bstatement\b", masked):
+                self.statement_by = (found.speakers[0], i)
+            infos.append(SentenceInfo(i, a, b, self.lines[i], sent, headings[i], quoted, started_inside,
+                                      tuple(found.speakers), tuple(found.subjects), tuple(found.mentions),
+                                      found.attributed_by))
+        _look_ahead(infos)
+        return DocSpeakers(self.doc, infos, self.actors)
 
-    # Pass 2: mentions, speakers and subjects, sentence by sentence.
-    infos: list[SentenceInfo] = []
-    inside, prev_line = False, -1
-    last_group: dict[str, str] = {}  # head noun → the group it last named ("the ministry")
-    statement_by: tuple[str, int] | None = None  # who issued the statement last spoken of, where
-    for i, (a, b) in enumerate(spans):
-        sent = text[a:b]
-        if lines[i] != prev_line:
-            inside, prev_line = False, lines[i]
-        started_inside = inside
-        masked, inside = _mask_quotes(sent, inside)
-        quoted = started_inside or _QUOTE_OPEN in sent or '"' in sent
-        speakers: list[str] = []
-        subjects: list[str] = []
-        mentions: list[str] = []
-
-        def note(name: str, s: int, e: int, strict: bool = False) -> None:
-            if name not in mentions:
-                mentions.append(name)
-            if name not in speakers and _speaks(masked, s, e, strict):
-                speakers.append(name)
-            if name not in subjects and _is_subject(masked, s):
-                subjects.append(name)
-
-        for role_toks, name_toks, start, end in names(masked, lowercase_words):
+    def named(self, found: _Found) -> None:
+        """Capitalised names: known people, new people who speak or carry a title, places
+        and institutions that speak ("Seoul said", "The Wall Street Journal reported")."""
+        masked = found.masked
+        for role_toks, name_toks, start, end in names(masked, self.lowercase_words):
             name = " ".join(name_toks)
-            known = alias.get(name) or (alias.get(name_toks[0]) if len(name_toks) == 1 else None)
+            known = self.alias.get(name) or (self.alias.get(name_toks[0]) if len(name_toks) == 1 else None)
             if known:
-                note(known, start, end)
+                found.note(known, start, end)
                 continue
-            place = name in places
-            if is_person_name(name_toks) and name_toks[0].lower() not in lowercase_words:
+            place = name in self.places
+            if is_person_name(name_toks) and name_toks[0].lower() not in self.lowercase_words:
                 if role_toks or (not place and _speaks(masked, start, end, strict=True)):
-                    actor = add(name, "person", " ".join(role_toks))
-                    alias.setdefault(name, actor.name)
-                    note(actor.name, start, end)
+                    actor = self.add(name, "person", " ".join(role_toks))
+                    self.alias.setdefault(name, actor.name)
+                    found.note(actor.name, start, end)
                 elif place and len(name_toks) == 1 and _speaks(masked, start, end, strict=True):
-                    note(add(name, "place").name, start, end, strict=True)
+                    found.note(self.add(name, "place").name, start, end, strict=True)
             elif (any(t.lower() in NON_PERSON for t in name_toks) and not any(t in WHEN_WORDS for t in name_toks)
                   and _speaks(masked, start, end, strict=True)):
                 kind = "media" if any(t.lower() in MEDIA for t in name_toks) else "group"
-                note(add(re.sub(r"^The\s+", "", name), kind).name, start, end, strict=True)
+                found.note(self.add(re.sub(r"^The\s+", "", name), kind).name, start, end, strict=True)
 
-        attributed_by = None
+    def groups(self, found: _Found, i: int) -> None:
+        """Common-noun actors: "the Russia foreign ministry said", later "the ministry said";
+        "the statement" speaks for whoever issued it just before."""
+        masked = found.masked
         for m in GROUP.finditer(masked):
             mods, head = m.group(1).strip(), m.group(2)
             if MORE_NAME.match(masked[m.end():]):
                 continue  # "State Department spokesman Justin Higgins": the person speaks
             if head == "statement":
-                if not mods and statement_by and _speaks(masked, m.start(2), m.end(2)):
-                    note(statement_by[0], m.start(2), m.end(2))
-                    if i - statement_by[1] <= 2:
-                        attributed_by = statement_by[1]
+                if not mods and self.statement_by and _speaks(masked, m.start(2), m.end(2)):
+                    found.note(self.statement_by[0], m.start(2), m.end(2))
+                    if i - self.statement_by[1] <= 2:
+                        found.attributed_by = self.statement_by[1]
                 continue
             if mods:
-                if any(w in alias for w in mods.split()):
+                if any(w in self.alias for w in mods.split()):
                     continue  # "Trump administration officials": not a group of its own
                 name = group_name(mods, head)
-                last_group[head] = name
+                self.last_group[head] = name
                 if head.endswith("s"):
-                    last_group.setdefault(head[:-1], name)
-            elif head in last_group:
-                name = last_group[head]
+                    self.last_group.setdefault(head[:-1], name)
+            elif head in self.last_group:
+                name = self.last_group[head]
             else:
                 continue
             if _speaks(masked, m.start(2), m.end(2)):
-                add(name, "group")
-            if name in actors:
-                note(name, m.start(2), m.end(2))
+                self.add(name, "group")
+            if name in self.actors:
+                found.note(name, m.start(2), m.end(2))
 
-        # "He also said …": the person the sentence before spoke of.
-        body = masked
+    def pronoun(self, found: _Found, prev: SentenceInfo | None) -> None:
+        """"He also said …": the person the sentence before spoke of."""
+        masked = body = found.masked
         lead = re.match(r"^[A-Z][^,]{0,80},\s*", masked)
         if lead and lead.group().split()[0].lower() in _LEADING_CLAUSE:
             body = masked[lead.end():]
         p = _PRONOUN.match(body)
-        if p is not None and infos:
-            prev = infos[-1]
-            who = next((x for x in (*prev.speakers, *prev.subjects)
-                        if x in actors and actors[x].kind == "person"), None)
-            if who is not None:
-                off = len(masked) - len(body)
-                if who not in speakers and _speaks(masked, off + p.start(1), off + p.end(1)):
-                    speakers.append(who)
-                subjects.append(who) if who not in subjects else None
-                mentions.append(who) if who not in mentions else None
-                attributed_by = prev.index if prev.attributed_by is None else prev.attributed_by
-        # A quotation that goes on past its attribution: same speaker, same paragraph.
-        if (not speakers and quoted and infos and infos[-1].line == lines[i]
-                and (started_inside or masked.lstrip().startswith(_QUOTE_OPEN))):
-            prev = infos[-1]
-            if prev.speakers and prev.quoted:
-                speakers = list(prev.speakers)
-                attributed_by = prev.index if prev.attributed_by is None else prev.attributed_by
-        # "According to Moscow, …" right after the ministry's statement continues it.
-        if (len(speakers) == 1 and actors.get(speakers[0]) and actors[speakers[0]].kind == "place"
-                and infos and infos[-1].line == lines[i]):
-            group = next((x for x in infos[-1].speakers if actors.get(x) and actors[x].kind == "group"), None)
-            if group:
-                speakers = [group]
-                attributed_by = infos[-1].index
-        if speakers and re.search(r"\bstatement\b", masked):
-            statement_by = (speakers[0], i)
-        infos.append(SentenceInfo(i, a, b, lines[i], sent, headings[i], quoted, started_inside, tuple(speakers),
-                                  tuple(subjects), tuple(mentions), attributed_by))
+        if p is None or prev is None:
+            return
+        who = next((x for x in (*prev.speakers, *prev.subjects)
+                    if x in self.actors and self.actors[x].kind == "person"), None)
+        if who is None:
+            return
+        off = len(masked) - len(body)
+        if who not in found.speakers and _speaks(masked, off + p.start(1), off + p.end(1)):
+            found.speakers.append(who)
+        for names_found in (found.subjects, found.mentions):
+            if who not in names_found:
+                names_found.append(who)
+        found.attributed_by = prev.index if prev.attributed_by is None else prev.attributed_by
 
-    # A quotation whose attribution comes after it ("“A. B,” X said."): look ahead.
+    def carry_over(self, found: _Found, prev: SentenceInfo | None, in_quotation: bool) -> None:
+        """The sentence before, in the same paragraph, lends its speaker: a quotation that goes
+        on past its attribution; "According to Moscow, …" right after the ministry's statement."""
+        if prev is None:
+            return
+        if not found.speakers and in_quotation and prev.speakers and prev.quoted:
+            found.speakers = list(prev.speakers)
+            found.attributed_by = prev.index if prev.attributed_by is None else prev.attributed_by
+        elif len(found.speakers) == 1 and getattr(self.actors.get(found.speakers[0]), "kind", "") == "place":
+            group = next((x for x in prev.speakers if getattr(self.actors.get(x), "kind", "") == "group"), None)
+            if group:
+                found.speakers = [group]
+                found.attributed_by = prev.index
+
+
+def _look_ahead(infos: list[SentenceInfo]) -> None:
+    """A quotation whose attribution comes after it ("“A. B,” X said."): the sentences
+    before the attribution get its speaker."""
     for k, s in enumerate(infos):
         if s.speakers or s.heading or not s.text.lstrip().startswith(_QUOTE_OPEN) or _QUOTE_CLOSE in s.text:
             continue
@@ -334,7 +373,6 @@ def analyse(doc: Document, known: dict[str, str] | None = None) -> DocSpeakers:
                     for x in range(k, j):
                         infos[x] = replace(infos[x], speakers=nxt.speakers, attributed_by=j)
                 break
-    return DocSpeakers(doc, infos, actors)
 
 
 def _index_aliases(actors: dict[str, Actor], alias: dict[str, str]) -> None:

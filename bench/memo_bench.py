@@ -110,6 +110,7 @@ def run(args) -> dict:
 def render(res: dict, info: dict) -> str:
     first, warm = res["runs_s"][0], statistics.median(res["runs_s"][1:] or res["runs_s"])
     split = res["first_split_ms"]
+    at_least = "once" if res["mentions_min"] == 1 else f"{res['mentions_min']} times"
     rows = [
         ["memo, first after opening the index", f"{first:.1f} s", f"≤ {TARGET_S:.0f} s",
          "yes" if first <= TARGET_S else "NO"],
@@ -124,18 +125,20 @@ def render(res: dict, info: dict) -> str:
         ["citations / sources cited / actors", f"{res['citations']} / {res['sources']} / {res['actors']}", "", ""],
         ["bullets per section", ", ".join(f"{k} {v}" for k, v in res["bullets"].items()), "", ""],
         ["timeline entries with a calendar date", res["resolved_dates"], "", ""],
-        ["export .md / .docx (incl. importing python-docx) / .html", " / ".join(f"{res[f'export{s}_ms']:.0f} ms ({res[f'export{s}_kb']:.0f} KB)"
-                                                  for s in (".md", ".docx", ".html")), "", ""],
-        ["`verify` of the Markdown memo", f"{res['verify_ms']:.0f} ms, {'all hold' if res['verify_ok'] else 'FAILED'}",
+        ["export .md / .docx (incl. importing python-docx) / .html",
+         " / ".join(f"{res[f'export{s}_ms']:.0f} ms ({res[f'export{s}_kb']:.0f} KB)"
+                    for s in (".md", ".docx", ".html")),
          "", ""],
+        ["`verify` of the Markdown memo",
+         f"{res['verify_ms']:.0f} ms, {'all hold' if res['verify_ok'] else 'FAILED'}", "", ""],
         ["peak RSS during the memos", f"{res['peak_rss_mb']:.0f} MB", "", ""],
     ]
     return "\n".join([
         "## Memo",
         "",
         f"`python -m bench.memo_bench`, {info['date']}: a memo on *{res['topic']}* over the {res['articles']} "
-        f"RealTimeQA news articles that mention “{res['keyword']}” most often (each at least "
-        f"{'once' if res['mentions_min'] == 1 else str(res['mentions_min']) + ' times'}), one `.jsonl` collection, indexed with the `static` profile "
+        f"RealTimeQA news articles that mention “{res['keyword']}” most often (each at least {at_least}), "
+        f"one `.jsonl` collection, indexed with the `static` profile "
         f"({res['documents']} documents, {res['chunks']} chunks, {res['index_s']:.0f} s; opening the index "
         f"{res['open_s']:.1f} s). Extractive memo, {len(res['runs_s'])} runs in one process "
         f"({', '.join(f'{t:.1f}' for t in res['runs_s'])} s); load average {res['loadavg']:.2f} at the end.",
