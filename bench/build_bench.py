@@ -25,8 +25,8 @@ default 200 for minilm, 2,000 for static), in one process:
 5. **Peak RSS** of the process during the full build (VmHWM reset just before it, so the
    number includes the loaded model but not the raw-embedding phase).
 
-6. **Hot spots**: the switch to one ``.jsonl`` collection (it reads, chunks and stores every
-   article again but embeds almost nothing) runs under cProfile (``--no-cprofile`` to skip).
+6. **Hot spots**: the switch of 50 articles to one ``.jsonl`` (it reads, chunks and stores them
+   again but embeds almost nothing) runs under cProfile (``--no-cprofile`` to skip).
 
 Prints a table and replaces the ``build`` and ``build-<profile>`` sections of
 docs/BENCHMARKS.md.
@@ -343,7 +343,8 @@ def run_profile(profile: str, n_articles: int, work: Path, use_cprofile: bool = 
     # The other layouts, built by replacing sources in the same index (stored embeddings are
     # re-used, so these builds embed almost nothing): first only the target's group of
     # PER_FILE articles becomes one .jsonl file (the rest stay .txt), then the whole slice
-    # becomes one .jsonl collection (this switch is the one profiled, if asked).
+    # becomes one .jsonl collection. The first switch (it reads, chunks and stores 50 articles
+    # again but embeds almost nothing) is the one profiled, if asked.
     switches = []
     profiler = cProfile.Profile() if use_cprofile else None
     k = next(i for i, r in enumerate(recs) if r["id"] == target_rec["id"])
@@ -362,7 +363,7 @@ def run_profile(profile: str, n_articles: int, work: Path, use_cprofile: bool = 
             path = src / "articles.jsonl"
             path.write_text(articles_jsonl(recs), encoding="utf-8")
             members = recs
-        prof = profiler if layout == "jsonl" else None
+        prof = profiler if layout == "group" else None
         sw = _build(settings, timed, prof)
         switches.append({"layout": label, "seconds": sw["seconds"], "embedded": sw["report"]["embedded"],
                          "added": sw["report"]["added"], "removed": sw["report"]["removed"],
@@ -425,7 +426,7 @@ def render(res: dict, info: dict) -> str:
             f"≤ {ch['target_s']:.2f} s", _ok(ch["pass"]),
         ])
     for sw in res["switches"]:
-        rows.append([f"layout switch to {sw['layout']} (all sources replaced)",
+        rows.append([f"layout switch: {sw['layout']} (same index, sources replaced)",
                      f"{sw['seconds']:.1f} s, {sw['embedded']} embedded" + (" (under cProfile)" if sw["profiled"] else ""), "", ""])
     la = [x for x in (res.get("load_start"), res.get("load_end")) if x is not None]
     rows.append(["1-min load average at start / end", " / ".join(f"{x:.2f}" for x in la), "", ""])
@@ -454,9 +455,10 @@ def render(res: dict, info: dict) -> str:
     if res.get("hot_steps"):
         out += [
             "",
-            "cProfile of the switch to one `.jsonl` collection (a build that reads, chunks and stores "
-            "every article but embeds almost nothing: the build's own overhead); cumulative seconds "
-            "under the profiler (which slows pure-Python code more than native code):",
+            f"cProfile of the switch of {PER_FILE} articles from `.txt` files to one `.jsonl` (a build that "
+            "reads, chunks and stores them again but embeds almost nothing: the build's own overhead, "
+            "in an index of the whole slice); cumulative seconds under the profiler (which slows "
+            "pure-Python code more than native code):",
             "",
             markdown_table(["step", "calls", "cumulative s"], res["hot_steps"]),
             "",
@@ -477,7 +479,7 @@ changed (a paragraph inserted mid-article; the article with the median chunk cou
 three source layouts — one `.txt` per article (front matter with title and URL; the layout
 for the full build and re-runs), the article's group of 50 as one `.jsonl` file (the rest
 `.txt`), and one `.jsonl` holding the whole slice (layouts are switched in the same index,
-re-using stored embeddings; the switch to one `.jsonl` runs under cProfile). Peak RSS is the process's VmHWM, reset just before the full build.
+re-using stored embeddings; the switch of 50 articles to one `.jsonl` runs under cProfile). Peak RSS is the process's VmHWM, reset just before the full build.
 Targets (issue 3): build ÷ raw ≥ 0.85; no-change re-run ≤ 1 % of the full build; one article
 changed ≤ 2 × (time to embed that article's chunks) + 1 s. Timings on a shared machine vary
 with other load (the 1-minute load average is reported); CPU seconds and the share of the
