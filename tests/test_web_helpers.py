@@ -9,8 +9,8 @@ from assistant.models import Answer, Citation, Passage
 from index_build.errors import SettingsError, SourceError
 from index_build.models import Document
 from ui.auth import parse_auth
-from ui.render import (answer_html, answer_markdown, article_html, cite_ref, highlight_span, parse_cite_ref,
-                       streaming_html)
+from ui.render import (answer_html, answer_markdown, article_html, cite_ref, highlight_span, memo_preview_html,
+                       parse_cite_ref, streaming_html)
 from ui.uploads import delete_source, list_sources, safe_source_name, save_upload
 
 HOSTILE = 'Intro <script>alert(1)</script> and <img src=x onerror="alert(2)"> end.'
@@ -197,3 +197,16 @@ def test_serve_refuses_a_malformed_login_before_starting(tmp_path):
     assert result.exit_code == 1
     assert "error: --auth: expected USER:PASSWORD" in result.output
     assert "running at" not in result.output
+
+
+# -- memo preview -----------------------------------------------------------------------
+def test_memo_preview_markers_link_to_their_spans_for_the_viewer():
+    memo = ('<article class="memo"><ul><li>Says &lt;b&gt; [1] and [2].'
+            f'<sup class="cite"><a href="#cite-1" data-cite="{DOC_ID}:10:42" title="a.txt">[1]</a></sup>'
+            '<sup class="cite"><a href="#cite-2" data-cite="nothex:1:2" title="b.txt">[2]</a></sup></li></ul>'
+            '<ol class="citations"><li id="cite-1">q</li></ol></article>')
+    html = memo_preview_html(memo)
+    assert html.startswith('<div class="memo-preview"><article class="memo">')
+    assert f'<a class="cite" href="#cite:{DOC_ID}:10:42" data-cite="{DOC_ID}:10:42" title="a.txt">[1]</a>' in html
+    assert '<a href="#cite-2" data-cite="nothex:1:2"' in html  # a malformed reference is not a viewer link
+    assert "Says &lt;b&gt;" in html and '<li id="cite-1">' in html

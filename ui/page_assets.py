@@ -8,11 +8,16 @@ the document sends a click on any ``#cite:doc_id:start:end`` link to the source 
 
 from __future__ import annotations
 
-__all__ = ["CSS", "VIEWER_JS"]
+__all__ = ["CSS", "VIEWER_JS", "MEMO_VIEWER_JS"]
 
-# Runs as the viewer's js_on_load (gradio gives it element, trigger, props, watch).
-VIEWER_JS = """
-window.__briefingOpen = (ref) => trigger('click', {cite: ref});
+# Runs as a viewer's js_on_load (gradio gives it element, trigger, props, watch). Each
+# viewer registers its opener by id; a citation link opens in the viewer of its own tab
+# (links inside #memo-preview open in #memo-viewer, all others in #viewer).
+_VIEWER_JS = """
+window.__briefingOpeners = window.__briefingOpeners || {};
+window.__briefingOpeners['@ID@'] = (ref) => trigger('click', {cite: ref});
+window.__briefingOpen = (ref, panel) =>
+  (window.__briefingOpeners[panel] || window.__briefingOpeners['viewer'] || (() => {}))(ref);
 if (!window.__briefingCites) {
   window.__briefingCites = true;
   document.addEventListener('click', (ev) => {
@@ -21,14 +26,14 @@ if (!window.__briefingCites) {
     ev.preventDefault();
     ev.stopPropagation();
     const ref = (a.getAttribute('href') || '').replace(/^#cite:/, '');
-    window.__briefingOpen(ref);
+    window.__briefingOpen(ref, a.closest('#memo-preview') ? 'memo-viewer' : 'viewer');
   }, true);
 }
 // Scroll the cited span into view: inside the panel when it scrolls (wide screens),
 // else in the page (phones, where the panel sits below the chat).
 watch('value', () => setTimeout(() => {
   const m = element.querySelector('mark#cited');
-  const box = document.getElementById('viewer');
+  const box = document.getElementById('@ID@');
   if (!m || !box) return;
   if (box.scrollHeight > box.clientHeight + 4) {
     const top = m.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
@@ -39,6 +44,8 @@ watch('value', () => setTimeout(() => {
   }
 }, 60));
 """
+VIEWER_JS = _VIEWER_JS.replace("@ID@", "viewer")
+MEMO_VIEWER_JS = _VIEWER_JS.replace("@ID@", "memo-viewer")
 
 CSS = """
 .answer p { margin: 0 0 .4em 0; }
@@ -50,23 +57,32 @@ CSS = """
 .answer-sources .snippet { color: var(--body-text-color-subdued); }
 a.cite { font-weight: 600; text-decoration: underline; cursor: pointer; padding: 0 .1em; }
 a.cite.passage { font-weight: 500; }
-a.cite:focus-visible, #viewer:focus-visible { outline: 3px solid var(--color-accent); outline-offset: 2px; }
+a.cite:focus-visible, :is(#viewer, #memo-viewer):focus-visible { outline: 3px solid var(--color-accent); outline-offset: 2px; }
 *:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 2px; }
-#viewer { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
+:is(#viewer, #memo-viewer) { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
   padding: .8em 1em; max-height: 78vh; overflow-y: auto !important; background: var(--background-fill-primary); }
-#viewer .source-head { position: sticky; top: -.8em; background: var(--background-fill-primary);
+:is(#viewer, #memo-viewer) .source-head { position: sticky; top: -.8em; background: var(--background-fill-primary);
   padding: .4em 0 .3em 0; border-bottom: 1px solid var(--border-color-primary); margin-bottom: .5em; }
-#viewer .source-title { margin: 0 0 .3em 0; }
-#viewer .meta { color: var(--body-text-color-subdued); margin: 0 0 .3em 0; overflow-wrap: anywhere; }
-#viewer .cited-note { font-size: .9em; margin: 0 0 .6em 0; }
-#viewer .article-body { white-space: pre-wrap; line-height: 1.55; overflow-wrap: anywhere; }
-#viewer mark#cited { background: #ffe066; color: #111; padding: .05em .1em; border-radius: 2px;
+:is(#viewer, #memo-viewer) .source-title { margin: 0 0 .3em 0; }
+:is(#viewer, #memo-viewer) .meta { color: var(--body-text-color-subdued); margin: 0 0 .3em 0; overflow-wrap: anywhere; }
+:is(#viewer, #memo-viewer) .cited-note { font-size: .9em; margin: 0 0 .6em 0; }
+:is(#viewer, #memo-viewer) .article-body { white-space: pre-wrap; line-height: 1.55; overflow-wrap: anywhere; }
+:is(#viewer, #memo-viewer) mark#cited { background: #ffe066; color: #111; padding: .05em .1em; border-radius: 2px;
   scroll-margin: 8em; }
 #build-log .build-errors, #build-log .build-errors * { color: #b91c1c; }
 .dark #build-log .build-errors, .dark #build-log .build-errors * { color: #fca5a5; }
+#memo-preview .memo h1 { font-size: 1.4em; margin: 0 0 .2em 0; }
+#memo-preview .memo h2 { font-size: 1.15em; margin: .9em 0 .3em 0; }
+#memo-preview .memo h3 { font-size: 1em; margin: .5em 0 .2em 0; }
+#memo-preview .memo .meta, #memo-preview .memo .where, #memo-preview .memo .note {
+  color: var(--body-text-color-subdued); }
+#memo-preview .memo ul, #memo-preview .memo ol { padding-left: 1.3em; }
+#memo-preview .memo .label { font-weight: 600; }
+#memo-preview .memo blockquote { margin: .2em 0; font-style: italic; }
+#memo-preview sup.cite a.cite { font-weight: 600; }
 .hint, .prose .hint { font-size: .9em; color: var(--body-text-color); margin: .2em 0; }
 .index-status { margin: .2em 0; overflow-wrap: anywhere; }
 /* Phones: the viewer sits below the chat and grows with the article; the page scrolls. */
-@media (max-width: 720px) { #viewer { max-height: none; overflow: visible !important; }
-  #viewer .source-head { position: static; } }
+@media (max-width: 720px) { :is(#viewer, #memo-viewer) { max-height: none; overflow: visible !important; }
+  :is(#viewer, #memo-viewer) .source-head { position: static; } }
 """

@@ -17,10 +17,12 @@ from index_build.models import Document
 
 __all__ = ["cite_ref", "parse_cite_ref", "highlight_span", "article_html", "answer_html",
            "streaming_html", "question_html", "answer_markdown", "status_html", "build_report_html",
-           "EMPTY_VIEWER"]
+           "memo_preview_html", "EMPTY_VIEWER", "EMPTY_MEMO"]
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _REF = re.compile(r"^([0-9a-f]{8,64}):(\d{1,9}):(\d{1,9})$")
+# A memo marker link as ``assistant.memo_export.to_html`` writes it.
+_MEMO_LINK = re.compile(r'<a href="#cite-(\d+)" data-cite="([^"]*)"')
 SNIPPET_CHARS = 220
 
 EMPTY_VIEWER = (
@@ -28,6 +30,9 @@ EMPTY_VIEWER = (
     "<p>Click a citation such as [1] in an answer to open the article here, "
     "with the cited passage highlighted.</p></div>"
 )
+
+EMPTY_MEMO = ('<div class="memo-empty"><p>Write a memo on a topic: a structured brief in which every '
+              "bullet cites its passage. Click a marker such as [1] to read it in context.</p></div>")
 
 
 def cite_ref(doc_id: str, start: int, end: int) -> str:
@@ -190,3 +195,16 @@ def build_report_html(report, notes: Iterable[str] = (), errors: Iterable[tuple[
     if errs:
         out += f'<div class="build-errors" role="alert"><p>Files not indexed:</p><ul>{errs}</ul></div>'
     return out or "<p>Nothing to report.</p>"
+
+
+def memo_preview_html(memo_html: str) -> str:
+    """The memo article from ``memo_export.to_html(memo, standalone=False)`` for the page:
+    each citation marker link points at ``#cite:doc_id:start:end``, the form the page's
+    click listener opens in the source viewer. A marker whose reference is malformed keeps
+    its in-page link. The HTML is already escaped by the exporter."""
+    def relink(m: re.Match) -> str:
+        ref = parse_cite_ref(m.group(2))
+        if ref is None:
+            return m.group(0)
+        return f'<a class="cite" href="#cite:{escape(cite_ref(*ref))}" data-cite="{m.group(2)}"'
+    return f'<div class="memo-preview">{_MEMO_LINK.sub(relink, memo_html)}</div>'

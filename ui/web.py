@@ -14,6 +14,7 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import json  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -21,6 +22,8 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from assistant.corpus import date_key  # noqa: E402
+from assistant.memo import write_memo  # noqa: E402
+from assistant.memo_export import export_all, to_html  # noqa: E402
 from assistant.models import Filters  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from index_build.build import build_index  # noqa: E402
@@ -30,13 +33,14 @@ from index_build.settings import Settings  # noqa: E402
 from index_build.status import index_status  # noqa: E402
 
 from . import render  # noqa: E402
-from .page_assets import CSS, VIEWER_JS  # noqa: E402
+from .page_assets import CSS, MEMO_VIEWER_JS, VIEWER_JS  # noqa: E402
 from .uploads import delete_source, list_sources, save_upload  # noqa: E402
 
 __all__ = ["WebApp", "build_app", "serve"]
 
 _STAGES = {"scan": "Hashing sources", "read": "Reading & chunking", "embed": "Embedding passages",
            "store": "Writing index"}
+_MEMO_STAGES = {"gather": "Gathering passages", "write": "Writing sections"}
 _TABLE_HEADERS = ["File", "Headline", "Publisher", "Author", "Published", "Characters", "Passages"]
 
 class WebApp:
@@ -140,6 +144,28 @@ class WebApp:
             raise gr.Error(str(e)) from None
         return answer.as_json()
 
+    # -- memo ---------------------------------------------------------------------------
+    def memo(self, topic, sources, publishers, since, until, progress=gr.Progress()):
+        """Write a memo on ``topic``: its preview and its .md, .docx and .html files (in a
+        folder of their own for this request)."""
+        if not (topic or "").strip():
+            raise gr.Error("Enter a topic for the memo, e.g. Russia and the North Korea sanctions.")
+        assistant = self._need_assistant()
+        filters = _filters(sources, publishers, since, until)
+
+        def report_progress(stage: str, done: int, total: int) -> None:
+            if total > 0:
+                progress((done, total), desc=_MEMO_STAGES.get(stage, stage))
+
+        progress(0, desc="Starting")
+        try:
+            memo = write_memo(assistant, topic, filters, progress=report_progress)
+            files = export_all(memo, tempfile.mkdtemp(prefix="briefing-memo-"))
+        except BriefingError as e:
+            raise gr.Error(str(e)) from None
+        preview = render.memo_preview_html(to_html(memo, standalone=False))
+        return preview, [str(files[s]) for s in (".md", ".docx", ".html")], render.EMPTY_VIEWER
+
     # -- sources ------------------------------------------------------------------------
     def sources_view(self):
         """Status, documents table, and the choices that depend on what is indexed."""
@@ -157,7 +183,8 @@ class WebApp:
         files = list_sources(self.settings.sources_dir)
         return (render.status_html(info, self.problem), rows,
                 gr.update(choices=sources), gr.update(choices=publishers),
-                gr.update(choices=files, value=None))
+                gr.update(choices=files, value=None),
+                gr.update(choices=sources), gr.update(choices=publishers))
 
     def save_files(self, files) -> tuple[dict, None]:
         """Copy uploads into the sources folder; what happened to each file, by name."""
@@ -178,7 +205,7 @@ class WebApp:
         """Rebuild after uploads or a deletion, reporting what happened to each file."""
         notes, errors = outcome.get("notes", []), [tuple(e) for e in outcome.get("errors", [])]
         if not notes:
-            return (render.build_report_html(None, [], errors), *[gr.skip()] * 5)
+            return (render.build_report_html(None, [], errors), *[gr.skip()] * 7)
         return self._rebuild(progress, notes, errors)
 
     def rebuild(self, progress=gr.Progress()):
@@ -243,6 +270,26 @@ class WebApp:
                         with gr.Column(scale=2, min_width=320):
                             viewer = gr.HTML(render.EMPTY_VIEWER, label="Source viewer", elem_id="viewer",
                                              js_on_load=VIEWER_JS)
+                with gr.Tab("Memo", id="memo"):
+                    with gr.Row(equal_height=False):
+                        with gr.Column(scale=3, min_width=340):
+                            memo_topic = gr.Textbox(label="Memo topic", lines=1, max_lines=2, elem_id="memo-topic",
+                                                    placeholder="e.g. Russia and the North Korea sanctions")
+                            with gr.Accordion("Filters", open=False):
+                                m_sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
+                                                        info="Only these files (none: all)")
+                                m_publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
+                                with gr.Row():
+                                    m_since = gr.Textbox(label="Published since", placeholder="YYYY-MM-DD", min_width=140)
+                                    m_until = gr.Textbox(label="Published until", placeholder="YYYY-MM-DD", min_width=140)
+                            write = gr.Button("Write memo", variant="primary", elem_id="write-memo")
+                            memo_files = gr.File(label="Download the memo (.md, .docx, .html)", file_count="multiple",
+                                                 interactive=False, elem_id="memo-files")
+                            memo_preview = gr.HTML(render.EMPTY_MEMO, label="Memo", elem_id="memo-preview",
+                                                   min_height=80)
+                        with gr.Column(scale=2, min_width=320):
+                            memo_viewer = gr.HTML(render.EMPTY_VIEWER, label="Source viewer", elem_id="memo-viewer",
+                                                  js_on_load=MEMO_VIEWER_JS)
                 with gr.Tab("Sources", id="sources"):
                     status = gr.HTML(elem_id="index-status")
                     with gr.Row(equal_height=False):
@@ -261,7 +308,7 @@ class WebApp:
                     table = gr.Dataframe(headers=_TABLE_HEADERS, label="Indexed documents", interactive=False,
                                          wrap=True, max_height=420, elem_id="documents")
 
-            view_outputs = [status, table, f_sources, f_publishers, to_delete]
+            view_outputs = [status, table, f_sources, f_publishers, to_delete, m_sources, m_publishers]
             chat_io = dict(inputs=[question, chatbot, history, f_sources, f_publishers, f_since, f_until, top_k],
                            outputs=[question, chatbot, history, markdown])
             question.submit(self.respond, **chat_io, api_visibility="undocumented")
@@ -269,6 +316,13 @@ class WebApp:
                            outputs=[question, chatbot, history, markdown, viewer], api_visibility="undocumented")
             chatbot.clear(lambda: ([], ""), outputs=[history, markdown], api_visibility="undocumented")
             viewer.click(self.open_citation, None, viewer, show_progress="minimal", api_visibility="undocumented")
+            memo_io = dict(inputs=[memo_topic, m_sources, m_publishers, m_since, m_until],
+                           outputs=[memo_preview, memo_files, memo_viewer], show_progress_on=[memo_preview],
+                           concurrency_id="memo", api_visibility="undocumented")
+            memo_topic.submit(self.memo, **memo_io)
+            write.click(self.memo, **memo_io)
+            memo_viewer.click(self.open_citation, None, memo_viewer, show_progress="minimal",
+                              api_visibility="undocumented")
             demo.load(self.sources_view, None, view_outputs, api_visibility="undocumented")
             build = dict(outputs=[build_log, *view_outputs], show_progress_on=[build_log], concurrency_id="index",
                          concurrency_limit=1, api_visibility="undocumented")

@@ -248,3 +248,34 @@ def test_login_is_required_for_the_page_and_the_api(auth_server, page):
     answer, _ = ask(page, SEED_QUESTION)
     expect(answer).to_contain_text("simultaneous actions")
     shot(page, "16-logged-in")
+
+
+def test_memo_tab_writes_a_cited_memo_opens_citations_and_offers_downloads(server, page):
+    open_app(page, server.url)
+    page.get_by_role("tab", name="Memo").click()
+    topic = page.get_by_label("Memo topic")
+    topic.fill("Russia and the North Korea sanctions")
+    started = time.perf_counter()
+    topic.press("Enter")
+    preview = page.locator("#memo-preview .memo")
+    expect(preview).to_be_visible(timeout=120_000)
+    record_timing("memo_in_browser_s", time.perf_counter() - started)
+    expect(preview.locator("h2", has_text="Bottom line")).to_be_visible()
+    expect(preview.locator("h2", has_text="Positions by actor")).to_be_visible()
+    expect(preview).to_contain_text("Pompeo")
+    expect(preview).to_contain_text("Ri Yong Ho")
+
+    marker = preview.locator("sup.cite a.cite").first
+    expect(marker).to_have_attribute("href", re.compile(r"^#cite:[0-9a-f]+:\d+:\d+$"))
+    marker.click()
+    mark = page.locator("#memo-viewer mark#cited")
+    expect(mark).to_be_visible()
+    expect(mark).to_be_in_viewport()
+    expect(page.locator("#viewer mark")).to_have_count(0)  # the chat's viewer stays as it was
+
+    files = page.locator("#memo-files")
+    expect(files.locator('a[href$=".docx"]')).to_have_count(1)
+    expect(files.locator('a[href$=".md"]')).to_have_count(1)
+    expect(files.locator('a[href$=".html"]')).to_have_count(1)
+    expect(files).to_contain_text("briefing-russia-and-the-north-korea-sanctions")
+    shot(page, "17-memo")
