@@ -1,8 +1,18 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by weighted reciprocal rank.
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by score.
 
-Both lists are cut to ``pool`` candidates; a chunk's fused score is
-``Σ weight / (k + rank)`` over the lists it appears in. Filters apply to both sides:
-as a Chroma ``where`` clause and as a BM25 weight mask.
+1. **Candidates**: the ``pool`` chunks nearest the question in Chroma (cosine) and the
+   ``pool`` best by BM25 (headline + passage). Filters apply to both sides: a Chroma ``where``
+   clause and a BM25 weight mask.
+2. **Fused score** of each candidate (score fusion, not rank fusion — ranks throw away how
+   much better the first hit is than the tenth, which is most of what BM25 knows)::
+
+       DENSE_WEIGHT × cosine + lexical weight × bm25 / (best bm25 for this question)
+
+   A lexical-only candidate gets the cosine of the farthest dense candidate (it is no nearer
+   than that).
+3. The lexical weight depends on the embedder: the static (model2vec) profile is much weaker
+   than MiniLM (DESIGN.md, Models), so BM25 counts more next to it. Measured on RealTimeQA: see
+   docs/BENCHMARKS.md (section ``rtqa-*``).
 """
 
 from __future__ import annotations
@@ -16,11 +26,28 @@ from .corpus import Corpus
 from .models import Filters, Passage
 from .text import tokenize
 
-__all__ = ["retrieve", "Retrieval", "RRF_K"]
+__all__ = ["retrieve", "Retrieval", "Weights", "weights_for"]
 
-RRF_K = 60
+
+@dataclass(frozen=True)
+class Weights:
+    dense: float
+    lexical: float
+
+
+# Tuned on a quarter of the RealTimeQA dev questions (every 4th; bench/rtqa_eval.py).
+# MiniLM cosines of a question's candidates lie within ~0.1 of each other, BM25 / best
+# spans 0..1: a lexical weight of 0.1 puts the two on a par.
 DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 1.0
+LEXICAL_WEIGHT = 0.1
+STATIC_LEXICAL_WEIGHT = 3.0
+POOL = 40
+
+
+def weights_for(embedder_name: str) -> Weights:
+    if embedder_name.startswith("static:"):
+        return Weights(DENSE_WEIGHT, STATIC_LEXICAL_WEIGHT)
+    return Weights(DENSE_WEIGHT, LEXICAL_WEIGHT)
 
 
 @dataclass
@@ -29,9 +56,10 @@ class Retrieval:
     timings_ms: dict[str, float]
 
 
-def _dense(corpus: Corpus, query: str, filters: Filters, pool: int, timings: dict) -> list[str]:
+def _dense(corpus: Corpus, query: str, filters: Filters, pool: int, timings: dict) -> dict[int, float]:
+    """Row index → cosine similarity of the ``pool`` nearest chunks."""
     if corpus.vectors is None:
-        return []
+        return {}
     t0 = time.perf_counter()
     vector = corpus.embedder.embed([query])[0]
     t1 = time.perf_counter()
@@ -39,45 +67,53 @@ def _dense(corpus: Corpus, query: str, filters: Filters, pool: int, timings: dic
     t2 = time.perf_counter()
     timings["embed_query"] = (t1 - t0) * 1000
     timings["dense"] = (t2 - t1) * 1000
-    return [cid for cid, _ in hits if cid in corpus.pos]
+    return {corpus.pos[cid]: 1.0 - float(dist) for cid, dist in hits if cid in corpus.pos}
 
 
-def _lexical(corpus: Corpus, query: str, filters: Filters, pool: int, timings: dict) -> list[str]:
+def _lexical(corpus: Corpus, query: str, mask: np.ndarray | None, timings: dict) -> np.ndarray | None:
+    """BM25 score of every chunk (0 outside the filters), or None without query terms."""
     t0 = time.perf_counter()
     tokens = [t for t in tokenize(query) if t in corpus.df]
-    out: list[str] = []
+    scores = None
     if corpus.bm25 is not None and tokens:
-        mask = corpus.mask(filters)
-        k = min(pool, len(corpus.ids))
-        ids, scores = corpus.bm25.retrieve(
-            [tokens], k=k, show_progress=False, n_threads=0,
-            weight_mask=None if mask is None else mask.astype(np.float32),
-        )
-        out = [corpus.ids[i] for i, s in zip(ids[0], scores[0]) if s > 0]
+        scores = np.asarray(corpus.bm25.get_scores(tokens), dtype=np.float32)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0).astype(np.float32)
     timings["lexical"] = (time.perf_counter() - t0) * 1000
-    return out
+    return scores
 
 
-def retrieve(corpus: Corpus, query: str, filters: Filters = Filters(), k: int = 5, pool: int = 40) -> Retrieval:
+def retrieve(corpus: Corpus, query: str, filters: Filters = Filters(), k: int = 5, pool: int = POOL) -> Retrieval:
     """The ``k`` best passages for ``query`` under ``filters``."""
     timings: dict[str, float] = {}
-    dense = _dense(corpus, query, filters, pool, timings)
-    lexical = _lexical(corpus, query, filters, pool, timings)
-    t0 = time.perf_counter()
-    scores: dict[str, float] = {}
-    for weight, ranked in ((DENSE_WEIGHT, dense), (LEXICAL_WEIGHT, lexical)):
-        for rank, cid in enumerate(ranked):
-            scores[cid] = scores.get(cid, 0.0) + weight / (RRF_K + rank + 1)
+    w = weights_for(corpus.embedder.name)
     mask = corpus.mask(filters)
-    ranked_ids = [cid for cid in sorted(scores, key=lambda c: -scores[c])
-                  if mask is None or mask[corpus.pos[cid]]][:k]
+    dense = _dense(corpus, query, filters, pool, timings)
+    lexical = _lexical(corpus, query, mask, timings)
+    t0 = time.perf_counter()
+    cands = set(dense)
+    if lexical is not None:
+        n = min(pool, len(lexical))
+        top = np.argpartition(-lexical, n - 1)[:n] if n < len(lexical) else np.arange(len(lexical))
+        cands.update(int(i) for i in top if lexical[i] > 0)
+    if mask is not None:
+        cands = {i for i in cands if mask[i]}
+    rows = sorted(cands)
+    scores = np.zeros(len(rows), dtype=np.float64)
+    if dense and w.dense:
+        floor = min(dense.values())
+        scores += w.dense * np.array([dense.get(i, floor) for i in rows])
+    if lexical is not None and w.lexical:
+        best = float(lexical.max()) or 1.0
+        scores += w.lexical * lexical[rows] / best
+    order = sorted(range(len(rows)), key=lambda j: (-scores[j], rows[j]))[:k]
     passages = []
-    for rank, cid in enumerate(ranked_ids, start=1):
-        i = corpus.pos[cid]
+    for rank, j in enumerate(order, start=1):
+        i = rows[j]
         passages.append(Passage(
-            rank=rank, chunk_id=cid, doc_id=corpus.doc_ids[i], source=corpus.sources[i],
+            rank=rank, chunk_id=corpus.ids[i], doc_id=corpus.doc_ids[i], source=corpus.sources[i],
             title=corpus.titles[i], publisher=corpus.publishers[i], published=corpus.published[i] or None,
-            start=int(corpus.starts[i]), end=int(corpus.ends[i]), text=corpus.texts[i], score=scores[cid],
+            start=int(corpus.starts[i]), end=int(corpus.ends[i]), text=corpus.texts[i], score=float(scores[j]),
         ))
     timings["fuse"] = (time.perf_counter() - t0) * 1000
     return Retrieval(passages, timings)
