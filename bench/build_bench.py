@@ -462,6 +462,8 @@ def render(res: dict, info: dict) -> str:
         "Where the full build's time goes (from its progress reports and a timer around `embed()`):",
         "",
         markdown_table(headers, stage_rows),
+        "",
+        _outside_embed(full),
     ]
     if res.get("hot_steps"):
         out += [
@@ -478,6 +480,17 @@ def render(res: dict, info: dict) -> str:
             markdown_table(["function", "calls", "own s", "cumulative s"], res["hot_top"]),
         ]
     return "\n".join(out)
+
+
+def _outside_embed(full: dict) -> str:
+    """One generated sentence: where the full build's time outside ``embed()`` goes."""
+    total = full["seconds"]
+    rest = {k: v for k, v in full["stages"].items() if k != "embedding (model)"}
+    outside = sum(rest.values())
+    top = sorted(rest.items(), key=lambda kv: kv[1], reverse=True)[:3]
+    parts = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f} %)" for k, v in top)
+    return (f"Outside `embed()` the full build spent {outside:.1f} s ({100 * outside / total:.0f} % of it); "
+            f"the largest parts: {parts}.")
 
 
 METHOD = """## Index build (`bench/build_bench.py`)

@@ -280,7 +280,7 @@ def update_section(name: str, body: str, path: Path = BENCHMARKS_MD, info: dict 
     info = info or machine_info()
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = path.read_text(encoding="utf-8") if path.is_file() else _INTRO
-    header = f"Last updated {info['date']} (section `{name}`) on: {machine_line(info)}."
+    header = f"Last updated {now_utc()} (section `{name}`) on: {machine_line(info)}."
     doc = _put(doc, "header", header)
     doc = _put(doc, name, body)
     tmp = path.with_suffix(".md.tmp")
