@@ -13,6 +13,12 @@
 3. The lexical weight depends on the embedder: the static (model2vec) profile is much weaker
    than MiniLM (DESIGN.md, Models), so BM25 counts more next to it. Measured on RealTimeQA: see
    docs/BENCHMARKS.md (section ``rtqa-*``).
+4. **Diversity**: a passage loses ``SAME_DOCUMENT_PENALTY`` when a better-scored passage of the
+   same document is already a candidate. A long article on the question's topic otherwise fills the top ranks
+   with near-identical passages and pushes down the one short report that answers it; a
+   passage that is clearly better (by more than the penalty) keeps its place, so in a small
+   archive the second passage of the right article still comes before weak other documents.
+   On the RealTimeQA tuning set: hit@5 0.838 → 0.857, hit@10 0.893 → 0.918.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 0.1
 STATIC_LEXICAL_WEIGHT = 3.0
 POOL = 40
+SAME_DOCUMENT_PENALTY = 0.1
 
 
 def weights_for(embedder_name: str) -> Weights:
@@ -83,8 +90,20 @@ def _lexical(corpus: Corpus, query: str, mask: np.ndarray | None, timings: dict)
     return scores
 
 
-def retrieve(corpus: Corpus, query: str, filters: Filters = Filters(), k: int = 5, pool: int = POOL) -> Retrieval:
-    """The ``k`` best passages for ``query`` under ``filters``."""
+def _diversify(order: list[int], rows: list[int], scores: np.ndarray, doc_ids: list[str]) -> list[int]:
+    """``order`` (best first) re-sorted after the same-document penalty."""
+    seen: set[str] = set()
+    adjusted = {}
+    for j in order:
+        doc = doc_ids[rows[j]]
+        adjusted[j] = scores[j] - (SAME_DOCUMENT_PENALTY if doc in seen else 0.0)
+        seen.add(doc)
+    return sorted(order, key=lambda j: (-adjusted[j], rows[j]))
+
+
+def retrieve(corpus: Corpus, query: str, filters: Filters = Filters(), k: int = 5, pool: int = POOL,
+             diverse: bool = True) -> Retrieval:
+    """The ``k`` best passages for ``query`` under ``filters`` (``diverse``: with the same-document penalty)."""
     timings: dict[str, float] = {}
     w = weights_for(corpus.embedder.name)
     mask = corpus.mask(filters)
@@ -106,7 +125,10 @@ def retrieve(corpus: Corpus, query: str, filters: Filters = Filters(), k: int = 
     if lexical is not None and w.lexical:
         best = float(lexical.max()) or 1.0
         scores += w.lexical * lexical[rows] / best
-    order = sorted(range(len(rows)), key=lambda j: (-scores[j], rows[j]))[:k]
+    order = sorted(range(len(rows)), key=lambda j: (-scores[j], rows[j]))
+    if diverse:
+        order = _diversify(order, rows, scores, corpus.doc_ids)
+    order = order[:k]
     passages = []
     for rank, j in enumerate(order, start=1):
         i = rows[j]
