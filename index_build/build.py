@@ -241,6 +241,11 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
     texts_by_key = {keys_by_chunk[c.chunk_id]: c.embed_text for *_, chunks in parsed for c in chunks}
     absent = record.missing_embeddings(texts_by_key)
     missing = [k for k in texts_by_key if k in absent]
+    # Embeddings are stored before the record refers to them. Mark that first: if this run
+    # is killed and the next has nothing to commit (the file was put back), it still prunes.
+    pending = record.meta().get("embeddings_pending") == "1"
+    if missing and not pending:
+        record.set_meta(embeddings_pending=1)
     batch = max(1, settings.embed_batch_size) * 4
     done = 0
     progress("embed", 0, len(missing))
@@ -269,10 +274,14 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
         if parsed or removed:
             record.bump_generation(db)
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('chroma_dirty', '1')")
+        if parsed or removed or missing or pending:
+            # In the same transaction: a run killed after it (while Chroma is being written)
+            # leaves no embeddings that no chunk refers to. Chroma's deletes need no vectors.
+            record.prune_embeddings()
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('embeddings_pending', '0')")
     new_ids = {c.chunk_id for *_, chunks in parsed for c in chunks}
     if parsed or removed:
         progress("store", 0, 1)
         _sync(record, vectors, sorted(new_ids - old_ids), sorted(old_ids - new_ids))
         record.set_meta(chroma_dirty=0)
-        record.prune_embeddings()
         progress("store", 1, 1)

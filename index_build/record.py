@@ -108,9 +108,14 @@ class Record:
             )
 
     def reset(self) -> None:
+        """Empty the record. The generation counter survives and moves on: readers key what
+        they cached (the assistant's BM25 files, a running server's chunk table) on it, and
+        a rebuild restarting at 1 would look to them like the index they already have."""
         with self.transaction() as db:
+            gen = int(dict(db.execute("SELECT key, value FROM meta")).get("generation", 0))
             for table in ("meta", "sources", "documents", "chunks", "embeddings"):
                 db.execute(f"DELETE FROM {table}")
+            db.execute("INSERT INTO meta(key, value) VALUES('generation', ?)", (str(gen + 1),))
 
     # -- reads --------------------------------------------------------------------------
     def sources(self) -> dict[str, str]:

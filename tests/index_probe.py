@@ -3,24 +3,31 @@
 Run in its own process on purpose: Chroma caches an open persistent directory per process
 (another process's writes would not be seen), and a damaged Chroma segment can crash the
 process that opens it instead of raising.
+
+``--url``/``--collection`` inspect an index whose vectors live in a Chroma server;
+``--lexical`` also opens the index the way the assistant does (``assistant.corpus.Corpus``,
+twice: once building the BM25 index, once loading the copy it persisted) and reports its
+chunk ids, its number of BM25 documents and which chunks each ``--word`` matches.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
 
 
-def probe(index_dir: Path) -> dict:
+def probe(index_dir: Path, chroma_url: str = "", collection: str = "", lexical: bool = False,
+          words: list[str] | tuple[str, ...] = ()) -> dict:
     from index_build.record import SCHEMA_VERSION, Record
     from index_build.settings import load_settings
     from index_build.vectors import VectorStore
 
-    settings = load_settings(environ={}, index_dir=index_dir)
+    environ = {"BRIEFING_CHROMA_URL": chroma_url} if chroma_url else {}
+    settings = load_settings(environ=environ, index_dir=index_dir, collection=collection or None)
     record = Record(settings.db_path, readonly=True)
     try:
         meta = record.meta()
@@ -50,7 +57,7 @@ def probe(index_dir: Path) -> dict:
     rnd = random.Random(0)
     sample = rnd.sample(sorted(vectors_by_chunk), min(8, len(vectors_by_chunk)))
     probes_ok = sum(store.query(vectors_by_chunk[cid], 1)[0][0] == cid for cid in sample)
-    return {
+    out = {
         "chunk_ids": sorted(r[0] for r in chunk_rows),
         "n_chunks": len(chunk_rows),
         "n_docs": len(doc_ids),
@@ -66,8 +73,59 @@ def probe(index_dir: Path) -> dict:
         "chroma_sources": sorted({m["source"] for m in got["metadatas"]}),
         "chroma_dirty": meta.get("chroma_dirty"),
         "embedder": meta.get("embedder"),
+        "generation": int(meta.get("generation", 0)),
+    }
+    if lexical:
+        out["lexical"] = lexical_view(settings, meta, words)
+        out["lexical_reloaded"] = lexical_view(settings, meta, words)
+    return out
+
+
+class _NamedOnly:
+    """Stands in for the query embedder: the lexical side never embeds anything."""
+
+    def __init__(self, name: str, dimension: int):
+        self.name, self.dimension = name, dimension
+
+    def embed(self, texts):  # pragma: no cover - not called
+        raise AssertionError("the probe does not embed")
+
+
+def lexical_view(settings, meta: dict, words) -> dict:
+    """What the assistant's read side sees: its chunk table and its BM25 index."""
+    from assistant.corpus import Corpus
+    from assistant.text import tokenize
+
+    corpus = Corpus(settings, embedder=_NamedOnly(meta["embedder"], int(meta["dimension"])))
+    corpus = corpus.snapshot() if hasattr(corpus, "snapshot") else corpus  # one consistent generation
+    stamp = settings.index_dir / "lexical" / "generation.json"
+    hits = {}
+    for word in words:
+        tokens = [t for t in tokenize(word) if t in corpus.df]
+        if corpus.bm25 is None or not tokens:
+            hits[word] = []
+            continue
+        scores = np.asarray(corpus.bm25.get_scores(tokens))
+        hits[word] = sorted(corpus.ids[i] for i in np.flatnonzero(scores > 0))
+    return {
+        "ids": list(corpus.ids),
+        "generation": corpus.generation,
+        "bm25_docs": int(corpus.bm25.scores["num_docs"]) if corpus.bm25 is not None else 0,
+        "persisted": json.loads(stamp.read_text()) if stamp.is_file() else None,
+        "hits": hits,
     }
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.index_probe")
+    parser.add_argument("index_dir", type=Path)
+    parser.add_argument("--url", default="")
+    parser.add_argument("--collection", default="")
+    parser.add_argument("--lexical", action="store_true")
+    parser.add_argument("--word", action="append", default=[])
+    args = parser.parse_args(argv)
+    print(json.dumps(probe(args.index_dir, args.url, args.collection, args.lexical or bool(args.word), args.word)))
+
+
 if __name__ == "__main__":
-    print(json.dumps(probe(Path(sys.argv[1]))))
+    main()

@@ -1,52 +1,87 @@
-"""A build killed with SIGKILL at any point is repaired by the next run.
+"""A ``briefing index`` killed with SIGKILL at any point is repaired by the next run.
 
-Real ``briefing index`` subprocesses are killed at random times (seeded) and at chosen
-moments (mid-embedding, mid-Chroma-write, mid-update); the next run must leave the same
-chunks as a fresh build: no duplicates, no orphans, Chroma equal to the record.
+Runs are killed at seeded random points spread over the phases of a build: reading and
+chunking, embedding, the record commit, Chroma writes and (in an update) Chroma deletes. Two
+groups: full builds of a new index, and incremental updates (files added, edited and removed)
+of a live one. The moment is chosen by watching the run from outside (its progress bars, on a
+pseudo-terminal; its record; random delays), and the phase it had really reached is read back
+afterwards from the record and from Chroma's log. After every kill the next run must converge
+to exactly the state of a fresh build of the folder: the same sources, documents, chunks,
+offsets and embeddings (nothing duplicated, orphaned or stale), Chroma's ids, vectors and
+texts equal to the record's, and the assistant's BM25 index (``assistant.corpus.Corpus``,
+built and reloaded from disk) holding the same chunks and finding an edited article by its
+new words, never by its old ones.
+
+Most runs are forked from a pre-loaded parent (``tests/zygote.py``: the console script's
+entry point ``ui.cli:main`` in a process of its own, without seconds of imports each time);
+the first kill of the full-build group is of the installed ``briefing`` command itself.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import random
+import re
 import signal
 import sqlite3
+import struct
 import subprocess
-import sys
+import termios
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from index_build.build import build_index
-from tests.conftest import BRIEFING, ROOT, article_text, cli_env, json_line
-from tests.test_incremental import expected_chunk_ids
+from tests.conftest import BRIEFING, FAKE, ROOT, article_text, cli_env, json_line
+from tests.zygote import Zygote
 
 pytestmark = pytest.mark.integration
 
 SLOW_FAKE = "tests.fakes:SlowFakeEmbedder"
 N_ARTICLES = 40
+KILLS = 10  # real interruptions wanted per group
+MAX_RUNS = 16  # kill attempts per group: a run may finish before its kill lands
+EMBED_STEP = 2 * 4  # BRIEFING_EMBED_BATCH_SIZE=2: the build commits embeddings 8 at a time
+FULL_PLAN = ("read", "read", "embed", "embed", "embed", "commit", "commit", "chroma", "chroma", "chroma")
+UPDATE_PLAN = ("read", "embed", "embed", "commit", "commit", "chroma", "chroma", "delete", "delete", "delete")
+CHROMA_DELETE = 3  # Operation.DELETE in Chroma's write-ahead log (embeddings_queue)
+CONSONANTS = "bcdfghjklmnpqrstvwxz"
+SEED = int(os.environ.get("CRASH_TEST_SEED", "0"))  # another value draws other kill points
 
 
-def write_corpus(folder: Path, n: int, seed: int = 0) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    rnd = random.Random(seed)
-    for i in range(n):
-        (folder / f"article_{i:03d}.txt").write_text(article_text(1000 + i, sentences=rnd.randint(8, 40)), "utf-8")
+# -- runs -------------------------------------------------------------------------------------
+def run_env() -> dict[str, str]:
+    return cli_env(BRIEFING_EMBED_BATCH_SIZE="2")
 
 
-def start(sources: Path, index: Path, embedder: str = SLOW_FAKE, batch: int = 2) -> subprocess.Popen:
+def index_args(sources: Path, index: Path, as_json: bool = True, embedder: str = SLOW_FAKE) -> list[str]:
+    return ["--index-dir", str(index), "index", str(sources), "--embedder", embedder, *(["--json"] if as_json else [])]
+
+
+def start(sources: Path, index: Path, embedder: str = SLOW_FAKE, batch: int = 2, stderr=subprocess.PIPE,
+          as_json: bool = True) -> subprocess.Popen:
+    """The installed console script."""
     env = cli_env(BRIEFING_EMBED_BATCH_SIZE=str(batch))
-    return subprocess.Popen(
-        [str(BRIEFING), "--index-dir", str(index), "index", str(sources), "--json", "--embedder", embedder],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
-    )
+    return subprocess.Popen([str(BRIEFING), *index_args(sources, index, as_json, embedder)],
+                            stdout=subprocess.PIPE if as_json else subprocess.DEVNULL, stderr=stderr,
+                            text=True, env=env, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def zygote(tmp_path_factory):
+    z = Zygote(run_env(), ROOT, tmp_path_factory.mktemp("zygote"))
+    yield z
+    z.close()
 
 
 def query(db: Path, sql: str):
-    """One value from the index record, read while another process may be writing it."""
+    """One value from an SQLite file, read while another process may be writing it."""
     try:
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05)
         try:
@@ -58,7 +93,7 @@ def query(db: Path, sql: str):
     return row[0] if row else None
 
 
-def wait_until(proc: subprocess.Popen, condition: Callable[[], bool], timeout: float = 120) -> bool:
+def wait_until(proc, condition: Callable[[], bool], timeout: float = 120) -> bool:
     deadline = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < deadline:
         if condition():
@@ -67,44 +102,28 @@ def wait_until(proc: subprocess.Popen, condition: Callable[[], bool], timeout: f
     return False
 
 
-def kill(proc: subprocess.Popen) -> bool:
+def kill(proc) -> bool:
     """SIGKILL; True when the process was still running (a real crash)."""
-    running = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    if not running:
-        assert proc.returncode == 0, proc.stderr.read()
-    else:
-        assert proc.returncode == -signal.SIGKILL
-    proc.stdout.close()
-    proc.stderr.close()
-    return running
+    assert proc.returncode in (0, -signal.SIGKILL), f"exit {proc.returncode}"
+    return proc.returncode == -signal.SIGKILL
 
 
-def finish(proc: subprocess.Popen) -> dict:
+def finish(proc) -> dict:
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     return json_line(out)
 
 
-def probe(index: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "tests.index_probe", str(index)], capture_output=True, text=True,
-                          env=cli_env(), cwd=ROOT, timeout=120)
-    assert proc.returncode == 0, f"inspecting the index failed (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    return json.loads(proc.stdout)
-
-
-def assert_healthy(p: dict, expected_ids: set[str]) -> None:
-    assert p["n_chunks"] == len(set(p["chunk_ids"])), "duplicate chunks in the record"
-    assert set(p["chunk_ids"]) == expected_ids
-    assert p["chroma_ids"] == p["chunk_ids"], "Chroma and the record disagree"
-    assert p["chroma_count"] == p["n_chunks"]
-    assert p["orphan_chunks"] == [] and p["docs_without_source"] == []
-    assert p["wrong_vectors"] == [] and p["wrong_texts"] == []
-    assert p["spans_ok"]
-    assert p["probes_ok"] == p["probes"] > 0, "Chroma queries do not find the stored chunks"
-    assert p["chroma_dirty"] == "0"
+def probe(index: Path, zygote: Zygote, words: list[str] = ()) -> dict:
+    """``tests.index_probe`` in a process of its own (see there why); with ``words``, also the
+    assistant's view of the index and which chunks BM25 finds for each word."""
+    proc = zygote.spawn([str(index), *[a for w in words for a in ("--word", w)]], module="tests.index_probe")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, f"inspecting the index failed (exit {proc.returncode}): {err[-2000:]}"
+    return json.loads(out)
 
 
 def generation(db: Path) -> int:
@@ -120,98 +139,388 @@ def dirty_after(db: Path, gen: int) -> Callable[[], bool]:
     return lambda: generation(db) > gen and query(db, "SELECT value FROM meta WHERE key = 'chroma_dirty'") == "1"
 
 
-def test_killed_builds_are_repaired_by_the_next_run(tmp_path):
-    from tests.fakes import FakeEmbedder
+class Terminal:
+    """A pseudo-terminal for a run's stderr, where ``briefing index`` draws its progress bars."""
 
-    rnd = random.Random(20240611)
-    sources = tmp_path / "sources"
-    write_corpus(sources, N_ARTICLES)
-    index = tmp_path / "index"
+    BAR = re.compile(r"(Hashing sources|Reading & chunking|Embedding chunks|Writing index):[^\r\n]*?\| ?(\d+)/(\d+) \[")
+    STAGES = {"Hashing sources": "scan", "Reading & chunking": "read", "Embedding chunks": "embed",
+              "Writing index": "store"}
+
+    def __init__(self) -> None:
+        self.master, self.slave = pty.openpty()
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
+        self.text = ""
+        self.done: dict[str, int] = {}
+
+    def read(self) -> None:
+        """Drain what the run wrote (it would block on a full terminal) and parse the bars."""
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:  # nothing to read (or the other side is gone)
+                break
+            if not data:
+                break
+            self.text += data.decode("utf-8", "replace")
+        for m in self.BAR.finditer(self.text):
+            self.done[self.STAGES[m.group(1)]] = int(m.group(2))
+        cut = max(self.text.rfind("\r"), self.text.rfind("\n"))
+        if cut > 0:
+            self.text = self.text[cut:]
+
+    def reached(self, stage: str, n: int) -> bool:
+        self.read()
+        return self.done.get(stage, -1) >= n
+
+    def close(self) -> None:
+        os.close(self.master)
+        os.close(self.slave)
+
+
+# -- sources and the state a fresh build must have ---------------------------------------------
+class Folder:
+    """A sources folder whose articles each carry one made-up word, so that BM25 can tell an
+    article's current text from its earlier versions."""
+
+    def __init__(self, root: Path, rnd: random.Random):
+        self.root, self.rnd = root, rnd
+        self.words: dict[str, str] = {}  # file name → the word its current text carries
+        self.gone: list[str] = []  # words of edited-away or removed versions
+        self.n_new = 0
+        root.mkdir(parents=True, exist_ok=True)
+
+    def write(self, name: str) -> None:
+        if name in self.words:
+            self.gone.append(self.words[name])
+        word = "zq" + "".join(self.rnd.choice(CONSONANTS) for _ in range(9))
+        title, body = article_text(self.rnd.randrange(10**6), sentences=self.rnd.randint(8, 30)).split("\n\n", 1)
+        (self.root / name).write_text(f"{title}\n\nOfficials cited the {word} memo.\n\n{body}", "utf-8")
+        self.words[name] = word
+
+    def remove(self, name: str) -> None:
+        (self.root / name).unlink()
+        self.gone.append(self.words.pop(name))
+
+    def update(self) -> list[str]:
+        """Edit three articles, remove two, add two; returns the names of the added ones."""
+        names = sorted(self.words)
+        edited = self.rnd.sample(names, 3)
+        for name in edited:
+            self.write(name)
+        for name in self.rnd.sample([n for n in names if n not in edited], 2):
+            self.remove(name)
+        added = []
+        for _ in range(2):
+            self.n_new += 1
+            added.append(f"new_{self.n_new:03d}.txt")
+            self.write(added[-1])
+        return added
+
+
+def fresh_state(zygote: Zygote, folder: Path, index: Path) -> dict:
+    """The record of a fresh build of ``folder`` (into a new ``index``, by a run never killed)."""
+    assert not index.exists()
+    report = finish(zygote.spawn(index_args(folder, index, embedder=FAKE)))
+    assert report["skipped"] == [] and report["chunks"] > 0
+    state = record_state(index / "briefing.sqlite3")
+    assert set(state["sources"]) == {p.name for p in folder.iterdir()}
+    return state
+
+
+def record_state(db: Path) -> dict:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {
+            "sources": dict(con.execute("SELECT source, content_hash FROM sources")),
+            "documents": {r[0]: tuple(r[1:]) for r in con.execute("SELECT doc_id, source, title, text FROM documents")},
+            "chunks": {r[0]: tuple(r[1:]) for r in con.execute(
+                'SELECT chunk_id, doc_id, ordinal, start, "end", text, embed_key FROM chunks')},
+            "embeddings": dict(con.execute("SELECT key, vector FROM embeddings")),
+            "rows": con.execute("SELECT (SELECT count(*) FROM chunks), (SELECT count(*) FROM documents)").fetchone(),
+            "integrity": con.execute("PRAGMA integrity_check").fetchone()[0],
+            "meta": dict(con.execute("SELECT key, value FROM meta")),
+        }
+    finally:
+        con.close()
+
+
+def assert_record_is_fresh(db: Path, want: dict) -> None:
+    """Sources, documents, chunks (ids, offsets, texts) and embeddings equal a fresh build's:
+    none missing, none duplicated, none stale or orphaned, every vector the same."""
+    got = record_state(db)
+    assert got["integrity"] == "ok"
+    assert got["sources"] == want["sources"], "the record's sources differ from the folder's"
+    assert got["rows"] == want["rows"], "duplicate rows in the record"
+    for part in ("documents", "chunks", "embeddings"):
+        extra = sorted(set(got[part]) - set(want[part]))
+        missing = sorted(set(want[part]) - set(got[part]))
+        wrong = sorted(k for k in set(got[part]) & set(want[part]) if got[part][k] != want[part][k])
+        assert (extra, missing, wrong) == ([], [], []), f"record {part}: stale/orphaned, missing, wrong"
+
+
+def assert_converged(index: Path, want: dict, folder: Folder, zygote: Zygote) -> dict:
+    """The index equals a fresh build of the folder, in the record, in Chroma and in BM25."""
+    assert_record_is_fresh(index / "briefing.sqlite3", want)
+    ids = sorted(want["chunks"])
+    words = sorted(folder.words.values()) + folder.gone
+    p = probe(index, zygote, words=words)
+    assert p["chunk_ids"] == ids
+    assert p["chroma_ids"] == ids, "Chroma and the record disagree"
+    assert p["chroma_count"] == len(ids)
+    assert p["orphan_chunks"] == [] and p["docs_without_source"] == []
+    assert p["wrong_vectors"] == [] and p["wrong_texts"] == [] and p["spans_ok"]
+    assert p["probes_ok"] == p["probes"] > 0, "Chroma queries do not find the stored chunks"
+    assert p["chroma_dirty"] == "0"
+    source_of = {cid: want["documents"][c[0]][0] for cid, c in want["chunks"].items()}
+    for view in (p["lexical"], p["lexical_reloaded"]):
+        assert sorted(view["ids"]) == ids and len(set(view["ids"])) == len(view["ids"]), "BM25 chunks differ"
+        assert view["bm25_docs"] == len(ids)
+        assert view["generation"] == p["generation"]
+        for name, word in folder.words.items():
+            hits = view["hits"][word]
+            assert hits, f"BM25 does not find {word!r}, the new word of {name}"
+            assert {source_of[h] for h in hits} == {name}
+            assert all(word in want["chunks"][h][4] for h in hits)
+        stale = {w: view["hits"][w] for w in folder.gone if view["hits"][w]}
+        assert not stale, f"BM25 still finds words of old versions: {stale}"
+    assert p["lexical_reloaded"]["persisted"]["generation"] == p["generation"]
+    return p
+
+
+# -- killing runs -------------------------------------------------------------------------------
+@dataclass
+class Kill:
+    planned: str
+    reached: str
+    interrupted: bool
+    delay: float
+    real_command: bool
+
+
+@dataclass
+class Before:
+    generation: int
+    missing: int  # embeddings the run has to compute
+    embeddings: int
+    n_read: int  # files the run reads
+    chroma_seq: int
+
+
+def chroma_seq(index: Path, where: str = "1") -> int | None:
+    """The last entry of Chroma's write-ahead log matching ``where`` (0: none; None: unreadable)."""
+    return query(index / "chroma" / "chroma.sqlite3",
+                 f"SELECT coalesce(max(seq_id), 0) FROM embeddings_queue WHERE {where}")
+
+
+def snapshot(index: Path, want: dict, n_read: int) -> Before:
     db = index / "briefing.sqlite3"
-    batch = 2 * 4  # embed_batch_size 2: the build commits embeddings 8 at a time
+    have = set(record_state(db)["embeddings"]) if db.exists() else set()
+    return Before(generation(db), len(set(want["embeddings"]) - have), embeddings(db), n_read,
+                  chroma_seq(index) or 0 if (index / "chroma").exists() else 0)
 
-    # The reference: a fresh build of the same folder into another directory.
-    reference = build_index(replace(_default_settings(), index_dir=tmp_path / "reference"), sources,
-                            embedder=FakeEmbedder())
-    expected = expected_chunk_ids(sources, _default_settings())
-    assert reference.chunks == len(expected) > 3 * N_ARTICLES
-    n_batches = -(-reference.chunks // batch)
 
-    # 1-2: killed at random points of the embedding phase (after a random number of committed
-    # batches, plus a random fraction of the next one).
-    for _ in range(2):
-        have = embeddings(db)
-        target = have + batch * rnd.randint(1, max(1, (n_batches - have // batch) // 2))
-        proc = start(sources, index)
-        assert wait_until(proc, lambda: embeddings(db) >= target), "the embedding phase was not reached"
-        time.sleep(rnd.uniform(0, 0.03))
-        assert kill(proc), "the build finished before it could be interrupted"
-        assert embeddings(db) < reference.chunks
-    # 3: killed while Chroma is being written (the record is committed, Chroma is behind).
-    proc = start(sources, index)
-    assert wait_until(proc, dirty_after(db, generation(db))), "the Chroma phase was not reached"
-    time.sleep(rnd.uniform(0, 0.03))
-    kill(proc)
+def phase_reached(index: Path, before: Before, term: Terminal) -> str:
+    """Where the killed run was, judged from what it left behind."""
+    db = index / "briefing.sqlite3"
+    if generation(db) == before.generation:
+        made = embeddings(db) - before.embeddings
+        if made <= 0:
+            return "read" if "read" in term.done else "startup"
+        return "embed" if made < before.missing else "commit"
+    if query(db, "SELECT value FROM meta WHERE key = 'chroma_dirty'") != "1":
+        return "finish"  # Chroma already in line: closing, exiting
+    # "chroma": upserting (no delete logged yet); "delete": deleting stale chunks.
+    deletes = chroma_seq(index, f"seq_id > {before.chroma_seq} AND operation = {CHROMA_DELETE}")
+    return "delete" if deletes else "chroma"
 
-    report = finish(start(sources, index))
-    assert (report["documents"], report["chunks"]) == (reference.documents, reference.chunks)
+
+def kill_at(phase: str, rnd: random.Random, sources: Path, index: Path, before: Before,
+            zygote: Zygote, tuning: dict[str, float], real_command: bool = False) -> Kill:
+    """Start a run, wait for ``phase`` (plus a random delay), SIGKILL it."""
+    db = index / "briefing.sqlite3"
+    term = Terminal()
+    if real_command:
+        proc = start(sources, index, stderr=term.slave, as_json=False)
+    else:
+        proc = zygote.spawn(index_args(sources, index, as_json=False), stderr_tty=term.path)
+    try:
+
+        def made() -> int:
+            term.read()
+            return embeddings(db) - before.embeddings
+
+        if phase == "read":
+            k = rnd.randint(1, max(1, before.n_read - 1))
+            reached = wait_until(proc, lambda: term.reached("read", k))
+            delay = rnd.uniform(0, 0.01)
+        elif phase == "embed":
+            target = EMBED_STEP * rnd.randint(1, max(1, before.missing // EMBED_STEP - 1))
+            reached = wait_until(proc, lambda: made() >= target)
+            delay = rnd.uniform(0, 0.03)
+        elif phase == "commit":
+            reached = wait_until(proc, lambda: made() >= before.missing)
+            delay = rnd.uniform(0, 0.004)
+        else:  # chroma, delete: the record is committed and Chroma is being written
+            dirty = dirty_after(db, before.generation)
+            reached = wait_until(proc, lambda: (term.read(), dirty())[1])
+            delay = rnd.uniform(0, 0.05) if phase == "chroma" else tuning["delete"] * rnd.uniform(0.7, 1.3)
+        if reached:
+            time.sleep(delay)
+        interrupted = kill(proc)
+        term.read()
+        return Kill(phase, phase_reached(index, before, term) if interrupted else "done", interrupted, delay,
+                    real_command)
+    finally:
+        if proc.poll() is None:
+            kill(proc)
+        term.close()
+
+
+def recover(zygote: Zygote, sources: Path, index: Path, want: dict) -> dict:
+    """The next run, to its end."""
+    report = finish(zygote.spawn(index_args(sources, index)))
+    assert (report["documents"], report["chunks"]) == (len(want["documents"]), len(want["chunks"]))
     assert report["skipped"] == []
-    assert_healthy(probe(index), expected)
-
-    # An incremental update killed while Chroma is being brought in line.
-    edited = [f"article_{i:03d}.txt" for i in (1, 5, 9, 13, 17)]
-    removed = [f"article_{i:03d}.txt" for i in (2, 6, 10)]
-    for n, name in enumerate(edited):
-        (sources / name).write_text(article_text(5000 + n, sentences=25), "utf-8")
-    for name in removed:
-        (sources / name).unlink()
-    for n in range(3):
-        (sources / f"new_{n}.md").write_text(article_text(6000 + n, sentences=30), "utf-8")
-
-    proc = start(sources, index)
-    assert wait_until(proc, dirty_after(db, generation(db))), "the Chroma phase was not reached"
-    time.sleep(rnd.uniform(0, 0.02))
-    kill(proc)
-    # At the moment of the crash no edited article is missing from Chroma: new passages are
-    # written before old ones are deleted.
-    assert set(edited) <= set(probe(index)["chroma_sources"])
-
-    report = finish(start(sources, index))
-    # The record had committed the whole update before the kill; at most Chroma needed repair.
-    n_files = len(list(sources.iterdir()))
-    assert (report["added"], report["updated"], report["removed"], report["unchanged"]) == (0, 0, 0, n_files)
-    expected = expected_chunk_ids(sources, _default_settings())
-    assert_healthy(probe(index), expected)
-
-    # And it equals a fresh build of the edited folder.
-    fresh = build_index(replace(_default_settings(), index_dir=tmp_path / "fresh"), sources, embedder=FakeEmbedder())
-    assert fresh.chunks == len(expected) == report["chunks"]
+    return report
 
 
-def test_killed_real_model_build_keeps_its_embeddings_and_is_repaired(tmp_path, minilm):
-    from index_build.settings import load_settings
+def summary(title: str, kills: list[Kill]) -> str:
+    rows = [f"{title}: {sum(k.interrupted for k in kills)} interrupted of {len(kills)} kills; reached "
+            f"{dict(Counter(k.reached for k in kills))}"]
+    rows += [f"  planned {k.planned:7} reached {k.reached:7} delay {k.delay * 1000:5.1f} ms"
+             f"{'  (installed command)' if k.real_command else ''}" for k in kills]
+    return "\n".join(rows)
 
-    sources = tmp_path / "sources"
-    write_corpus(sources, 4, seed=3)
+
+# -- the tests ----------------------------------------------------------------------------------
+def kill_runs(title: str, plan: tuple[str, ...], required: set[str], rnd: random.Random, zygote: Zygote,
+              cycle: Callable[[int, str, dict], Kill]) -> list[Kill]:
+    """Kill runs following ``plan`` (shuffled) until ``KILLS`` of them interrupted a running
+    process and the phases in ``required`` were reached, at most ``MAX_RUNS`` times."""
+    plan = list(plan)
+    rnd.shuffle(plan)
+    kills: list[Kill] = []
+    tuning = {"delete": 0.1}  # delay after the record commit that lands among Chroma's deletes
+    for attempt in range(MAX_RUNS):
+        n = sum(k.interrupted for k in kills)
+        missing = required - {k.reached for k in kills}
+        if n >= KILLS and not missing:
+            break
+        phase = plan[n % len(plan)] if n < KILLS else sorted(missing)[0]
+        kill = cycle(attempt, phase, tuning)
+        kills.append(kill)
+        if phase == "delete":  # the store phase lasts ~0.1-0.2 s; aim at its second half
+            tuning["delete"] *= 1.4 if kill.reached == "chroma" else 0.7 if kill.reached in ("finish", "done") else 1
+    text = summary(title, kills)
+    print(text)
+    assert sum(k.interrupted for k in kills) >= KILLS, text
+    assert required <= {k.reached for k in kills}, text
+    return kills
+
+
+def test_full_builds_killed_at_random_points_converge(tmp_path, zygote):
+    rnd = random.Random(20240611 + SEED)
+    folder = Folder(tmp_path / "sources", rnd)
+    for i in range(N_ARTICLES):
+        folder.write(f"article_{i:03d}.txt")
+    want = fresh_state(zygote, folder.root, tmp_path / "fresh")
+    assert len(want["chunks"]) > 2 * N_ARTICLES
+
+    def cycle(attempt: int, phase: str, tuning: dict) -> Kill:
+        index = tmp_path / f"index{attempt:02d}"  # a new index: the killed run is a full build
+        before = snapshot(index, want, n_read=N_ARTICLES)
+        kill = kill_at(phase, rnd, folder.root, index, before, zygote, tuning, real_command=attempt == 0)
+        recover(zygote, folder.root, index, want)
+        assert_converged(index, want, folder, zygote)
+        return kill
+
+    kill_runs("full builds", FULL_PLAN, {"read", "embed", "chroma"}, rnd, zygote, cycle)
+
+
+def test_updates_killed_at_random_points_converge(tmp_path, zygote):
+    rnd = random.Random(8 + SEED)
+    folder = Folder(tmp_path / "sources", rnd)
+    for i in range(N_ARTICLES):
+        folder.write(f"article_{i:03d}.txt")
+    index = tmp_path / "index"
+    recover(zygote, folder.root, index, fresh_state(zygote, folder.root, tmp_path / "fresh"))
+
+    def cycle(attempt: int, phase: str, tuning: dict) -> Kill:
+        added = folder.update()
+        want = fresh_state(zygote, folder.root, tmp_path / f"fresh{attempt:02d}")
+        before = snapshot(index, want, n_read=3 + len(added))
+        kill = kill_at(phase, rnd, folder.root, index, before, zygote, tuning)
+        if kill.reached in ("chroma", "delete"):
+            # Mid-update no article that was indexed before is missing from Chroma (edited ones
+            # included): new passages are written before old ones are deleted.
+            assert set(folder.words) - set(added) <= set(probe(index, zygote)["chroma_sources"])
+        report = recover(zygote, folder.root, index, want)
+        if kill.reached in ("chroma", "delete", "finish"):  # the record had committed the update
+            assert (report["added"], report["updated"], report["removed"]) == (0, 0, 0)
+        assert_converged(index, want, folder, zygote)
+        return kill
+
+    kill_runs("updates", UPDATE_PLAN, {"read", "embed", "chroma", "delete"}, rnd, zygote, cycle)
+
+
+def test_killed_real_model_build_keeps_its_embeddings_and_is_repaired(tmp_path, zygote):
+    folder = Folder(tmp_path / "sources", random.Random(3))
+    for i in range(4):
+        folder.write(f"article_{i:03d}.txt")
+    want = fresh_state(zygote, folder.root, tmp_path / "fresh")
     index = tmp_path / "index"
     db = index / "briefing.sqlite3"
-    proc = start(sources, index, embedder="minilm", batch=2)
-    assert wait_until(proc, lambda: (query(db, "SELECT count(*) FROM embeddings") or 0) > 0, timeout=180)
+    proc = zygote.spawn(index_args(folder.root, index, embedder="minilm"))
+    assert wait_until(proc, lambda: embeddings(db) > 0, timeout=300), proc.stderr_text()
     assert kill(proc), "the build finished before it could be interrupted"
-    kept = query(db, "SELECT count(*) FROM embeddings")
-    assert kept and kept > 0
+    kept = embeddings(db)
+    assert 0 < kept < len(want["chunks"])
 
-    settings = load_settings(environ={}, index_dir=index, sources_dir=sources, embedder="minilm")
-    report = build_index(settings)
-    expected = expected_chunk_ids(sources, settings)
-    assert report.chunks == len(expected)
-    assert report.embedded == report.chunks - kept  # nothing embedded before the crash was lost
-    p = probe(index)
+    report = finish(zygote.spawn(index_args(folder.root, index, embedder="minilm")))
+    assert report["chunks"] == len(want["chunks"])
+    assert report["embedded"] == report["chunks"] - kept  # nothing embedded before the crash was lost
+    p = probe(index, zygote)
     assert p["embedder"] == "minilm:all-MiniLM-L6-v2"
-    assert_healthy(p, expected)
+    assert p["chunk_ids"] == p["chroma_ids"] == sorted(want["chunks"])
+    assert p["wrong_vectors"] == [] and p["wrong_texts"] == [] and p["spans_ok"]
+    assert p["probes_ok"] == p["probes"] > 0 and p["chroma_dirty"] == "0"
 
 
-def _default_settings():
-    from index_build.settings import load_settings
+def test_killed_rebuild_never_brings_back_an_old_generation(tmp_path, zygote):
+    """``--rebuild`` empties the record; killed after that, the next run builds it again.
+    The generation must still move on: the assistant keys its persisted BM25 index (and a
+    running server its loaded chunks) on it, and must not take the new index for the old."""
+    rnd = random.Random(5)
+    folder = Folder(tmp_path / "sources", rnd)
+    for i in range(12):
+        folder.write(f"article_{i:03d}.txt")
+    index = tmp_path / "index"
+    db = index / "briefing.sqlite3"
+    want = fresh_state(zygote, folder.root, tmp_path / "fresh")
+    recover(zygote, folder.root, index, want)
+    assert_converged(index, want, folder, zygote)  # the assistant has persisted BM25 for it
+    gen = generation(db)
 
-    return load_settings(environ={})
+    # One word changes, in place: the same number of chunks, other words.
+    name = "article_003.txt"
+    old = folder.words[name]
+    new = "zq" + "".join(rnd.choice(CONSONANTS) for _ in range(len(old) - 2))
+    path = folder.root / name
+    path.write_text(path.read_text("utf-8").replace(old, new), "utf-8")
+    folder.words[name] = new
+    folder.gone.append(old)
+    want = fresh_state(zygote, folder.root, tmp_path / "fresh2")
+    assert len(want["chunks"]) == len(record_state(db)["chunks"])
+
+    proc = zygote.spawn([*index_args(folder.root, index), "--rebuild"])
+    def emptied_and_embedding() -> bool:
+        return query(db, "SELECT count(*) FROM chunks") == 0 and embeddings(db) >= EMBED_STEP
+
+    assert wait_until(proc, emptied_and_embedding), "the rebuild did not reach its embedding phase"
+    assert kill(proc), "the rebuild finished before it could be interrupted"
+
+    recover(zygote, folder.root, index, want)
+    assert generation(db) > gen
+    assert_converged(index, want, folder, zygote)
