@@ -3,11 +3,17 @@
 Opened once per process and refreshed when the index generation changes (a rebuild).
 The query embedder is the one that built the index: the profile is read from the index
 and its name checked, so a question is never embedded into another model's space.
+
+A loaded generation is a ``CorpusView`` that is never modified: a refresh reads the new
+generation into a new view aside (in one SQLite read transaction) and then swaps one
+reference. A query takes ``corpus.snapshot()`` once and uses that view throughout, so a
+rebuild finishing mid-question cannot hand it the new chunk table with the old BM25.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -24,7 +30,7 @@ from index_build.vectors import VectorStore
 from .models import Filters
 from .text import tokenize
 
-__all__ = ["Corpus", "date_key"]
+__all__ = ["Corpus", "CorpusView", "date_key"]
 
 
 def date_key(value: str | None, end: bool = False) -> int:
@@ -49,70 +55,45 @@ def _profile_of(embedder_name: str) -> str:
     return embedder_name
 
 
-class Corpus:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+def _state_of(meta: dict) -> tuple[int, bool]:
+    """What a view depends on: the generation, and whether Chroma was still being written."""
+    return int(meta.get("generation", 0)), meta.get("chroma_dirty") == "1"
+
+
+class CorpusView:
+    """One generation of the index, as loaded. Built once, then only read (apart from its
+    cache of documents, which is locked)."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, meta: dict, rows: list[tuple],
+                 fresh_vectors: bool = False):
         self.settings = settings
-        self._lock = threading.RLock()
         self._embedder = embedder
-        self.generation = -1
-        self.load()
-
-    # -- loading ------------------------------------------------------------------------
-    def load(self) -> None:
-        with self._lock:
-            if not self.settings.db_path.is_file():
-                raise BriefingError(
-                    f"no index in {self.settings.index_dir}; run `briefing index` to build one from sources/"
-                )
-            record = Record(self.settings.db_path, readonly=True)
-            try:
-                meta = record.meta()
-                rows = list(record.chunks_with_meta())
-            finally:
-                record.close()
-            if "embedder" not in meta:
-                raise BriefingError(f"the index in {self.settings.index_dir} is empty; run `briefing index`")
-            if self._embedder is None or self._embedder.name != meta["embedder"]:
-                profile = meta.get("profile") or _profile_of(meta["embedder"])
-                self._embedder = make_embedder(profile, self.settings.embed_batch_size)
-            if self._embedder.name != meta["embedder"]:
-                raise IndexMismatchError(
-                    f"the index was built with {meta['embedder']}, but the query embedder is "
-                    f"{self._embedder.name}; run `briefing index --rebuild`"
-                )
-            self.meta = meta
-            self.generation = int(meta.get("generation", 0))
-            self.ids = [r[0] for r in rows]
-            self.doc_ids = [r[1] for r in rows]
-            self.starts = np.array([r[2] for r in rows], dtype=np.int64)
-            self.ends = np.array([r[3] for r in rows], dtype=np.int64)
-            self.texts = [r[4] for r in rows]
-            self.sources = [r[6] for r in rows]
-            self.titles = [r[7] for r in rows]
-            self.publishers = [r[8] for r in rows]
-            self.published = [r[9] for r in rows]
-            self.date_keys = np.array([date_key(p) for p in self.published], dtype=np.int64)
-            self.pos = {cid: i for i, cid in enumerate(self.ids)}
-            self._docs: dict[str, Document] = {}
-            expected = {
-                "schema_version": int(meta["schema_version"]), "embedder": meta["embedder"],
-                "dimension": int(meta["dimension"]), "chunk_tokens": int(meta["chunk_tokens"]),
-                "chunk_overlap": int(meta["chunk_overlap"]),
-            }
-            self.vectors = VectorStore(self.settings, expected, create=False) if self.ids else None
-            self._load_lexical()
-
-    def refresh(self) -> bool:
-        """Reload if the index changed since it was loaded. True when it did."""
-        record = Record(self.settings.db_path, readonly=True)
-        try:
-            gen = int(record.meta().get("generation", 0))
-        finally:
-            record.close()
-        if gen != self.generation:
-            self.load()
-            return True
-        return False
+        self.meta = meta
+        self.generation = int(meta.get("generation", 0))
+        self.state = _state_of(meta)
+        self.ids = [r[0] for r in rows]
+        self.doc_ids = [r[1] for r in rows]
+        self.starts = np.array([r[2] for r in rows], dtype=np.int64)
+        self.ends = np.array([r[3] for r in rows], dtype=np.int64)
+        self.texts = [r[4] for r in rows]
+        self.sources = [r[6] for r in rows]
+        self.titles = [r[7] for r in rows]
+        self.publishers = [r[8] for r in rows]
+        self.published = [r[9] for r in rows]
+        self.date_keys = np.array([date_key(p) for p in self.published], dtype=np.int64)
+        self.pos = {cid: i for i, cid in enumerate(self.ids)}
+        self._rows_of: dict[str, list[int]] = {}
+        for i, d in enumerate(self.doc_ids):
+            self._rows_of.setdefault(d, []).append(i)
+        self._docs: dict[str, Document] = {}
+        self._docs_lock = threading.Lock()
+        expected = {
+            "schema_version": int(meta["schema_version"]), "embedder": meta["embedder"],
+            "dimension": int(meta["dimension"]), "chunk_tokens": int(meta["chunk_tokens"]),
+            "chunk_overlap": int(meta["chunk_overlap"]),
+        }
+        self.vectors = VectorStore(settings, expected, create=False, fresh=fresh_vectors) if self.ids else None
+        self._load_lexical()
 
     def _lexical_dir(self) -> Path:
         return self.settings.index_dir / "lexical"
@@ -130,11 +111,12 @@ class Corpus:
             return
         try:
             if stamp.is_file() and json.loads(stamp.read_text()) == want:
-                self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=False, show_progress=False, verbosity=0)
+                bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=False, show_progress=False, verbosity=0)
                 self.df = json.loads((folder / "df.json").read_text())
+                self.bm25 = bm25
                 return
         except (OSError, ValueError, KeyError):
-            self.bm25 = None
+            self.df = {}
         docs_tokens = [tokenize(f"{t}\n{x}") for t, x in zip(self.titles, self.texts)]
         df: dict[str, int] = {}
         for toks in docs_tokens:
@@ -143,7 +125,9 @@ class Corpus:
         retriever = bm25s.BM25()
         retriever.index(docs_tokens, show_progress=False)
         self.bm25, self.df = retriever, df
-        tmp = folder.with_name(folder.name + ".tmp")
+        # Written aside under a name of this process and thread, then renamed into place:
+        # two loaders (threads, or the server and a CLI run) never write the same folder.
+        tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         try:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
@@ -153,12 +137,15 @@ class Corpus:
             shutil.rmtree(folder, ignore_errors=True)
             tmp.rename(folder)
         except OSError:
-            pass  # a read-only index directory: keep the in-memory index
+            shutil.rmtree(tmp, ignore_errors=True)  # read-only or raced: keep the in-memory index
 
     # -- queries ------------------------------------------------------------------------
     @property
     def embedder(self) -> Embedder:
-        return self._embedder  # type: ignore[return-value]
+        return self._embedder
+
+    def snapshot(self) -> "CorpusView":
+        return self
 
     def idf(self, term: str) -> float:
         n = max(1, len(self.ids))
@@ -201,7 +188,10 @@ class Corpus:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def document(self, doc_id: str) -> Document | None:
-        with self._lock:
+        """The document as this generation indexed it; None when it is not in the record,
+        or when a later rebuild changed its text (this generation's offsets would point
+        into other words)."""
+        with self._docs_lock:
             if doc_id in self._docs:
                 return self._docs[doc_id]
         record = Record(self.settings.db_path, readonly=True)
@@ -209,12 +199,16 @@ class Corpus:
             doc = record.document(doc_id)
         finally:
             record.close()
-        if doc is not None:
-            with self._lock:
-                if len(self._docs) > 512:
-                    self._docs.clear()
-                self._docs[doc_id] = doc
+        if doc is None or not self._matches(doc):
+            return None  # not cached: the document may come back, or a newer view has its new text
+        with self._docs_lock:
+            if len(self._docs) > 512:
+                self._docs.clear()
+            self._docs[doc_id] = doc
         return doc
+
+    def _matches(self, doc: Document) -> bool:
+        return all(doc.text[self.starts[i]:self.ends[i]] == self.texts[i] for i in self._rows_of.get(doc.doc_id, ()))
 
     def documents(self) -> list[dict]:
         record = Record(self.settings.db_path, readonly=True)
@@ -222,3 +216,88 @@ class Corpus:
             return record.document_summaries()
         finally:
             record.close()
+
+
+class Corpus:
+    """The current generation of an index. Attribute reads (``ids``, ``bm25``, ``idf()``,
+    ``document()`` …) go to the current ``CorpusView``; a query that makes several of them
+    should take ``snapshot()`` once instead."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self._lock = threading.Lock()  # one loader at a time
+        self._embedder = embedder
+        self._view: CorpusView | None = None
+        self.load()
+
+    def __getattr__(self, name: str):
+        view = self.__dict__.get("_view")
+        if view is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(view, name)
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._view.embedder if self._view is not None else self._embedder  # type: ignore[return-value]
+
+    @property
+    def generation(self) -> int:
+        return self._view.generation if self._view is not None else -1
+
+    def snapshot(self) -> CorpusView:
+        """The current generation; it stays consistent however long the caller uses it."""
+        return self._view  # type: ignore[return-value]
+
+    # -- loading ------------------------------------------------------------------------
+    def load(self) -> None:
+        with self._lock:
+            self._view = self._read(fresh=self._view is not None)
+
+    def _read(self, fresh: bool = False) -> CorpusView:
+        if not self.settings.db_path.is_file():
+            raise BriefingError(
+                f"no index in {self.settings.index_dir}; run `briefing index` to build one from sources/"
+            )
+        record = Record(self.settings.db_path, readonly=True)
+        try:
+            record.db.execute("BEGIN")  # one read transaction: meta and chunks of one generation
+            meta = record.meta()
+            rows = list(record.chunks_with_meta())
+            record.db.execute("COMMIT")
+        finally:
+            record.close()
+        if "embedder" not in meta:
+            raise BriefingError(f"the index in {self.settings.index_dir} is empty; run `briefing index`")
+        if self._embedder is None or self._embedder.name != meta["embedder"]:
+            profile = meta.get("profile") or _profile_of(meta["embedder"])
+            self._embedder = make_embedder(profile, self.settings.embed_batch_size)
+        if self._embedder.name != meta["embedder"]:
+            raise IndexMismatchError(
+                f"the index was built with {meta['embedder']}, but the query embedder is "
+                f"{self._embedder.name}; run `briefing index --rebuild`"
+            )
+        # A reload opens Chroma afresh: the rebuild may have been written by another process.
+        return CorpusView(self.settings, self._embedder, meta, rows, fresh_vectors=fresh)
+
+    def _stored_state(self) -> tuple[int, bool]:
+        record = Record(self.settings.db_path, readonly=True)
+        try:
+            return _state_of(record.meta())
+        finally:
+            record.close()
+
+    def _loaded_state(self) -> tuple[int, bool] | None:
+        return self._view.state if self._view is not None else None
+
+    def refresh(self) -> bool:
+        """Reload if the index changed since it was loaded (a new generation, or Chroma
+        finished being written). True when it did.
+
+        The new generation is read aside and swapped in whole; queries holding the old view
+        finish on it. Concurrent callers load it once."""
+        if self._stored_state() == self._loaded_state():
+            return False
+        with self._lock:
+            if self._stored_state() != self._loaded_state():
+                self._view = self._read(fresh=True)
+        return True

@@ -43,12 +43,21 @@ class Generator(Protocol):
     def complete(self, system: str, prompt: str) -> str: ...
 
 
+def _quoted(text: str) -> str:
+    """Source text made safe to put between the ``<<<`` ``>>>`` fences."""
+    return text.replace("<<<", "‹‹‹").replace(">>>", "›››")
+
+
 def build_prompt(question: str, passages: list[Passage]) -> str:
+    """Numbered passages, each fenced as ``[n]`` / ``<<<`` / headline line / text / ``>>>``.
+
+    Everything taken from a source — the headline and publisher too — is inside the fence:
+    a headline is as untrusted as the text, and outside it could pose as an instruction."""
     blocks = []
     for i, p in enumerate(passages, start=1):
-        head = " · ".join(x for x in (p.title, p.publisher, p.published or "") if x)
-        body = p.text.replace("<<<", "‹‹‹").replace(">>>", "›››")
-        blocks.append(f"[{i}] {head}\n<<<\n{body}\n>>>")
+        head = " ".join(" · ".join(x for x in (p.title, p.publisher, p.published or "") if x).split())
+        body = _quoted(p.text)
+        blocks.append(f"[{i}]\n<<<\n{_quoted(head)}\n{body}\n>>>" if head else f"[{i}]\n<<<\n{body}\n>>>")
     return "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
 
 

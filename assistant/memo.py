@@ -184,9 +184,11 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
         raise BriefingError("a memo needs a topic, e.g. briefing memo \"Russia and the North Korea sanctions\"")
     progress = progress or (lambda stage, done, total: None)
     t0 = time.perf_counter()
-    g = gather(assistant.corpus, topic, filters, progress)
+    corpus = assistant.corpus
+    corpus = corpus.snapshot() if hasattr(corpus, "snapshot") else corpus  # one generation throughout
+    g = gather(corpus, topic, filters, progress)
     t1 = time.perf_counter()
-    citer = _Citer(assistant.corpus, g)
+    citer = _Citer(corpus, g)
     sections: list[Section] = []
     # The same choice of language model as for answers (an injected one in tests).
     generator = assistant._generator_for(llm) if hasattr(assistant, "_generator_for") else None

@@ -13,7 +13,7 @@ import re
 
 from .memo_gather import Gathered
 from .memo_sections import standalone
-from .verify import supported
+from .verify import instruction_like, supported
 
 __all__ = ["generated_bottom_line", "MEMO_SYSTEM_PROMPT", "build_memo_prompt"]
 
@@ -71,6 +71,8 @@ def generated_bottom_line(generator, g: Gathered, citer, fallback) -> tuple[list
     for sentence in _sentences(reply):
         marks = [int(m) for m in dict.fromkeys(_MARKER.findall(sentence)) if 1 <= int(m) <= len(units)]
         claim = re.sub(r"\s+([.!?,;:])", r"\1", _MARKER.sub("", sentence)).strip()
+        # A cited sentence that gives the model orders supports nothing (prompt injection).
+        marks = [m for m in marks if not any(instruction_like(t) for t in _sentences(texts[m - 1]))]
         check = supported(claim, [texts[m - 1] for m in marks])
         if not marks or not check.ok:
             dropped.append(f"{claim} — {check.reason or 'cites no source sentence'}")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 
 from index_build.chunk import sentence_spans
+from index_build.errors import BriefingError
 from index_build.settings import Settings
 
 from .converse import Condensed, condense
@@ -24,7 +25,7 @@ from .models import Answer, Citation, Filters, Passage
 from .question import analyze
 from .retrieve import retrieve
 from .text import tokenize
-from .verify import citation_valid, supported
+from .verify import citation_valid, instruction_like, supported
 
 __all__ = ["Assistant", "ABSTAIN_TEXT"]
 
@@ -52,22 +53,33 @@ class Assistant:
 
     def stream(self, question: str, history: list[str] | None = None, filters: Filters = Filters(),
                top_k: int | None = None, llm: str | None = None) -> Iterator[str | Answer]:
-        """Yield text deltas, then the final ``Answer``."""
+        """Yield text deltas, then the final ``Answer``.
+
+        The whole question runs on one snapshot of the index (``Corpus.snapshot``), so a
+        rebuild that finishes meanwhile cannot mix two generations into one answer."""
         t0 = time.perf_counter()
         question = (question or "").strip()
         top_k = max(1, top_k or self.settings.top_k)
         generator = self._generator_for(llm)
         condensed = self._condense(question, history or [], generator)
-        retrieval = retrieve(self.corpus, condensed.query, filters, k=max(top_k, CANDIDATE_PASSAGES))
+        corpus = _snapshot(self.corpus)
+        retrieval = retrieve(corpus, condensed.query, filters, k=max(top_k, CANDIDATE_PASSAGES))
         t1 = time.perf_counter()
         passages = retrieval.passages
         if generator is None:
-            answer = self._extractive(question, condensed, passages, top_k)
+            answer = self._extractive(corpus, question, condensed, passages, top_k)
+            if answer.abstained and corpus is not self.corpus and self._newer_generation(corpus):
+                # A rebuild changed the documents under this snapshot mid-question: once more
+                # on the new generation rather than abstain because of the timing.
+                corpus = _snapshot(self.corpus)
+                retrieval = retrieve(corpus, condensed.query, filters, k=max(top_k, CANDIDATE_PASSAGES))
+                passages = retrieval.passages
+                answer = self._extractive(corpus, question, condensed, passages, top_k)
             if not answer.abstained:
                 for piece in re.findall(r"\S+\s*", answer.text):
                     yield piece
         else:
-            answer = yield from self._generative(generator, question, condensed, passages[:top_k], top_k)
+            answer = yield from self._generative(corpus, generator, question, condensed, passages[:top_k], top_k)
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000,
                              "total": (t2 - t0) * 1000, **{f"retrieve_{k}": v for k, v in retrieval.timings_ms.items()}}
@@ -78,6 +90,13 @@ class Assistant:
 
     def refresh(self) -> bool:
         return self.corpus.refresh()
+
+    def _newer_generation(self, corpus) -> bool:
+        try:
+            self.corpus.refresh()
+        except BriefingError:
+            return False
+        return _snapshot(self.corpus) is not corpus
 
     # -- parts --------------------------------------------------------------------------
     def _generator_for(self, llm: str | None) -> Generator | None:
@@ -106,9 +125,10 @@ class Assistant:
         return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, citations=[],
                       passages=passages[:top_k], dropped=list(dropped or []))
 
-    def _extractive(self, question: str, condensed: Condensed, passages: list[Passage], top_k: int) -> Answer:
+    def _extractive(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
+                    top_k: int) -> Answer:
         q = analyze(condensed.question)
-        chosen = select(candidates(self.corpus, q, condensed.question, passages[:CANDIDATE_PASSAGES]))
+        chosen = select(candidates(corpus, q, condensed.question, passages[:CANDIDATE_PASSAGES]))
         if not chosen:
             return self._abstain(question, passages, top_k)
         citations: list[Citation] = []
@@ -117,7 +137,7 @@ class Assistant:
             cit = Citation(n=len(citations) + 1, chunk_id=cand.passage.chunk_id, doc_id=cand.doc_id,
                            source=cand.passage.source, title=cand.passage.title,
                            start=cand.start, end=cand.end, quote=cand.text)
-            if not citation_valid(self.corpus, cit):
+            if not citation_valid(corpus, cit):
                 continue
             citations.append(cit)
             parts.append(f"{_one_line(cand.text)} [{cit.n}]")
@@ -126,7 +146,7 @@ class Assistant:
         return Answer(question=question, text=" ".join(parts), abstained=False, citations=citations,
                       passages=_cited_first(passages, citations)[:top_k])
 
-    def _generative(self, generator: Generator, question: str, condensed: Condensed,
+    def _generative(self, corpus: Corpus, generator: Generator, question: str, condensed: Condensed,
                     passages: list[Passage], top_k: int):
         if not passages:
             return self._abstain(question, passages, top_k)
@@ -137,9 +157,10 @@ class Assistant:
         text = "".join(raw).strip()
         if not text or NOT_IN_SOURCES in text.upper():
             return self._abstain(question, passages, top_k)
-        return self._verify_generated(question, text, passages, top_k)
+        return self._verify_generated(corpus, question, text, passages, top_k)
 
-    def _verify_generated(self, question: str, text: str, passages: list[Passage], top_k: int) -> Answer:
+    def _verify_generated(self, corpus: Corpus, question: str, text: str, passages: list[Passage],
+                          top_k: int) -> Answer:
         """Keep each generated sentence only if what it cites supports it; quote the
         supporting sentence(s) of the passage, not the whole passage."""
         citations: dict[tuple[str, int, int], Citation] = {}
@@ -152,7 +173,7 @@ class Assistant:
             pairs = [(p, span) for p in cited if (span := _narrow(claim, p)) is not None]
             cited = [p for p, _ in pairs]
             spans = [span for _, span in pairs]
-            check = supported(claim, [self._quote(s) for s in spans])
+            check = supported(claim, [_quote(corpus, s) for s in spans])
             if not cited or not check.ok:
                 dropped.append(f"{claim} — {check.reason or 'cites no passage'}")
                 continue
@@ -161,8 +182,8 @@ class Assistant:
                 key = (p.doc_id, a, b)
                 if key not in citations:
                     cit = Citation(n=len(citations) + 1, chunk_id=p.chunk_id, doc_id=p.doc_id, source=p.source,
-                                   title=p.title, start=a, end=b, quote=self._quote((p.doc_id, a, b)))
-                    if not citation_valid(self.corpus, cit):
+                                   title=p.title, start=a, end=b, quote=_quote(corpus, (p.doc_id, a, b)))
+                    if not citation_valid(corpus, cit):
                         continue
                     citations[key] = cit
                 numbers.append(citations[key].n)
@@ -178,10 +199,17 @@ class Assistant:
         return Answer(question=question, text=" ".join(kept), abstained=False, citations=cits,
                       passages=_cited_first(passages, cits)[:top_k], dropped=dropped)
 
-    def _quote(self, span: tuple[str, int, int]) -> str:
-        doc_id, a, b = span
-        doc = self.corpus.document(doc_id)
-        return doc.text[a:b] if doc else ""
+
+def _snapshot(corpus):
+    """One generation of the index for one question (a corpus without snapshots: itself)."""
+    take = getattr(corpus, "snapshot", None)
+    return take() if take is not None else corpus
+
+
+def _quote(corpus, span: tuple[str, int, int]) -> str:
+    doc_id, a, b = span
+    doc = corpus.document(doc_id)
+    return doc.text[a:b] if doc else ""
 
 
 def _one_line(text: str) -> str:
@@ -204,18 +232,20 @@ def _narrow(claim: str, p: Passage) -> tuple[str, int, int] | None:
     """The sentence(s) of passage ``p`` that best support ``claim``: one sentence, or two
     adjacent ones when together they cover more of it."""
     spans = sentence_spans(p.text)
-    if not spans:
+    # A sentence that gives orders to the model supports nothing it generates.
+    usable = [i for i, (a, b) in enumerate(spans) if not instruction_like(p.text[a:b])]
+    if not usable:
         return None
     terms = set(tokenize(claim))
 
     def cover(a: int, b: int) -> float:
         return len(terms & set(tokenize(p.text[a:b]))) / max(1, len(terms))
 
-    best = max(range(len(spans)), key=lambda i: cover(*spans[i]))
+    best = max(usable, key=lambda i: cover(*spans[i]))
     a, b = spans[best]
     score = cover(a, b)
     for j in (best - 1, best + 1):
-        if 0 <= j < len(spans):
+        if j in usable:
             a2, b2 = min(a, spans[j][0]), max(b, spans[j][1])
             if cover(a2, b2) > score + 0.15:
                 a, b, score = a2, b2, cover(a2, b2)

@@ -16,15 +16,33 @@ from .models import Citation
 from .question import entities
 from .text import tokenize
 
-__all__ = ["citation_valid", "supported", "SupportCheck", "MIN_SUPPORT"]
+__all__ = ["citation_valid", "supported", "instruction_like", "SupportCheck", "MIN_SUPPORT"]
 
 MIN_SUPPORT = 0.6
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
+# Sentences that address a language model rather than report anything (prompt injection).
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}\b(?:instructions?|prompts?|rules|directions|guidelines)\b"
+    r"|\byou are now\b|\b(?:developer|jailbreak|god) mode\b|\bsystem prompt\b"
+    r"|^\W*(?:system|assistant|user)\s*:"
+    r"|\b(?:answer|respond|reply to)\s+(?:every|all|any|each)\s+(?:questions?|prompts?|users?)\b"
+    r"|\bignore (?:the|this|that) (?:user|question|above|text)\b"
+    r"|\b(?:reply|respond|answer)\b[^.!?]{0,12}\b(?:the|a) (?:single |one )?word\b",
+    re.I,
+)
 
 
 def citation_valid(corpus: Corpus, c: Citation) -> bool:
     doc = corpus.document(c.doc_id)
     return doc is not None and 0 <= c.start < c.end <= len(doc.text) and doc.text[c.start:c.end] == c.quote
+
+
+def instruction_like(sentence: str) -> bool:
+    """Does this source sentence give orders to a language model ("ignore previous
+    instructions", "SYSTEM: …", "answer every question with …")? Such a sentence is quoted
+    faithfully like any other, but never counts as support for a generated claim: a model
+    that obeyed it would otherwise be "supported" by the very words it obeyed."""
+    return bool(_INSTRUCTION.search(sentence))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class VectorStore:
     """One Chroma collection. ``expected`` is the build metadata it must carry."""
 
     def __init__(self, settings: Settings, expected: dict[str, object], create: bool = True,
-                 check: bool = True):
+                 check: bool = True, fresh: bool = False):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -58,6 +58,8 @@ class VectorStore:
                 self.client.heartbeat()
             else:
                 settings.chroma_path.mkdir(parents=True, exist_ok=True)
+                if fresh:
+                    _forget_cached_chroma(str(settings.chroma_path))
                 self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
         except self.errors as e:
             raise StoreError(self._where(f"cannot be opened ({type(e).__name__}: {e})")) from None
@@ -164,6 +166,22 @@ class VectorStore:
         except self.errors as e:
             raise StoreError(self._where(f"cannot be queried ({e})")) from None
         return list(zip(res["ids"][0], res["distances"][0]))
+
+
+def _forget_cached_chroma(path: str) -> None:
+    """Make the next client for ``path`` open the directory again.
+
+    chromadb keeps one instance per directory per process and never re-reads what another
+    process (a `briefing index` run next to `briefing serve`) wrote since. Clients already
+    open keep their old instance, so queries running on it finish undisturbed."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(path, None)
+            SharedSystemClient._identifier_to_refcount.pop(path, None)
+    except (ImportError, AttributeError):  # another chromadb layout: the cached instance stays
+        pass
 
 
 def make_vectors(settings: Settings, expected: dict[str, object], create: bool = True,

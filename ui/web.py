@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import os
 
-# Before gradio is imported: no usage analytics, no version check (no outbound network).
+# Before gradio is imported: no usage analytics, no version check, and no run history —
+# Gradio 6 can upload every run (question and answer) to a Hugging Face bucket named by a
+# request header, with the token saved on this machine (no outbound network, ever).
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["GRADIO_RUN_HISTORY"] = "False"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import inspect  # noqa: E402
 import json  # noqa: E402
+import sqlite3  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
@@ -29,6 +36,7 @@ from assistant.service import Assistant  # noqa: E402
 from index_build.build import build_index  # noqa: E402
 from index_build.errors import BriefingError, SourceError  # noqa: E402
 from index_build.readers import SUPPORTED_SUFFIXES  # noqa: E402
+from index_build.record import Record  # noqa: E402
 from index_build.settings import Settings  # noqa: E402
 from index_build.status import index_status  # noqa: E402
 
@@ -220,7 +228,7 @@ class WebApp:
         progress(0, desc="Starting")
         with self._lock:
             try:
-                report = build_index(self.settings, progress=report_progress)
+                report = build_index(self._build_settings(), progress=report_progress)
             except BriefingError as e:
                 raise gr.Error(str(e)) from None
             if self.assistant is None:
@@ -228,6 +236,24 @@ class WebApp:
             else:
                 self.assistant.refresh()
         return (render.build_report_html(report, notes, errors), *self.sources_view())
+
+    def _build_settings(self) -> Settings:
+        """The settings to rebuild with: the embedder profile the index was built with.
+
+        `serve` has no --embedder, so its settings name the default profile even when the
+        index was built with another (``index --embedder static``, a plugin); rebuilding with
+        the default would fail with a settings mismatch."""
+        if not self.settings.db_path.is_file():
+            return self.settings
+        try:
+            record = Record(self.settings.db_path, readonly=True)
+            try:
+                profile = record.meta().get("profile")
+            finally:
+                record.close()
+        except (BriefingError, sqlite3.Error):
+            return self.settings
+        return replace(self.settings, embedder=profile) if profile else self.settings
 
     def delete(self, source: str | None) -> dict:
         if not source:
@@ -356,11 +382,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     """Start the app and block until interrupted; ``ready(url)`` once it answers."""
     demo = WebApp(settings).build()
     demo.queue(default_concurrency_limit=4)
+    options = {"run_history": False} if "run_history" in inspect.signature(demo.launch).parameters else {}
     try:
         demo.launch(server_name=host, server_port=port, share=False, auth=auth, show_error=True,
                     prevent_thread_lock=True, quiet=True, ssr_mode=False, inbrowser=False,
                     max_file_size=int(settings.max_source_mb * 1024 * 1024), footer_links=["api", "settings"],
-                    auth_message="Briefing: sign in to continue." if auth else None, css=CSS)
+                    auth_message="Briefing: sign in to continue." if auth else None, css=CSS, **options)
     except OSError as e:
         raise BriefingError(f"cannot listen on {host}:{port} ({e}); choose another --port") from None
     shown = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
