@@ -12,9 +12,10 @@ reconciles Chroma's id set with the record, re-using stored embeddings.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import stat
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +96,9 @@ def _hash_file(path: Path) -> tuple[str, int]:
 
 def scan_sources(root: Path, report: BuildReport) -> list[Path]:
     """Supported files under ``root``. Hidden files are ignored; symlinks that lead out of
-    the folder are reported and not followed; other types are reported as skipped."""
+    the folder, loop or dangle are reported and not followed; pipes, sockets and devices are
+    reported and never opened (reading a pipe waits forever); other types are reported as
+    skipped."""
     root_real = root.resolve()
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -106,10 +109,25 @@ def scan_sources(root: Path, report: BuildReport) -> list[Path]:
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
             if path.is_symlink():
-                target = path.resolve()
+                try:
+                    target = path.resolve(strict=True)
+                except FileNotFoundError:
+                    report.skipped.append({"source": rel, "reason": "is a link to a file that does not exist; not followed"})
+                    continue
+                except (RuntimeError, OSError):  # a loop: RuntimeError before Python 3.13, OSError after
+                    report.skipped.append({"source": rel, "reason": "is a link that loops back on itself; not followed"})
+                    continue
                 if not target.is_relative_to(root_real):
                     report.skipped.append({"source": rel, "reason": "is a link to a file outside the sources folder; not followed"})
                     continue
+            try:
+                regular = stat.S_ISREG(path.stat().st_mode)
+            except OSError as e:
+                report.skipped.append({"source": rel, "reason": f"cannot be read ({e.strerror or e}); check the file"})
+                continue
+            if not regular:
+                report.skipped.append({"source": rel, "reason": "is not a regular file (a pipe, socket or device); not read"})
+                continue
             if suffix_of(name) not in SUPPORTED_SUFFIXES:
                 report.skipped.append({"source": rel, "reason": f"has an unsupported type; supported: {', '.join(SUPPORTED_SUFFIXES)}"})
                 continue
@@ -189,6 +207,8 @@ def build_index(
             report.repaired = reconcile(record, vectors)
             _run(settings, root, record, vectors, embedder, report, progress)
             report.documents, report.chunks = record.counts()
+            # `briefing status` lists what the last run could not index, and why.
+            record.set_meta(last_skipped=json.dumps(report.skipped, ensure_ascii=False))
         finally:
             record.close()
     report.seconds = time.perf_counter() - started
@@ -228,7 +248,7 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
         except SourceError as e:
             report.skipped.append({"source": e.source, "reason": e.reason})
             continue
-        except (ValueError, TypeError, LookupError, AttributeError, RuntimeError, OSError, zlib.error) as e:
+        except Exception as e:  # noqa: BLE001 - parsers raise their own types (pypdf, lxml, …)
             # A parser failing on one odd file must not stop the build of all the others.
             report.skipped.append({"source": source, "reason": f"could not be read ({type(e).__name__}: {e}); "
                                    "convert it to another format or remove it"})

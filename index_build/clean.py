@@ -45,9 +45,14 @@ _BYLINE = re.compile(
 )
 
 
+# All rules in one pattern: one match per line instead of eight (a file of a million short
+# lines spent seconds here).
+_ANY_BOILERPLATE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in BOILERPLATE), re.I)
+
+
 def _is_boilerplate(line: str) -> bool:
     s = line.strip()
-    return bool(s) and any(p.fullmatch(s) for p, _ in BOILERPLATE)
+    return bool(s) and _ANY_BOILERPLATE.fullmatch(s) is not None
 
 
 def strip_boilerplate(text: str) -> str:
@@ -79,8 +84,9 @@ def _headline_like(line: str) -> bool:
 
 
 def lead_title(text: str, limit: int = 90) -> str:
-    """A title for a story that has no headline: its first sentence, shortened."""
-    first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0].strip()
+    """A title for a story that has no headline: its first sentence, shortened. Never past
+    the first line: text without sentence marks (Thai, a list) would run on for paragraphs."""
+    first = re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0].strip()
     if len(first) <= limit:
         return first.rstrip(".")
     cut = first[:limit].rsplit(" ", 1)[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .errors import BriefingError
 from .record import Record
 from .settings import Settings
@@ -10,7 +12,8 @@ __all__ = ["index_status"]
 
 
 def index_status(settings: Settings) -> dict:
-    """``{"documents","chunks","embedder","dimension","chunk_tokens","store", ...}``."""
+    """``{"documents","chunks","embedder","dimension","chunk_tokens","store", ...}``;
+    ``skipped`` lists the files the last build could not index (``{"source","reason"}``)."""
     if not settings.db_path.is_file():
         raise BriefingError(
             f"no index in {settings.index_dir}; run `briefing index` to build one from sources/"
@@ -32,4 +35,13 @@ def index_status(settings: Settings) -> dict:
         "sources": n_sources,
         "index_dir": str(settings.index_dir),
         "generation": int(meta.get("generation", 0) or 0),
+        "skipped": _skipped(meta.get("last_skipped")),
     }
+
+
+def _skipped(raw: str | None) -> list[dict]:
+    try:
+        items = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []

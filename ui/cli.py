@@ -66,14 +66,20 @@ def main(ctx: click.Context, index_dir: str | None, config: str | None) -> None:
     ctx.obj = Context(index_dir, config)
 
 
+def _shown(name: str) -> str:
+    """A file name for one line of terminal output: control characters (a newline is legal
+    in a file name) are escaped, so one skipped file stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
 def _print_report(report, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False))
         return
     for item in report.skipped:
-        click.echo(f"skipped {item['source']}: {item['reason']}", err=True)
+        click.echo(f"skipped {_shown(item['source'])}: {item['reason']}", err=True)
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {_shown(warning)}", err=True)
     parts = [f"{report.added} added", f"{report.updated} updated", f"{report.removed} removed",
              f"{report.unchanged} unchanged", f"{len(report.skipped)} skipped"]
     click.echo(
@@ -135,6 +141,10 @@ def status(obj: Context, as_json: bool) -> None:
         f"{info['chunks']} chunks\nEmbedder {info['embedder']} ({info['dimension']} dims), "
         f"chunks of {info['chunk_tokens']} tokens\nStore {info['store']}"
     )
+    if info["skipped"]:
+        click.echo(f"Skipped by the last run ({len(info['skipped'])} files, not indexed):")
+        for item in info["skipped"]:
+            click.echo(f"  {_shown(item.get('source', ''))}: {item.get('reason', '')}")
 
 
 def _filters(source: tuple[str, ...], publisher: tuple[str, ...], since: str | None, until: str | None):
