@@ -93,11 +93,45 @@ class MiniLMEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:  # the model is not safe to call from two threads at once
-            out = self._load().encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
+            model = self._load()
+            with _one_thread(len(texts) <= SMALL_INPUT):
+                out = model.encode(
+                    texts, batch_size=self.batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
         return np.asarray(out, dtype=np.float32)
+
+
+# A question (or a handful of texts) is embedded on one thread. With torch's default of one
+# thread per core, a single query on a 2-core machine that is busy with anything else (the
+# web server's other requests, a build) waits on its second thread at every layer:
+# bench/scale_bench.py measured 76 ms per query with 2 threads against 27 ms with 1 at a load
+# average of 4, and 496 ms against 30 ms at a load of 8. Batches (index builds) keep all threads.
+SMALL_INPUT = 16
+
+
+class _one_thread:
+    """Run torch on one intra-op thread inside the block (when ``active``), then restore."""
+
+    def __init__(self, active: bool):
+        self.active = active
+        self.before = None
+
+    def __enter__(self):
+        if self.active:
+            import torch
+
+            self.before = torch.get_num_threads()
+            if self.before != 1:
+                torch.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        if self.before not in (None, 1):
+            import torch
+
+            torch.set_num_threads(self.before)
+        return False
 
 
 class StaticEmbedder:
