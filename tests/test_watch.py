@@ -74,7 +74,7 @@ def test_watch_command_prints_a_report_per_change_and_stops_on_ctrl_c(tmp_path, 
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=60)  # generous: 2 loaded cores in CI
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
