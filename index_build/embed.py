@@ -142,6 +142,11 @@ class StaticEmbedder:
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
+        # model2vec's Hugging Face tokenizer cannot be used from two threads at once: it raises
+        # "RuntimeError: Already borrowed" (bench/scale_bench.py: 3 of 240 asks failed with 8 and
+        # 32 users of `briefing serve`; 2,100 of 2,400 embeds from 8 threads). One call at a time;
+        # a question takes well under a millisecond.
+        self._encode_lock = threading.Lock()
 
     def _load(self):
         with self._lock:
@@ -186,7 +191,10 @@ class StaticEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return _normalize(self._load().encode(texts, batch_size=self.batch_size, show_progress_bar=False))
+        model = self._load()
+        with self._encode_lock:
+            out = model.encode(texts, batch_size=self.batch_size, show_progress_bar=False)
+        return _normalize(out)
 
 
 _CACHE: dict[tuple[str, int], Embedder] = {}
