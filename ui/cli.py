@@ -120,8 +120,19 @@ def index(obj: Context, sources: str | None, rebuild: bool, watch: bool, as_json
 
         if not as_json:
             click.echo(f"Watching {settings.sources_dir} for changes (Ctrl+C to stop)…", err=True)
-        for report in watch_sources(settings, progress=None if as_json else TerminalProgress()):
-            _print_report(report, as_json)
+        code = 0
+        try:
+            for report in watch_sources(settings, progress=None if as_json else TerminalProgress()):
+                _print_report(report, as_json)
+        except KeyboardInterrupt:
+            code = 130
+        # Ctrl+C ends the watch at once: every finished build is committed (SQLite), and a
+        # library thread (Chroma, tokenizers) must not keep the process alive after it.
+        if not as_json:
+            click.echo("stopped watching", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 @main.command()
