@@ -63,14 +63,29 @@ class Retrieval:
     timings_ms: dict[str, float]
 
 
-def _dense(corpus: Corpus, query: str, filters: Filters, pool: int, timings: dict) -> dict[int, float]:
-    """Row index → cosine similarity of the ``pool`` nearest chunks."""
+# A filter that keeps at least this share of the chunks is applied after an unfiltered Chroma
+# query for more neighbours: Chroma evaluates a ``where`` clause against the metadata of every
+# chunk first (113 ms for a date filter at 107k chunks, against 3 ms for the plain query).
+POST_FILTER_SHARE = 0.2
+
+
+def _dense(corpus: Corpus, query: str, filters: Filters, pool: int, timings: dict,
+           mask: np.ndarray | None = None) -> dict[int, float]:
+    """Row index → cosine similarity of the ``pool`` nearest chunks (within the filters)."""
     if corpus.vectors is None:
         return {}
     t0 = time.perf_counter()
     vector = corpus.embedder.embed([query])[0]
     t1 = time.perf_counter()
-    hits = corpus.vectors.query(vector, pool, corpus.where(filters))
+    hits = None
+    share = float(mask.mean()) if mask is not None else 1.0
+    if mask is not None and share > 0 and share >= POST_FILTER_SHARE:
+        wide = corpus.vectors.query(vector, min(len(mask), int(2 * pool / share) + 1))
+        kept = [(cid, d) for cid, d in wide if cid in corpus.pos and mask[corpus.pos[cid]]]
+        if len(kept) >= pool or len(wide) >= len(mask):
+            hits = kept[:pool]
+    if hits is None:
+        hits = corpus.vectors.query(vector, pool, corpus.where(filters))
     t2 = time.perf_counter()
     timings["embed_query"] = (t1 - t0) * 1000
     timings["dense"] = (t2 - t1) * 1000
@@ -107,7 +122,7 @@ def retrieve(corpus: Corpus, query: str, filters: Filters = Filters(), k: int = 
     timings: dict[str, float] = {}
     w = weights_for(corpus.embedder.name)
     mask = corpus.mask(filters)
-    dense = _dense(corpus, query, filters, pool, timings)
+    dense = _dense(corpus, query, filters, pool, timings, mask)
     lexical = _lexical(corpus, query, mask, timings)
     t0 = time.perf_counter()
     cands = set(dense)

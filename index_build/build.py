@@ -23,6 +23,7 @@ from pathlib import Path
 from .chunk import chunk_document
 from .embed import Embedder, make_embedder
 from .errors import BriefingError, SourceError
+from .lexical import build_lexical, chunk_tokens, lexical_stamp_matches
 from .lock import IndexLock
 from .models import Chunk, Document
 from .readers import SUPPORTED_SUFFIXES, read_source, suffix_of
@@ -239,12 +240,16 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
         progress("scan", i + 1, len(files))
     removed = sorted(set(known) - seen)
 
-    parsed: list[tuple[str, str, int, list[Document], list[Chunk]]] = []
+    parsed: list[tuple[str, str, int, list[Document], list[Chunk], list[str]]] = []
     max_bytes = int(settings.max_source_mb * 1024 * 1024)
     for i, (path, source, digest, size) in enumerate(todo):
         try:
             docs = read_source(path, root, max_bytes, report.warnings)
-            chunks = [c for d in docs for c in chunk_document(d, settings.chunk_tokens, settings.chunk_overlap)]
+            chunks, tokens = [], []
+            for d in docs:
+                for c in chunk_document(d, settings.chunk_tokens, settings.chunk_overlap):
+                    chunks.append(c)
+                    tokens.append(chunk_tokens(d.title, c.text))
         except SourceError as e:
             report.skipped.append({"source": e.source, "reason": e.reason})
             continue
@@ -253,12 +258,12 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
             report.skipped.append({"source": source, "reason": f"could not be read ({type(e).__name__}: {e}); "
                                    "convert it to another format or remove it"})
             continue
-        parsed.append((source, digest, size, docs, chunks))
+        parsed.append((source, digest, size, docs, chunks, tokens))
         progress("read", i + 1, len(todo))
 
     # Embed what the record does not have yet, committing each batch.
-    keys_by_chunk = {c.chunk_id: embed_key(embedder.name, c.embed_text) for *_, chunks in parsed for c in chunks}
-    texts_by_key = {keys_by_chunk[c.chunk_id]: c.embed_text for *_, chunks in parsed for c in chunks}
+    keys_by_chunk = {c.chunk_id: embed_key(embedder.name, c.embed_text) for p in parsed for c in p[4]}
+    texts_by_key = {keys_by_chunk[c.chunk_id]: c.embed_text for p in parsed for c in p[4]}
     absent = record.missing_embeddings(texts_by_key)
     missing = [k for k in texts_by_key if k in absent]
     # Embeddings are stored before the record refers to them. Mark that first: if this run
@@ -281,13 +286,13 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
     old_ids = record.chunk_ids_of_sources(changed_sources)
     now = time.time()
     with record.transaction() as db:
-        for source, digest, size, docs, chunks in parsed:
+        for source, digest, size, docs, chunks, tokens in parsed:
             if source in known:
                 report.updated += 1
             else:
                 report.added += 1
             record.replace_source(db, source, digest, size, docs, chunks,
-                                  [keys_by_chunk[c.chunk_id] for c in chunks], now)
+                                  [keys_by_chunk[c.chunk_id] for c in chunks], now, tokens)
         for source in removed:
             record.remove_source(db, source)
             report.removed += 1
@@ -298,10 +303,17 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
             # In the same transaction: a run killed after it (while Chroma is being written)
             # leaves no embeddings that no chunk refers to. Chroma's deletes need no vectors.
             record.prune_embeddings()
+            record.prune_tokens()
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('embeddings_pending', '0')")
-    new_ids = {c.chunk_id for *_, chunks in parsed for c in chunks}
+    new_ids = {c.chunk_id for p in parsed for c in p[4]}
     if parsed or removed:
         progress("store", 0, 1)
         _sync(record, vectors, sorted(new_ids - old_ids), sorted(old_ids - new_ids))
         record.set_meta(chroma_dirty=0)
         progress("store", 1, 1)
+    # The lexical index of this generation, unless a run before (or a reader) wrote it.
+    generation = int(record.meta().get("generation", 0))
+    chunk_count = record.counts()[1]
+    if chunk_count and not lexical_stamp_matches(settings.index_dir, generation, chunk_count):
+        progress("lexical", 0, 1)
+        build_lexical(settings.index_dir, generation, record.lexical_tokens(chunk_tokens), progress)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, embed_key TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS chunk_tokens (chunk_id TEXT PRIMARY KEY, tokens TEXT NOT NULL);
 """
 
 
@@ -113,7 +114,7 @@ class Record:
         a rebuild restarting at 1 would look to them like the index they already have."""
         with self.transaction() as db:
             gen = int(dict(db.execute("SELECT key, value FROM meta")).get("generation", 0))
-            for table in ("meta", "sources", "documents", "chunks", "embeddings"):
+            for table in ("meta", "sources", "documents", "chunks", "embeddings", "chunk_tokens"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("INSERT INTO meta(key, value) VALUES('generation', ?)", (str(gen + 1),))
 
@@ -212,6 +213,23 @@ class Record:
             )
         return np.stack([np.frombuffer(found[k], dtype=np.float32) for k in keys]) if keys else np.zeros((0, 0))
 
+    def lexical_tokens(self, compute: Callable[[str | None, str], str]) -> list[str]:
+        """BM25 tokens of every chunk, in ``chunks_with_meta`` order; chunks without stored tokens
+        (an index from before they were stored) get ``compute(title, text)``."""
+        has_table = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chunk_tokens'").fetchone()
+        if not has_table:
+            return [compute(r[7], r[4]) for r in self.chunks_with_meta()]
+        rows = self.db.execute(
+            "SELECT t.tokens, CASE WHEN t.tokens IS NULL THEN d.title END, CASE WHEN t.tokens IS NULL THEN c.text END "
+            "FROM chunks c JOIN documents d ON d.doc_id = c.doc_id LEFT JOIN chunk_tokens t ON t.chunk_id = c.chunk_id "
+            "ORDER BY d.source, c.doc_id, c.ordinal")
+        return [tokens if tokens is not None else compute(title, text) for tokens, title, text in rows]
+
+    def prune_tokens(self) -> int:
+        cur = self.db.execute("DELETE FROM chunk_tokens WHERE chunk_id NOT IN (SELECT chunk_id FROM chunks)")
+        return cur.rowcount
+
     def prune_embeddings(self) -> int:
         cur = self.db.execute("DELETE FROM embeddings WHERE key NOT IN (SELECT embed_key FROM chunks)")
         return cur.rowcount
@@ -220,6 +238,7 @@ class Record:
     def replace_source(
         self, db: sqlite3.Connection, source: str, content_hash: str, size: int,
         docs: list[Document], chunks: list[Chunk], keys: list[str], now: float,
+        tokens: list[str] | None = None,
     ) -> None:
         """Inside a transaction: make ``source`` hold exactly ``docs`` and ``chunks``."""
         old_docs = [r[0] for r in db.execute("SELECT doc_id FROM documents WHERE source = ?", (source,))]
@@ -247,6 +266,9 @@ class Record:
             "VALUES(?,?,?,?,?,?,?)",
             [(c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.text, k) for c, k in zip(chunks, keys)],
         )
+        if tokens is not None:
+            db.executemany("INSERT OR REPLACE INTO chunk_tokens(chunk_id, tokens) VALUES(?, ?)",
+                           [(c.chunk_id, t) for c, t in zip(chunks, tokens)])
         db.execute(
             "INSERT OR REPLACE INTO sources(source, content_hash, size, doc_count, indexed_at) VALUES(?,?,?,?,?)",
             (source, content_hash, size, len(docs), now),

@@ -55,6 +55,34 @@ def test_publisher_and_date_filters(assistant):
     assert old and all(p.published and p.published <= "2018" for p in old)  # seed 000 is dated 2017
 
 
+@pytest.mark.parametrize("filters", [
+    {"sources": ("000_8724b5602e0331c2.txt",)}, {"publishers": ("harbour daily",)},
+    {"since": "2017-01-01"}, {"until": "2018"}, {"since": "2019-01-01", "until": "2019-12-31"},
+])
+def test_filtering_after_a_wider_dense_query_equals_chromas_where_clause(assistant, monkeypatch, filters):
+    """A broad filter is applied to an unfiltered Chroma query for more neighbours; a narrow
+    one goes to Chroma as a ``where`` clause. Both must pick the same passages."""
+    import assistant.retrieve as retrieve_module
+    from assistant.models import Filters
+
+    seen = []
+    real_query = type(assistant.corpus.vectors).query
+
+    def spy(self, vector, n, where=None):
+        seen.append(where)
+        return real_query(self, vector, n, where)
+
+    monkeypatch.setattr(type(assistant.corpus.vectors), "query", spy)
+    runs = {}
+    for share in (0.0, 1.01):  # always post-filter; never
+        monkeypatch.setattr(retrieve_module, "POST_FILTER_SHARE", share)
+        seen.clear()
+        got = retrieve_module.retrieve(assistant.corpus, "sanctions talks harbour Moscow", Filters(**filters), k=8)
+        runs[share] = [(p.chunk_id, round(p.score, 6)) for p in got.passages]
+        assert (seen == [None]) == (share == 0.0), seen
+    assert runs[0.0] and runs[0.0] == runs[1.01]
+
+
 def test_extractive_answer_cites_the_exact_sentence(assistant):
     answer = assistant.ask("What did Ri Yong Ho demand?")
     assert not answer.abstained

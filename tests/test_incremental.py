@@ -395,3 +395,105 @@ def test_any_sequence_of_edits_matches_a_fresh_build(tmp_path_factory):
         settings=hsettings(max_examples=20, stateful_step_count=6, deadline=None,
                            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
     )
+
+
+# -- the lexical (BM25) index is written by the build ------------------------------------------
+
+def _lexical_stamp(settings) -> dict:
+    import json
+
+    return json.loads((settings.index_dir / "lexical" / "generation.json").read_text())
+
+
+def _bm25_of_fresh_tokens(settings):
+    """BM25 over tokens computed straight from the record's chunks (no stored tokens)."""
+    from index_build.lexical import build_lexical, chunk_tokens
+
+    record = open_record(settings.index_dir)
+    try:
+        rows = list(record.chunks_with_meta())
+    finally:
+        record.close()
+    return rows, build_lexical(None, 0, [chunk_tokens(r[7], r[4]) for r in rows])
+
+
+def test_the_build_writes_bm25_for_its_generation_and_readers_load_it(settings, seed_sources, fake_embedder,
+                                                                    monkeypatch):
+    import numpy as np
+
+    import assistant.corpus as corpus_module
+    from assistant.corpus import Corpus
+
+    build_index(settings, embedder=fake_embedder)
+    record = open_record(settings.index_dir)
+    generation, chunks = int(record.meta()["generation"]), record.counts()[1]
+    record.close()
+    assert _lexical_stamp(settings)["generation"] == generation
+    assert _lexical_stamp(settings)["chunks"] == chunks
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the reader rebuilt BM25 although the build had written it")
+
+    monkeypatch.setattr(corpus_module, "build_lexical", no_build)
+    corpus = Corpus(settings, embedder=fake_embedder).snapshot()
+    rows, fresh = _bm25_of_fresh_tokens(settings)
+    assert corpus.ids == [r[0] for r in rows]
+    assert corpus.df == fresh.df
+    for query in (["moscow"], ["nuclear", "talk"], ["simultan", "action"]):
+        q = [t for t in query if t in corpus.df]
+        assert q, query
+        assert np.allclose(corpus.bm25.get_scores(q), fresh.bm25.get_scores(q))
+
+
+def test_an_edit_tokenizes_only_the_new_chunks_and_bm25_follows(settings, seed_sources, fake_embedder, monkeypatch):
+    import index_build.build as build_module
+    from index_build import lexical
+
+    build_index(settings, embedder=fake_embedder)
+    first = _lexical_stamp(settings)
+    calls = []
+    real = lexical.chunk_tokens
+
+    def counting(title, text):
+        calls.append(text)
+        return real(title, text)
+
+    monkeypatch.setattr(build_module, "chunk_tokens", counting)
+    path = seed_sources / SEED_000
+    path.write_text(path.read_text("utf-8").replace("quiet trip to Moscow", "secret trip to Zanzibar"), "utf-8")
+    build_index(settings, embedder=fake_embedder)
+    second = _lexical_stamp(settings)
+    assert second["generation"] == first["generation"] + 1
+    record = open_record(settings.index_dir)
+    try:
+        n_edited = len(record.chunk_ids_of_sources([SEED_000]))
+        stored = record.db.execute("SELECT count(*) FROM chunk_tokens").fetchone()[0]
+        n_chunks = record.counts()[1]
+    finally:
+        record.close()
+    # Only the edited file's chunks were tokenized (when it was read); the stored tokens of the
+    # other file were reused, stale ones pruned.
+    assert 0 < len(calls) == n_edited < n_chunks
+    assert stored == n_chunks
+    from index_build.lexical import load_lexical
+
+    loaded = load_lexical(settings.index_dir, second["generation"], n_chunks)
+    rows, fresh = _bm25_of_fresh_tokens(settings)
+    assert loaded is not None and loaded.df == fresh.df
+    assert loaded.df.get("zanzibar") and "zanzibar" in fresh.df
+
+
+def test_a_reader_builds_bm25_when_the_build_was_killed_before_writing_it(settings, seed_sources, fake_embedder):
+    import shutil
+
+    from assistant.corpus import Corpus
+
+    build_index(settings, embedder=fake_embedder)
+    shutil.rmtree(settings.index_dir / "lexical")
+    corpus = Corpus(settings, embedder=fake_embedder).snapshot()
+    rows, fresh = _bm25_of_fresh_tokens(settings)
+    assert corpus.df == fresh.df
+    assert _lexical_stamp(settings)["generation"] == corpus.generation
+    # and the next build, with nothing to do, leaves it in place
+    build_index(settings, embedder=fake_embedder)
+    assert _lexical_stamp(settings)["generation"] == corpus.generation

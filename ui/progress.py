@@ -7,7 +7,7 @@ import sys
 __all__ = ["TerminalProgress"]
 
 _LABELS = {"scan": "Hashing sources", "read": "Reading & chunking", "embed": "Embedding chunks",
-           "store": "Writing index"}
+           "store": "Writing index", "lexical": "Keyword index"}
 
 
 class TerminalProgress:

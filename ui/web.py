@@ -47,7 +47,7 @@ from .uploads import delete_source, list_sources, save_upload  # noqa: E402
 __all__ = ["WebApp", "build_app", "serve"]
 
 _STAGES = {"scan": "Hashing sources", "read": "Reading & chunking", "embed": "Embedding passages",
-           "store": "Writing index"}
+           "store": "Writing index", "lexical": "Keyword index"}
 _MEMO_STAGES = {"gather": "Gathering passages", "write": "Writing sections"}
 _TABLE_HEADERS = ["File", "Headline", "Publisher", "Author", "Published", "Characters", "Passages"]
 
