@@ -107,15 +107,18 @@ def _stages(t0: float, t1: float, clock: StageClock, model_s: float) -> dict[str
     embed_end = clock.last.get("embed", embed_start)
     store_start = clock.first.get("store", embed_end)
     store_end = clock.last.get("store", store_start)
+    lexical_start = clock.first.get("lexical", store_end)
+    lexical_end = clock.last.get("lexical", lexical_start)
     return {
         "open + reconcile + scan/hash": scan_end - t0,
-        "read + clean + chunk": read_end - scan_end,
+        "read + clean + chunk (+ BM25 tokens)": read_end - scan_end,
         "embed keys + record lookup": embed_start - read_end,
         "embedding (model)": model_s,
         "embedding bookkeeping (SQLite writes)": max(0.0, embed_end - embed_start - model_s),
         "record transaction (SQLite)": store_start - embed_end,
         "Chroma upsert/delete + prune": store_end - store_start,
-        "close + rest": t1 - store_end,
+        "BM25 index (from stored tokens)": lexical_end - lexical_start,
+        "close + rest": t1 - store_end - (lexical_end - lexical_start),
     }
 
 

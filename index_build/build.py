@@ -160,7 +160,7 @@ def _sync(record: Record, vectors: VectorStore, upsert_ids: list[str], delete_id
             continue
         vecs = record.get_embeddings([r[5] for r in rows])
         vectors.upsert(
-            [r[0] for r in rows], vecs, [r[4] for r in rows],
+            [r[0] for r in rows], vecs,
             [chunk_metadata(r[1], r[2], r[3], r[6], r[7], r[8], r[9]) for r in rows],
         )
     if delete_ids:

@@ -91,11 +91,11 @@ def build_lexical(index_dir: Path | None, generation: int, tokens: list[str],
     # appends an empty token to the vocabulary, with no column).
     counts = np.diff(np.asarray(retriever.scores["indptr"]))
     df = {term: int(counts[j]) for term, j in vocab.items() if term and j < len(counts)}
-    if progress:
-        progress("lexical", 1, 1)
     lexical = Lexical(retriever, df)
     if index_dir is not None:
         _save(lexical_dir(index_dir), lexical, _stamp(generation, len(tokens)))
+    if progress:
+        progress("lexical", 1, 1)
     return lexical
 
 

@@ -46,14 +46,16 @@ def probe(index_dir: Path, chroma_url: str = "", collection: str = "", lexical: 
     }
     store = VectorStore(settings, expected, create=False)
     chroma_ids = sorted(store.ids())
-    got = store.collection.get(ids=chroma_ids, include=["embeddings", "documents", "metadatas"]) if chroma_ids else {
-        "ids": [], "embeddings": [], "documents": [], "metadatas": []}
-    texts = {r[0]: r[4] for r in rows}
+    got = store.collection.get(ids=chroma_ids, include=["embeddings", "metadatas"]) if chroma_ids else {
+        "ids": [], "embeddings": [], "metadatas": []}
+    spans = {r[0]: (r[1], r[2], r[3]) for r in rows}
     wrong_vectors = [
         cid for cid, vec in zip(got["ids"], got["embeddings"])
         if cid in vectors_by_chunk and not np.allclose(np.asarray(vec), vectors_by_chunk[cid], atol=1e-5)
     ]
-    wrong_texts = [cid for cid, text in zip(got["ids"], got["documents"]) if cid in texts and text != texts[cid]]
+    # Chroma holds no passage text (the record does): its metadata must point at the same span.
+    wrong_spans = [cid for cid, m in zip(got["ids"], got["metadatas"])
+                   if cid in spans and (m.get("doc_id"), m.get("start"), m.get("end")) != spans[cid]]
     rnd = random.Random(0)
     sample = rnd.sample(sorted(vectors_by_chunk), min(8, len(vectors_by_chunk)))
     probes_ok = sum(store.query(vectors_by_chunk[cid], 1)[0][0] == cid for cid in sample)
@@ -67,7 +69,7 @@ def probe(index_dir: Path, chroma_url: str = "", collection: str = "", lexical: 
         "chroma_ids": chroma_ids,
         "chroma_count": store.count(),
         "wrong_vectors": wrong_vectors,
-        "wrong_texts": wrong_texts,
+        "wrong_spans": wrong_spans,
         "probes": len(sample),
         "probes_ok": probes_ok,
         "chroma_sources": sorted({m["source"] for m in got["metadatas"]}),

@@ -218,7 +218,7 @@ def test_server_killed_mid_build_fails_cleanly_and_the_next_run_converges(tmp_pa
         p = probe(index, chroma_url=server.url, collection=collection)
         assert p["chunk_ids"] == p["chroma_ids"] == sorted(want["chunks"]), "Chroma and the record disagree"
         assert p["chroma_count"] == len(want["chunks"])
-        assert p["wrong_vectors"] == [] and p["wrong_texts"] == [] and p["spans_ok"]
+        assert p["wrong_vectors"] == [] and p["wrong_spans"] == [] and p["spans_ok"]
         assert p["probes_ok"] == p["probes"] > 0 and p["chroma_dirty"] == "0"
     finally:
         server.stop()

@@ -270,7 +270,7 @@ def assert_converged(index: Path, want: dict, folder: Folder, zygote: Zygote) ->
     assert p["chroma_ids"] == ids, "Chroma and the record disagree"
     assert p["chroma_count"] == len(ids)
     assert p["orphan_chunks"] == [] and p["docs_without_source"] == []
-    assert p["wrong_vectors"] == [] and p["wrong_texts"] == [] and p["spans_ok"]
+    assert p["wrong_vectors"] == [] and p["wrong_spans"] == [] and p["spans_ok"]
     assert p["probes_ok"] == p["probes"] > 0, "Chroma queries do not find the stored chunks"
     assert p["chroma_dirty"] == "0"
     source_of = {cid: want["documents"][c[0]][0] for cid, c in want["chunks"].items()}
@@ -484,7 +484,7 @@ def test_killed_real_model_build_keeps_its_embeddings_and_is_repaired(tmp_path, 
     p = probe(index, zygote)
     assert p["embedder"] == "minilm:all-MiniLM-L6-v2"
     assert p["chunk_ids"] == p["chroma_ids"] == sorted(want["chunks"])
-    assert p["wrong_vectors"] == [] and p["wrong_texts"] == [] and p["spans_ok"]
+    assert p["wrong_vectors"] == [] and p["wrong_spans"] == [] and p["spans_ok"]
     assert p["probes_ok"] == p["probes"] > 0 and p["chroma_dirty"] == "0"
 
 

@@ -229,7 +229,7 @@ def test_stray_chroma_entries_are_removed(settings, fake_embedder):
 
     build_index(settings, embedder=fake_embedder)
     vectors = make_vectors(settings, expected_meta(settings, fake_embedder))
-    vectors.upsert(["stray-1"], np.ones((1, 64), dtype=np.float32) / 8, ["stray"], [{"doc_id": "gone"}])
+    vectors.upsert(["stray-1"], np.ones((1, 64), dtype=np.float32) / 8, [{"doc_id": "gone"}])
     report = build_index(settings, embedder=fake_embedder)
     assert report.repaired == 1
     assert "stray-1" not in vectors.ids()
@@ -242,7 +242,7 @@ def test_an_interrupted_chroma_write_is_finished_by_the_next_run(settings, fake_
     vectors = make_vectors(settings, expected_meta(settings, fake_embedder))
     victim = sorted(vectors.ids())[0]
     vectors.delete([victim])
-    vectors.upsert(["stray-2"], vectors_like(fake_embedder), ["x"], [{"doc_id": "gone"}])  # count unchanged
+    vectors.upsert(["stray-2"], vectors_like(fake_embedder), [{"doc_id": "gone"}])  # count unchanged
     record = open_record(settings.index_dir)
     record.set_meta(chroma_dirty=1)
     record.close()
@@ -257,7 +257,7 @@ def vectors_like(embedder):
     return embedder.embed(["anything"])
 
 
-def test_chroma_holds_the_chunk_text_and_metadata(settings, fake_embedder):
+def test_chroma_holds_the_metadata_and_the_record_the_text(settings, fake_embedder):
     build_index(settings, embedder=fake_embedder)
     vectors = make_vectors(settings, expected_meta(settings, fake_embedder))
     record = open_record(settings.index_dir)
@@ -268,7 +268,7 @@ def test_chroma_holds_the_chunk_text_and_metadata(settings, fake_embedder):
     got = vectors.collection.get(ids=list(rows), include=["documents", "metadatas"])
     for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
         row = rows[cid]
-        assert text == row[4]
+        assert text is None  # the passage text is the record's (SQLite), not Chroma's
         assert (meta["doc_id"], meta["start"], meta["end"], meta["source"], meta["title"]) == (
             row[1], row[2], row[3], row[6], row[7])
     wapo = [m for m in got["metadatas"] if m["source"] == SEED_000]
