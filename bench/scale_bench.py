@@ -24,8 +24,9 @@ Steps (all by default; ``--steps`` picks some):
   on a random sample (≤ 20,000) of the same embed texts, read back from the record, in one call.
   Ratio = build chunks/s ÷ raw chunks/s (target ≥ 0.85).
 * ``lexical`` — per size, in fresh processes: the first ``Corpus`` open after the build
-  (it builds and persists BM25), a second open (loads it), ``bm25s`` load alone; RSS deltas,
-  BM25 arrays in memory, its size on disk.
+  (which wrote BM25), a second open, ``bm25s`` load alone, BM25 built again from the tokens
+  stored in the record (what the build does) and from the chunk texts; RSS deltas, BM25
+  arrays in memory, its size on disk.
 * ``query`` — per size, in this process: warm ``Assistant.ask`` (extractive, top_k=10) on the
   question sample: p50/p95 and the ``timings_ms`` breakdown (embed query, dense, BM25, fuse,
   answer); hit@1/5/10 and MRR@10 by the RealTimeQA rule (``assistant.evaluate._relevant``).
