@@ -29,6 +29,10 @@ from .models import Filters
 
 __all__ = ["Corpus", "CorpusView", "date_key"]
 
+# Exact search within a narrow filter keeps every embedding in memory (107k × 256 static
+# dimensions: 105 MB; MiniLM's 384: 157 MB); above this, Chroma's where clause is used.
+MATRIX_LIMIT_MB = 512
+
 
 def date_key(value: str | None, end: bool = False) -> int:
     """An ISO date as YYYYMMDD; a partial date covers its whole year or month."""
@@ -80,6 +84,9 @@ class CorpusView:
         self.starts = np.array([r[2] for r in rows], dtype=np.int64)
         self.ends = np.array([r[3] for r in rows], dtype=np.int64)
         self.texts = [r[4] for r in rows]
+        self._embed_keys = [r[5] for r in rows]
+        self._matrix: np.ndarray | None = None
+        self._matrix_lock = threading.Lock()
         self.sources = [r[6] for r in rows]
         self.titles = [r[7] for r in rows]
         self.publishers = [r[8] for r in rows]
@@ -157,6 +164,28 @@ class CorpusView:
         if filters.until:
             m &= (self.date_keys <= date_key(filters.until, end=True)) & (self.date_keys > 0)
         return m
+
+    def vectors_matrix(self) -> np.ndarray | None:
+        """Every chunk's embedding (unit length) in row order, read from the record on first
+        use; for exact search within a narrow filter. None when it would take more than
+        ``MATRIX_LIMIT_MB`` or the record no longer holds them (a later build pruned them)."""
+        if self._matrix is None and self.ids:
+            dim = int(self.meta.get("dimension", 0) or 0)
+            if dim <= 0 or len(self.ids) * dim * 4 > MATRIX_LIMIT_MB * 1024 * 1024:
+                return None
+            with self._matrix_lock:
+                if self._matrix is None:
+                    record = Record(self.settings.db_path, readonly=True)
+                    try:
+                        matrix = record.get_embeddings(self._embed_keys)
+                    except KeyError:
+                        return None
+                    finally:
+                        record.close()
+                    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+                    norms[norms == 0] = 1.0
+                    self._matrix = (matrix / norms).astype(np.float32)
+        return self._matrix
 
     def where(self, filters: Filters) -> dict | None:
         clauses: list[dict] = []

@@ -58,10 +58,12 @@ def test_publisher_and_date_filters(assistant):
 @pytest.mark.parametrize("filters", [
     {"sources": ("000_8724b5602e0331c2.txt",)}, {"publishers": ("harbour daily",)},
     {"since": "2017-01-01"}, {"until": "2018"}, {"since": "2019-01-01", "until": "2019-12-31"},
+    {"since": "2031-01-01"},
 ])
-def test_filtering_after_a_wider_dense_query_equals_chromas_where_clause(assistant, monkeypatch, filters):
-    """A broad filter is applied to an unfiltered Chroma query for more neighbours; a narrow
-    one goes to Chroma as a ``where`` clause. Both must pick the same passages."""
+def test_the_three_ways_of_filtering_dense_search_agree(assistant, monkeypatch, filters):
+    """A broad filter is applied to a wider unfiltered Chroma query; a narrow one is searched
+    exactly over the kept chunks' embeddings; Chroma's ``where`` clause is the fallback. All
+    three must pick the same passages with the same scores."""
     import assistant.retrieve as retrieve_module
     from assistant.models import Filters
 
@@ -74,13 +76,21 @@ def test_filtering_after_a_wider_dense_query_equals_chromas_where_clause(assista
 
     monkeypatch.setattr(type(assistant.corpus.vectors), "query", spy)
     runs = {}
-    for share in (0.0, 1.01):  # always post-filter; never
+    for mode, share, exact in (("post", 0.0, False), ("exact", 1.01, True), ("where", 1.01, False)):
         monkeypatch.setattr(retrieve_module, "POST_FILTER_SHARE", share)
+        monkeypatch.setattr(retrieve_module, "EXACT_FILTERED", exact)
         seen.clear()
         got = retrieve_module.retrieve(assistant.corpus, "sanctions talks harbour Moscow", Filters(**filters), k=8)
-        runs[share] = [(p.chunk_id, round(p.score, 6)) for p in got.passages]
-        assert (seen == [None]) == (share == 0.0), seen
-    assert runs[0.0] and runs[0.0] == runs[1.01]
+        runs[mode] = [(p.chunk_id, round(p.score, 5)) for p in got.passages]
+        matches = assistant.corpus.mask(Filters(**filters)).any()
+        expected = {"post": [None] if matches else [], "exact": [],
+                    "where": [assistant.corpus.where(Filters(**filters))]}[mode]
+        if mode == "post" and not matches:  # nothing kept: falls through to the other ways
+            continue
+        assert seen == expected, (mode, seen)
+    assert runs["exact"] == runs["where"]
+    assert runs["post"] == runs["where"]
+    assert bool(runs["where"]) == ("2031" not in str(filters))
 
 
 def test_extractive_answer_cites_the_exact_sentence(assistant):
