@@ -92,6 +92,7 @@ class CorpusView:
         self.publishers = [r[8] for r in rows]
         self.published = [r[9] for r in rows]
         self.date_keys = np.array([date_key(p) for p in self.published], dtype=np.int64)
+        self.date_ends = np.array([date_key(p, end=True) for p in self.published], dtype=np.int64)
         self.pos = {cid: i for i, cid in enumerate(self.ids)}
         self._source_index = _distinct(self.sources)
         self._publisher_index = _distinct(self.publishers)
@@ -160,7 +161,8 @@ class CorpusView:
             names, inverse = self._publisher_index
             m &= np.array([p.casefold() in wanted for p in names], dtype=bool)[inverse]
         if filters.since:
-            m &= self.date_keys >= date_key(filters.since)
+            # A document dated only by year (or month) is in range when that period reaches it.
+            m &= self.date_ends >= date_key(filters.since)
         if filters.until:
             m &= (self.date_keys <= date_key(filters.until, end=True)) & (self.date_keys > 0)
         return m
@@ -197,7 +199,10 @@ class CorpusView:
                                                                if p.casefold() in {x.casefold() for x in filters.publishers}})
             clauses.append({"publisher": {"$in": pubs}})
         if filters.since:
-            clauses.append({"date_key": {"$gte": date_key(filters.since)}})
+            since = date_key(filters.since)
+            year, month = since // 10000 * 10000, since // 100 * 100  # the same year / month, undated further
+            clauses.append({"$or": [{"date_key": {"$gte": since}}, {"date_key": {"$eq": year}},
+                                    {"date_key": {"$eq": month}}]})
         if filters.until:
             clauses.append({"date_key": {"$lte": date_key(filters.until, end=True)}})
             clauses.append({"date_key": {"$gt": 0}})

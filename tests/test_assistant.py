@@ -53,12 +53,16 @@ def test_publisher_and_date_filters(assistant):
     assert dated and {p.source for p in dated} == {"ports.md"}
     old = retrieve(assistant.corpus, "sanctions", Filters(until="2018"), k=5).passages
     assert old and all(p.published and p.published <= "2018" for p in old)  # seed 000 is dated 2017
+    # Seed 000 is dated by its year only: a range inside 2017 still holds it.
+    mid = retrieve(assistant.corpus, "Yun trip to Moscow", Filters(since="2017-06-01", until="2017-12-31"), k=5).passages
+    assert mid and {p.source for p in mid} == {"000_8724b5602e0331c2.txt"}
+    assert not retrieve(assistant.corpus, "Yun trip to Moscow", Filters(since="2018-01-01", until="2018-12-31"), k=5).passages
 
 
 @pytest.mark.parametrize("filters", [
     {"sources": ("000_8724b5602e0331c2.txt",)}, {"publishers": ("harbour daily",)},
     {"since": "2017-01-01"}, {"until": "2018"}, {"since": "2019-01-01", "until": "2019-12-31"},
-    {"since": "2031-01-01"},
+    {"since": "2031-01-01"}, {"since": "2017-06-01", "until": "2017-12-31"}, {"since": "2019-03"},
 ])
 def test_the_three_ways_of_filtering_dense_search_agree(assistant, monkeypatch, filters):
     """A broad filter is applied to a wider unfiltered Chroma query; a narrow one is searched
