@@ -11,6 +11,8 @@ Two formats, told apart per line:
 from __future__ import annotations
 
 import json
+import random
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +26,9 @@ from .service import Assistant
 
 __all__ = ["GoldItem", "load_gold", "evaluate", "METRICS", "format_table"]
 
-METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "key_fact_recall", "answer_match", "citation_validity",
+METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "key_fact_recall", "answer_match", "answer_ceiling",
+           "answer_match_in_ceiling", "answer_match_outside_ceiling", "short_answer_match", "abstain_withheld",
+           "citation_validity",
            "citation_support", "abstain_unanswerable", "abstain_answerable", "p50_ms", "p95_ms")
 
 
@@ -93,9 +97,27 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def _answer_in(answer: str, text: str) -> bool:
+    a, t = answer.strip().lower(), text.lower()
+    if len(a) >= 4:
+        return a in t
+    return bool(a) and re.search(rf"(?<!\w){re.escape(a)}(?!\w)", t) is not None
+
+
+def withheld_ids(items: list[GoldItem], share: float, seed: int = 7) -> set[str]:
+    """The rtqa questions (a random ``share``) asked again with their evidence withheld."""
+    ids = sorted(i.id for i in items if i.evidence_doc and i.answerable)
+    return set(random.Random(seed).sample(ids, int(len(ids) * share)))
+
+
 def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[int, int], None] | None = None,
-             record_ids: dict[str, str | None] | None = None) -> tuple[dict[str, float], list[dict]]:
-    """Ask every question; return the metrics and one row per question."""
+             record_ids: dict[str, str | None] | None = None, withhold: float = 0.0
+             ) -> tuple[dict[str, float], list[dict]]:
+    """Ask every question; return the metrics and one row per question.
+
+    ``withhold``: for this share of the rtqa questions, also ask with the evidence document's
+    passages and every passage holding the answer text dropped from the retrieved ones
+    (``abstain_withheld``: how many of those were abstained on)."""
     corpus = assistant.corpus
     if record_ids is None:
         record_ids = {}
@@ -117,10 +139,17 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
     abst_ans: list[bool] = []
     times: list[float] = []
     rows: list[dict] = []
+    in_ceiling: list[bool] = []
+    match_in: list[bool] = []
+    match_out: list[bool] = []
+    short: list[bool] = []
+    abst_withheld: list[bool] = []
+    withheld = withheld_ids(items, withhold) if withhold else set()
     for n, item in enumerate(items, start=1):
         answer: Answer = assistant.ask(item.question, list(item.history), Filters(), top_k=10)
         times.append(answer.timings_ms.get("total", 0.0))
-        ranks = [p.rank for p in answer.passages if _relevant(item, p.text, record_ids.get(p.doc_id))]
+        retrieved = answer.considered or answer.passages  # an abstention may list only the near misses
+        ranks = [p.rank for p in retrieved if _relevant(item, p.text, record_ids.get(p.doc_id))]
         first = min(ranks) if ranks else None
         if item.answerable:
             for k in hits:
@@ -130,7 +159,21 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
             if item.key_facts:
                 facts.append(_has_facts(item, answer.text))
             if item.answer:
-                matches.append(item.answer.lower() in answer.text.lower())
+                ok = _answer_in(item.answer, answer.text)
+                matches.append(ok)
+                ceiling = any(_answer_in(item.answer, p.text) for p in retrieved[:5]) or any(
+                    _answer_in(item.answer, c.quote) for c in answer.citations)
+                in_ceiling.append(ceiling)
+                (match_in if ceiling else match_out).append(ok)
+                if not answer.abstained:
+                    short.append(bool(answer.short_answer) and (
+                        _answer_in(item.answer, answer.short_answer) or _answer_in(answer.short_answer, item.answer)))
+            if item.id in withheld:
+                def drop(p, item=item):
+                    return record_ids.get(p.doc_id) == item.evidence_doc or _answer_in(item.answer, p.text)
+
+                w = assistant.ask(item.question, list(item.history), Filters(), top_k=10, withhold=drop)
+                abst_withheld.append(w.abstained)
         else:
             abst_un.append(answer.abstained)
         for c in answer.citations:
@@ -155,7 +198,10 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
 
     metrics = {
         "hit@1": mean(hits[1]), "hit@5": mean(hits[5]), "hit@10": mean(hits[10]), "mrr@10": mean(rr),
-        "key_fact_recall": mean(facts), "answer_match": mean(matches), "citation_validity": mean(valid),
+        "key_fact_recall": mean(facts), "answer_match": mean(matches), "answer_ceiling": mean(in_ceiling),
+        "answer_match_in_ceiling": mean(match_in), "answer_match_outside_ceiling": mean(match_out),
+        "short_answer_match": mean(short), "abstain_withheld": mean(abst_withheld),
+        "citation_validity": mean(valid),
         "citation_support": mean(support), "abstain_unanswerable": mean(abst_un),
         "abstain_answerable": mean(abst_ans), "p50_ms": round(statistics.median(times), 1) if times else None,
         "p95_ms": round(_pct(times, 0.95), 1),

@@ -68,12 +68,17 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     standalone_query: str = ""
     dropped: list[str] = field(default_factory=list)  # sentences removed by verification
+    short_answer: str = ""  # the entity that answers a factoid question, as the cited sentence writes it
+    confidence: float = 0.0  # the learned selector's probability for its best sentence
+    considered: list[Passage] = field(default_factory=list)  # all retrieved, when ``passages`` lists fewer
 
     def as_json(self) -> dict:
         return {
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
+            "short_answer": self.short_answer,
+            "confidence": round(self.confidence, 4),
             "citations": [c.as_json() for c in self.citations],
             "passages": [p.as_json() for p in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

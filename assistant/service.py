@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import replace
 from collections.abc import Iterator
 
 from index_build.chunk import sentence_spans
@@ -19,6 +20,7 @@ from index_build.settings import Settings
 
 from .converse import Condensed, condense
 from .corpus import Corpus
+from .answer import select_answer
 from .extractive import candidates, select
 from .generate import NOT_IN_SOURCES, SYSTEM_PROMPT, Generator, build_prompt, make_generator
 from .models import Answer, Citation, Filters, Passage
@@ -30,6 +32,10 @@ from .verify import citation_valid, instruction_like, supported
 __all__ = ["Assistant", "ABSTAIN_TEXT"]
 
 ABSTAIN_TEXT = "The sources don't say. None of the indexed passages answers this; the closest ones are listed below."
+ABSTAIN_NONE_TEXT = "The sources don't say. No indexed passage comes close to this question."
+# When abstaining, a passage is listed only if one of its sentences reached this share of the
+# answer threshold: the user sees the near misses, not five random passages.
+RELATED_SHARE = 1 / 3
 CANDIDATE_PASSAGES = 8
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -43,17 +49,20 @@ class Assistant:
 
     # -- public -------------------------------------------------------------------------
     def ask(self, question: str, history: list[str] | None = None, filters: Filters = Filters(),
-            top_k: int | None = None, llm: str | None = None) -> Answer:
+            top_k: int | None = None, llm: str | None = None, withhold=None) -> Answer:
         answer = None
-        for event in self.stream(question, history, filters, top_k, llm):
+        for event in self.stream(question, history, filters, top_k, llm, withhold):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
         return answer
 
     def stream(self, question: str, history: list[str] | None = None, filters: Filters = Filters(),
-               top_k: int | None = None, llm: str | None = None) -> Iterator[str | Answer]:
+               top_k: int | None = None, llm: str | None = None, withhold=None) -> Iterator[str | Answer]:
         """Yield text deltas, then the final ``Answer``.
+
+        ``withhold`` (evaluation only): a predicate on passages; those it accepts are dropped
+        from the retrieved ones, as if their documents were not indexed.
 
         The whole question runs on one snapshot of the index (``Corpus.snapshot``), so a
         rebuild that finishes meanwhile cannot mix two generations into one answer."""
@@ -63,7 +72,7 @@ class Assistant:
         generator = self._generator_for(llm)
         condensed = self._condense(question, history or [], generator)
         corpus = _snapshot(self.corpus)
-        retrieval = retrieve(corpus, condensed.query, filters, k=max(top_k, CANDIDATE_PASSAGES))
+        retrieval = _retrieve(corpus, condensed.query, filters, max(top_k, CANDIDATE_PASSAGES), withhold)
         t1 = time.perf_counter()
         passages = retrieval.passages
         if generator is None:
@@ -72,7 +81,7 @@ class Assistant:
                 # A rebuild changed the documents under this snapshot mid-question: once more
                 # on the new generation rather than abstain because of the timing.
                 corpus = _snapshot(self.corpus)
-                retrieval = retrieve(corpus, condensed.query, filters, k=max(top_k, CANDIDATE_PASSAGES))
+                retrieval = _retrieve(corpus, condensed.query, filters, max(top_k, CANDIDATE_PASSAGES), withhold)
                 passages = retrieval.passages
                 answer = self._extractive(corpus, question, condensed, passages, top_k)
             if not answer.abstained:
@@ -127,6 +136,8 @@ class Assistant:
 
     def _extractive(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
                     top_k: int) -> Answer:
+        if self.settings.answerer == "learned":
+            return self._learned(corpus, question, condensed, passages, top_k)
         q = analyze(condensed.question)
         chosen = select(candidates(corpus, q, condensed.question, passages[:CANDIDATE_PASSAGES]))
         if not chosen:
@@ -145,6 +156,43 @@ class Assistant:
             return self._abstain(question, passages, top_k)
         return Answer(question=question, text=" ".join(parts), abstained=False, citations=citations,
                       passages=_cited_first(passages, citations)[:top_k])
+
+    def _learned(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
+                 top_k: int) -> Answer:
+        """The learned, calibrated selector (``answer.py``; ``answerer = "learned"``)."""
+        sel = select_answer(corpus, condensed.question, passages[:CANDIDATE_PASSAGES])
+        if sel.abstained:
+            return self._abstain_related(question, passages, top_k, sel)
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for s in sel.chosen:
+            cand = s.candidate
+            cit = Citation(n=len(citations) + 1, chunk_id=cand.passage.chunk_id, doc_id=cand.doc_id,
+                           source=cand.passage.source, title=cand.passage.title,
+                           start=cand.start, end=cand.end, quote=cand.text)
+            if not citation_valid(corpus, cit):
+                continue
+            lead = f"{sel.speaker} said: " if sel.speaker and not citations else ""
+            citations.append(cit)
+            parts.append(f"{lead}{_one_line(cand.text)} [{cit.n}]")
+        if not citations:
+            return self._abstain_related(question, passages, top_k, sel)
+        return Answer(question=question, text=" ".join(parts), abstained=False, citations=citations,
+                      passages=_cited_first(passages, citations)[:top_k], short_answer=sel.short_answer,
+                      confidence=sel.best)
+
+    def _abstain_related(self, question: str, passages: list[Passage], top_k: int, sel) -> Answer:
+        from .ranker import load_ranker
+
+        floor = load_ranker().answer_threshold * RELATED_SHARE
+        near = {s.candidate.passage.chunk_id for s in sel.ranked if s.probability >= floor}
+        kept = [p for p in passages if p.chunk_id in near]
+        answer = self._abstain(question, kept, top_k)
+        answer.considered = passages[:top_k]
+        answer.confidence = sel.best
+        if not kept:
+            answer.text = ABSTAIN_NONE_TEXT
+        return answer
 
     def _generative(self, corpus: Corpus, generator: Generator, question: str, condensed: Condensed,
                     passages: list[Passage], top_k: int):
@@ -198,6 +246,15 @@ class Assistant:
         cits = sorted(citations.values(), key=lambda c: c.n)
         return Answer(question=question, text=" ".join(kept), abstained=False, citations=cits,
                       passages=_cited_first(passages, cits)[:top_k], dropped=dropped)
+
+
+def _retrieve(corpus, query: str, filters: Filters, k: int, withhold):
+    if withhold is None:
+        return retrieve(corpus, query, filters, k=k)
+    got = retrieve(corpus, query, filters, k=k + 16)
+    kept = [p for p in got.passages if not withhold(p)][:k]
+    got.passages = [replace(p, rank=i) for i, p in enumerate(kept, start=1)]
+    return got
 
 
 def _snapshot(corpus):

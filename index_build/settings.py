@@ -33,6 +33,9 @@ class Settings:
     top_k: int = 5
     llm: str = ""  # "", "openai:URL", "ollama:MODEL", "llamacpp:PATH"
     llm_model: str = ""
+    # Extractive sentence selector: "rules" (hand-written, the default until the learned one
+    # beats it on the seed questions too) or "learned" (assistant/answer.py, issue 13).
+    answerer: str = "rules"
 
     @property
     def db_path(self) -> Path:
@@ -70,6 +73,8 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError(
             f"embedder = {s.embedder!r} is unknown; choose one of {', '.join(EMBEDDER_PROFILES)}"
         )
+    if s.answerer not in ("rules", "learned"):
+        raise SettingsError(f"answerer = {s.answerer!r} is unknown; choose rules or learned")
     if s.chunk_tokens < 16:
         raise SettingsError(f"chunk_tokens = {s.chunk_tokens} is too small; use at least 16")
     if not 0 <= s.chunk_overlap < s.chunk_tokens:

@@ -165,6 +165,8 @@ def _filters(source: tuple[str, ...], publisher: tuple[str, ...], since: str | N
 
 
 def _print_answer(answer) -> None:
+    if answer.short_answer:
+        click.echo(f"Short answer: {answer.short_answer}")
     click.echo(answer.text)
     if answer.citations:
         click.echo("")
@@ -240,9 +242,13 @@ def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: 
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("--index-dir", "index_dir", type=click.Path(file_okay=False), help="Index to evaluate.")
 @click.option("--details", type=click.Path(dir_okay=False), help="Also write one JSON line per question here.")
+@click.option("--withhold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="rtqa format: also ask this share of the questions with their evidence withheld "
+                   "(they should be abstained on: abstain_withheld).")
 @click.pass_obj
 @friendly
-def eval_(obj: Context, file: str, as_json: bool, index_dir: str | None, details: str | None) -> None:
+def eval_(obj: Context, file: str, as_json: bool, index_dir: str | None, details: str | None,
+          withhold: float) -> None:
     """Score retrieval, answers, citations and abstention on a gold FILE (JSONL).
 
     Reads the seed format (question, answerable, evidence, key_facts) or the rtqa format
@@ -261,7 +267,7 @@ def eval_(obj: Context, file: str, as_json: bool, index_dir: str | None, details
 
         bar = tqdm(total=len(items), desc="Evaluating", unit="question", file=sys.stderr)
         progress = lambda done, total: bar.update(1)  # noqa: E731
-    metrics, rows = evaluate(assistant, items, progress)
+    metrics, rows = evaluate(assistant, items, progress, withhold=withhold)
     if bar is not None:
         bar.close()
     if details:

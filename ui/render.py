@@ -149,7 +149,11 @@ def answer_html(answer: Answer) -> str:
         return (f'<div class="answer abstained"><p class="abstain">{escape(answer.text)}</p>'
                 f"{_passages_list(answer.passages)}</div>")
     cits = {c.n: c for c in answer.citations}
-    return (f'<div class="answer"><p>{_answer_body(answer.text, cits)}</p>'
+    body = _answer_body(answer.text, cits)
+    if answer.short_answer and escape(answer.short_answer) in body:  # the entity that answers, in bold
+        mark = escape(answer.short_answer)
+        body = body.replace(mark, f'<strong class="short-answer">{mark}</strong>', 1)
+    return (f'<div class="answer"><p>{body}</p>'
             f"{_sources_list(answer.citations) if answer.citations else ''}</div>")
 
 

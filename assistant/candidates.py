@@ -1,0 +1,68 @@
+"""Candidate sentences: every sentence of the top passages that could be quoted as an answer.
+
+A candidate is an exact span of its document (``doc.text[start:end] == text``), with what the
+features need around it: the sentence before it in the same paragraph (a quote's
+attribution, the referent of "he"), the document's headline, and the passage it came from.
+The headline line itself and sentences that address a language model are never candidates:
+a headline is not a sentence of the report, and an instruction supports nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from index_build.chunk import sentence_spans
+
+from .models import Passage
+from .text import words
+from .verify import instruction_like
+
+__all__ = ["Candidate", "candidate_sentences", "MIN_WORDS"]
+
+MIN_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Candidate:
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    passage: Passage
+    before: str  # the previous sentence of the same paragraph ("" at a paragraph's start)
+    title: str
+    position: float  # start / len(document text): 0 = the lead
+    doc_sentence: int  # how many sentences of the passage come before it (0 = first of the passage)
+
+
+def _before(text: str, a: int) -> str:
+    window = text[max(0, a - 600):a]
+    para = window[window.rfind("\n\n") + 2:] if "\n\n" in window else window
+    spans = sentence_spans(para)
+    return para[spans[-1][0]:spans[-1][1]] if spans else ""
+
+
+def candidate_sentences(corpus, passages: list[Passage]) -> list[Candidate]:
+    """The sentences of ``passages`` (in passage order, each sentence once even when two
+    overlapping passages hold it; it keeps the better-ranked passage)."""
+    seen: set[tuple[str, int, int]] = set()
+    out: list[Candidate] = []
+    for p in passages:
+        doc = corpus.document(p.doc_id)
+        if doc is None:
+            continue
+        title = (doc.title or "").strip()
+        n = max(1, len(doc.text))
+        for i, (a, b) in enumerate(sentence_spans(p.text)):
+            a, b = p.start + a, p.start + b
+            key = (p.doc_id, a, b)
+            if key in seen:
+                continue
+            seen.add(key)
+            text = doc.text[a:b]
+            if title and text.strip() == title:
+                continue  # the headline line
+            if len(words(text)) < MIN_WORDS or instruction_like(text):
+                continue
+            out.append(Candidate(p.doc_id, a, b, text, p, _before(doc.text, a), title, a / n, i))
+    return out

@@ -1,0 +1,498 @@
+"""Train the answer selector and write ``assistant/data/answer_model.json``.
+
+    .venv/bin/python -m bench.train_answer [--work-dir DIR] [--folds 5] [--seed 13] [--no-write]
+
+Data (nothing of it lands in the repository; only the weights and scores do):
+
+* **RealTimeQA dev** (``../shared/bench-data/rtqa``): the index of ``bench.rtqa_eval``'s default
+  corpus (the evidence docs of the 2,495 dev questions + 1,000 news articles, MiniLM), built in
+  ``--work-dir`` if it is not there yet (~20 min of embedding on 2 cores; re-runs reuse it).
+  A sentence is a positive when it contains the answer text (case-insensitive; a whole word
+  for answers under 4 characters).
+* **Withheld evidence**: for a random half of the questions (``--seed``), the passages of the
+  evidence doc and every passage containing the answer text are dropped from the retrieved
+  ones; the rest are that question's unanswerable version: every sentence a negative, and the
+  question must be abstained on.
+* **Seed gold files** (``tests/data/seed-*.jsonl`` on an index of ``sources/``): a sentence is a
+  positive when it holds one of the question's evidence strings or all its key facts;
+  the unanswerable ones contribute negatives.
+
+Training, with grouped cross-validation by question (``--folds``; the answerable and the
+withheld version of a question are always in the same fold):
+
+1. stage 1 (cheap features of every candidate) → out-of-fold scores → the shortlist;
+2. stage 2 (all features of the shortlist, incl. the MiniLM cosine and the spaCy parse) →
+   out-of-fold probabilities;
+3. the answer and second-sentence thresholds, chosen on held-out folds (nested: each fold's
+   decisions use thresholds picked on the other folds), to maximise answer_match while at
+   least ``--abstain-target`` of the withheld questions are abstained on;
+4. the final models, fit on everything, and the short-answer priors (how often, per question
+   type, the answer is a named entity of each kind).
+
+The reported scores are the held-out ones: no question is answered by a model that saw it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import REPO, machine_info, temp_dir
+
+SEED_GOLD = (REPO / "tests" / "data" / "seed-dev.jsonl", REPO / "tests" / "data" / "seed-extra.jsonl")
+OUT = REPO / "assistant" / "data" / "answer_model.json"
+CANDIDATE_PASSAGES = 8
+RETRIEVE = 24
+
+
+def log(msg: str) -> None:
+    print(f"[train {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# -- data -------------------------------------------------------------------------------
+def answer_in(answer: str, text: str) -> bool:
+    a = answer.strip().lower()
+    if not a:
+        return False
+    t = text.lower()
+    if len(a) >= 4:
+        return a in t
+    return re.search(rf"(?<!\w){re.escape(a)}(?!\w)", t) is not None
+
+
+def rtqa_index(work: Path):
+    """Settings of the rtqa index in ``work`` (built when missing) and the questions."""
+    from bench.rtqa_eval import PER_FILE, corpus_records, dev_questions
+    from bench.common import write_slice
+    from index_build.build import build_index
+    from index_build.embed import make_embedder
+    from index_build.settings import load_settings
+
+    questions = dev_questions(None)
+    sources, index_dir = work / "sources", work / "index"
+    settings = load_settings(environ={}, index_dir=index_dir, sources_dir=sources, embedder="minilm")
+    if not settings.db_path.is_file():
+        log(f"building the rtqa index in {index_dir} (MiniLM; ~20 min on 2 cores)")
+        write_slice(sources, corpus_records(questions, 1000, False), layout="jsonl-files", per_file=PER_FILE)
+        last = [0.0]
+
+        def progress(stage, done, total):
+            if time.perf_counter() - last[0] > 30 or done == total:
+                last[0] = time.perf_counter()
+                log(f"build {stage}: {done}/{total}")
+
+        build_index(settings, sources, embedder=make_embedder("minilm", settings.embed_batch_size), progress=progress)
+    return settings, questions
+
+
+def _renumber(passages):
+    return [replace(p, rank=i) for i, p in enumerate(passages, start=1)]
+
+
+class Sample:
+    """One question in one condition: its candidates, their stage-1 rows and labels."""
+
+    def __init__(self, qid, group, question, answerable, cands, x1, y, answer, key_facts=(), source="rtqa"):
+        self.qid, self.group, self.question, self.answerable = qid, group, question, answerable
+        self.cands, self.x1, self.y, self.answer, self.key_facts, self.source = cands, x1, y, answer, key_facts, source
+        self.short = None  # shortlist indices
+        self.x2 = None
+        self.parses = None
+
+    def correct(self, texts: list[str]) -> bool:
+        joined = " ".join(texts)
+        if self.source == "rtqa":
+            return answer_in(self.answer, joined)
+        low = joined.lower()
+        return bool(self.key_facts) and all(any(a.lower() in low for a in g) for g in self.key_facts)
+
+
+def rtqa_samples(settings, questions, seed: int, limit: int | None) -> list[Sample]:
+    from assistant.corpus import Corpus
+    from assistant.candidates import candidate_sentences
+    from assistant.features import question_terms, stage1_matrix
+    from assistant.retrieve import retrieve
+    from index_build.record import Record
+
+    corpus = Corpus(settings).snapshot()
+    rec = Record(settings.db_path, readonly=True)
+    try:
+        record_ids = dict(rec.db.execute("SELECT doc_id, record_id FROM documents"))
+    finally:
+        rec.close()
+    rng = random.Random(seed)
+    withheld = set(rng.sample(range(len(questions)), len(questions) // 2))
+    if limit:
+        questions = questions[:limit]
+    out: list[Sample] = []
+    t0 = time.perf_counter()
+    for n, q in enumerate(questions):
+        passages = retrieve(corpus, q["question"], k=RETRIEVE).passages
+        qterms = question_terms(corpus, q["question"])
+        conds = [("full", passages[:CANDIDATE_PASSAGES], True)]
+        if n in withheld:
+            rest = [p for p in passages if record_ids.get(p.doc_id) != q["evidence_doc"]
+                    and not answer_in(q["answer"], p.text)]
+            conds.append(("withheld", _renumber(rest[:CANDIDATE_PASSAGES]), False))
+        for cond, ps, answerable in conds:
+            cands = candidate_sentences(corpus, ps)
+            x1 = stage1_matrix(corpus, qterms, cands)
+            y = np.array([answerable and answer_in(q["answer"], c.text) for c in cands], dtype=bool)
+            out.append(Sample(f"{q['id']}:{cond}", q["id"], q["question"], answerable, cands, x1, y, q["answer"]))
+        if n % 250 == 0:
+            log(f"rtqa candidates: {n}/{len(questions)} questions ({time.perf_counter() - t0:.0f} s)")
+    return out
+
+
+def seed_samples() -> list[Sample]:
+    """Seed gold questions on an index of ``sources/`` (built with the fake-free MiniLM)."""
+    from assistant.candidates import candidate_sentences
+    from assistant.converse import condense
+    from assistant.corpus import Corpus
+    from assistant.evaluate import load_gold
+    from assistant.features import question_terms, stage1_matrix
+    from assistant.retrieve import retrieve
+    from index_build.build import build_index
+    from index_build.settings import load_settings
+
+    out: list[Sample] = []
+    with temp_dir("briefing-train-seed-") as tmp:
+        settings = load_settings(environ={}, index_dir=tmp / "index", sources_dir=REPO / "sources", embedder="minilm")
+        build_index(settings, REPO / "sources")
+        corpus = Corpus(settings).snapshot()
+        for path in SEED_GOLD:
+            for item in load_gold(path):
+                c = condense(item.question, list(item.history))
+                passages = retrieve(corpus, c.query, k=CANDIDATE_PASSAGES).passages
+                cands = candidate_sentences(corpus, passages)
+                x1 = stage1_matrix(corpus, question_terms(corpus, c.question), cands)
+                y = np.array([item.answerable and (any(e in cd.text for e in item.evidence) or (
+                    bool(item.key_facts) and all(any(a.lower() in cd.text.lower() for a in g) for g in item.key_facts)))
+                    for cd in cands], dtype=bool)
+                gid = f"seed:{path.stem}:{item.id}"
+                out.append(Sample(gid, gid, c.question, item.answerable, cands, x1, y, "",
+                                  item.key_facts, source="seed"))
+        # Stage 2 needs the embedder and documents of this index: computed while it exists.
+        stage2_for(out, corpus, shortlist_from=None)
+    return out
+
+
+# -- models -----------------------------------------------------------------------------
+def fit_lr(x: np.ndarray, y: np.ndarray, c: float, weight: np.ndarray | None = None):
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000)
+    model.fit((x - mean) / scale, y, sample_weight=weight)
+    return mean, scale, model.coef_[0], float(model.intercept_[0])
+
+
+def lr_logit(params, x):
+    mean, scale, coef, b = params
+    return ((x - mean) / scale) @ coef + b
+
+
+def folds_of(samples: list[Sample], k: int, seed: int) -> dict[str, int]:
+    groups = sorted({s.group for s in samples})
+    random.Random(seed).shuffle(groups)
+    return {g: i % k for i, g in enumerate(groups)}
+
+
+def stack(samples, attr):
+    mats = [getattr(s, attr) for s in samples if getattr(s, attr) is not None and len(getattr(s, attr))]
+    return np.vstack(mats) if mats else np.zeros((0, 0))
+
+
+SHORTLIST = 10
+
+
+def stage2_for(samples: list[Sample], corpus, shortlist_from: str | None = "oof1"):
+    """Stage-2 rows of each sample's shortlist (by its out-of-fold stage-1 score; all
+    candidates up to SHORTLIST by order when ``shortlist_from`` is None: set later)."""
+    from assistant.answer import stage2_features
+    from assistant.nlp import parse_question
+
+    from assistant.nlp import parse_sentences
+
+    t0 = time.perf_counter()
+    # Embed and parse every shortlisted text in large batches first (both cached by text), so
+    # the per-question call below finds them ready.
+    todo: dict[str, None] = {}
+    for s in samples:
+        scores = getattr(s, shortlist_from) if shortlist_from else None
+        idx = (sorted(range(len(s.cands)), key=lambda i: (-scores[i], i))[:SHORTLIST] if scores is not None
+               else range(len(s.cands)))
+        todo.setdefault(s.question, None)
+        for i in idx:
+            todo.setdefault(s.cands[i].text, None)
+            todo.setdefault(s.cands[i].before, None)
+    texts = list(todo)
+    log(f"stage 2: embedding and parsing {len(texts)} distinct texts")
+    vectors = {}
+    for i in range(0, len(texts), 2048):
+        part = texts[i:i + 2048]
+        for t, v in zip(part, corpus.embedder.embed(part)):
+            vectors[t] = v
+        parse_sentences(part)
+        log(f"stage 2: {min(i + 2048, len(texts))}/{len(texts)} texts ({time.perf_counter() - t0:.0f} s)")
+    corpus = _CachedCorpus(corpus, vectors)
+    for n, s in enumerate(samples):
+        if shortlist_from is None:
+            s.short = None  # filled after stage 1; keep every candidate's stage-2 row for the seeds
+            idx = list(range(len(s.cands)))
+        else:
+            scores = getattr(s, shortlist_from)
+            idx = sorted(range(len(s.cands)), key=lambda i: (-scores[i], i))[:SHORTLIST]
+        cands = [s.cands[i] for i in idx]
+        x2, _, _ = stage2_features(corpus, parse_question(s.question), s.question, cands, s.x1[idx])
+        s.full2 = (idx, x2)
+        if n % 500 == 0 and n:
+            log(f"stage 2 features: {n}/{len(samples)} ({time.perf_counter() - t0:.0f} s)")
+
+
+class _CachedEmbedder:
+    def __init__(self, inner, vectors):
+        self.inner, self.vectors, self.name = inner, vectors, inner.name
+
+    def embed(self, texts):
+        missing = [t for t in texts if t not in self.vectors]
+        if missing:
+            for t, v in zip(missing, self.inner.embed(missing)):
+                self.vectors[t] = v
+        return np.stack([self.vectors[t] for t in texts])
+
+
+class _CachedCorpus:
+    """A corpus view whose embedder answers from vectors computed in batches beforehand."""
+
+    def __init__(self, inner, vectors):
+        self._inner, self.embedder = inner, _CachedEmbedder(inner.embedder, vectors)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def pick_shortlist(samples):
+    """Restrict each sample's stage-2 rows to its shortlist by out-of-fold stage-1 score."""
+    for s in samples:
+        idx_all, x2_all = s.full2
+        pos = {i: j for j, i in enumerate(idx_all)}
+        order = sorted(idx_all, key=lambda i: (-s.oof1[i], i))[:SHORTLIST]
+        s.short = order
+        s.x2 = x2_all[[pos[i] for i in order]] if order else np.zeros((0, x2_all.shape[1] if x2_all.ndim == 2 else 0))
+        s.y2 = s.y[order] if order else np.zeros(0, dtype=bool)
+
+
+def decisions(samples, probs_attr, t_answer, t_second):
+    """(correct, abstained, answerable) per sample under the thresholds."""
+    from assistant.answer import _redundant
+
+    out = []
+    for s in samples:
+        p = getattr(s, probs_attr)
+        if p is None or not len(p) or p.max() < t_answer:
+            out.append((False, True, s.answerable))
+            continue
+        order = np.argsort(-p)
+        chosen = [order[0]]
+        for j in order[1:]:
+            if len(chosen) >= 2 or p[j] < t_second:
+                break
+            cj = s.cands[s.short[j]]
+            if any(_redundant(cj.text, s.cands[s.short[c]].text) for c in chosen):
+                continue
+            chosen.append(j)
+        texts = [s.cands[s.short[j]].text for j in chosen]
+        out.append((s.answerable and s.correct(texts), False, s.answerable))
+    return out
+
+
+def score(dec):
+    ans = [d for d in dec if d[2]]
+    un = [d for d in dec if not d[2]]
+    return {
+        "answer_match": sum(d[0] for d in ans) / max(1, len(ans)),
+        "abstain_answerable": sum(d[1] for d in ans) / max(1, len(ans)),
+        "abstain_withheld": sum(d[1] for d in un) / max(1, len(un)),
+        "answerable": len(ans), "withheld": len(un),
+    }
+
+
+GRID_A = np.round(np.arange(0.02, 0.9, 0.01), 3)
+GRID_B = np.round(np.arange(0.1, 0.95, 0.05), 3)
+
+
+def choose_thresholds(samples, probs_attr, abstain_target):
+    best = None
+    for ta in GRID_A:
+        base = score(decisions(samples, probs_attr, ta, 2.0))
+        if base["abstain_withheld"] < abstain_target:
+            continue
+        for tb in GRID_B:
+            tb = max(tb, ta)
+            sc = score(decisions(samples, probs_attr, ta, tb))
+            key = (sc["answer_match"], -sc["abstain_answerable"])
+            if best is None or key > best[0]:
+                best = (key, float(ta), float(tb), sc)
+        break  # the lowest threshold that meets the abstention target answers the most
+    if best is None:
+        return 0.5, 0.9, None
+    return best[1], best[2], best[3]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.train_answer", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work-dir", type=Path, default=Path("/tmp/rtqa"))
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--c", type=float, default=0.5, help="inverse L2 strength of both logistic models")
+    ap.add_argument("--seed-weight", type=float, default=5.0, help="sample weight of seed-gold rows")
+    ap.add_argument("--abstain-target", type=float, default=0.80)
+    ap.add_argument("--questions", type=int, default=None, help="first N dev questions only (a quick run)")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+
+    from assistant.corpus import Corpus
+    from assistant.features import STAGE1, STAGE2
+    from assistant.nlp import ENTITY_GROUPS, QUESTION_TYPES, entity_group, parse_question
+
+    work = args.work_dir.resolve()
+    if work.is_relative_to(REPO):
+        raise SystemExit("--work-dir must be outside the repository (the data must not land in it)")
+    work.mkdir(parents=True, exist_ok=True)
+    info = machine_info()
+    settings, questions = rtqa_index(work)
+    samples = rtqa_samples(settings, questions, args.seed, args.questions)
+    corpus = Corpus(settings).snapshot()
+    log(f"{len(samples)} rtqa samples, {sum(len(s.cands) for s in samples)} candidates")
+    seeds = seed_samples()
+    log(f"{len(seeds)} seed samples")
+    everything = samples + seeds
+    fold = folds_of(everything, args.folds, args.seed)
+
+    # Stage 1: out-of-fold scores.
+    weight_of = lambda s: args.seed_weight if s.source == "seed" else 1.0  # noqa: E731
+    for s in everything:
+        s.oof1 = np.zeros(len(s.cands))
+    for k in range(args.folds):
+        train = [s for s in everything if fold[s.group] != k and len(s.cands)]
+        params = fit_lr(stack(train, "x1"), np.concatenate([s.y for s in train]), args.c,
+                        np.concatenate([np.full(len(s.cands), weight_of(s)) for s in train]))
+        for s in everything:
+            if fold[s.group] == k and len(s.cands):
+                s.oof1 = lr_logit(params, s.x1)
+    # The shortlist's ceiling: a positive among the top SHORTLIST by stage 1.
+    ans = [s for s in samples if s.answerable]
+    ceiling_cands = sum(s.y.any() for s in ans) / max(1, len(ans))
+    ceiling_short = sum(s.y[np.argsort(-s.oof1)[:SHORTLIST]].any() for s in ans if len(s.cands)) / max(1, len(ans))
+    log(f"sentence ceiling: {ceiling_cands:.3f} in the candidates, {ceiling_short:.3f} in the stage-1 shortlist")
+
+    # Stage 2 on every sample's stage-1 shortlist (rtqa here; the seeds computed theirs already).
+    stage2_for(samples, corpus, shortlist_from="oof1")
+    pick_shortlist(everything)
+    for s in everything:
+        s.oof2 = np.zeros(len(s.short))
+    for k in range(args.folds):
+        train = [s for s in everything if fold[s.group] != k and len(s.short)]
+        params = fit_lr(stack(train, "x2"), np.concatenate([s.y2 for s in train]), args.c,
+                        np.concatenate([np.full(len(s.short), weight_of(s)) for s in train]))
+        for s in everything:
+            if fold[s.group] == k and len(s.short):
+                s.oof2 = 1 / (1 + np.exp(-lr_logit(params, s.x2)))
+
+    def top1(attr, rows):
+        got = [s for s in rows if s.answerable and len(getattr(s, attr))]
+        return sum(bool(s.y2[int(np.argmax(getattr(s, attr)))]) for s in got) / max(1, len([s for s in rows if s.answerable]))
+
+    cos_i = STAGE2.index("cos")
+    for s in everything:
+        s.cos_only = s.x2[:, cos_i] if len(s.short) else np.zeros(0)
+    log(f"top-1 sentence holds the answer: stage 2 {top1('oof2', samples):.3f}, cosine alone {top1('cos_only', samples):.3f}")
+
+    # Thresholds, nested: each fold decided with thresholds chosen on the other folds.
+    rt = samples
+    nested = []
+    for k in range(args.folds):
+        ta, tb, _ = choose_thresholds([s for s in rt if fold[s.group] != k], "oof2", args.abstain_target)
+        nested += decisions([s for s in rt if fold[s.group] == k], "oof2", ta, tb)
+    held_out = score(nested)
+    t_answer, t_second, fitted = choose_thresholds(rt, "oof2", args.abstain_target)
+    seed_scores = score(decisions(seeds, "oof2", t_answer, t_second))
+    log(f"held-out rtqa: {held_out}")
+    log(f"thresholds {t_answer} / {t_second}; seeds (out-of-fold): {seed_scores}")
+
+    # Final models on everything.
+    w1 = np.concatenate([np.full(len(s.cands), weight_of(s)) for s in everything if len(s.cands)])
+    p1 = fit_lr(stack([s for s in everything if len(s.cands)], "x1"),
+                np.concatenate([s.y for s in everything if len(s.cands)]), args.c, w1)
+    w2 = np.concatenate([np.full(len(s.short), weight_of(s)) for s in everything if len(s.short)])
+    p2 = fit_lr(stack([s for s in everything if len(s.short)], "x2"),
+                np.concatenate([s.y2 for s in everything if len(s.short)]), args.c, w2)
+
+    # Short-answer priors: per question type, how often a positive sentence's answer is an entity of each kind.
+    from assistant.nlp import parse_sentences
+
+    counts: dict[str, dict[str, float]] = {t: {g: 0.0 for g in ENTITY_GROUPS} for t in QUESTION_TYPES}
+    totals = {t: 0 for t in QUESTION_TYPES}
+    for s in samples:
+        if not s.answerable:
+            continue
+        qt = parse_question(s.question).qtype
+        pos = [s.cands[i].text for i, yes in zip(s.short, s.y2) if yes]
+        if not pos:
+            continue
+        totals[qt] += 1
+        sp = parse_sentences(pos[:1])[0]
+        a = s.answer.lower()
+        for g in {entity_group(label) for text, label in sp.entities
+                  if text.lower() == a or (len(a) >= 3 and (a in text.lower() or text.lower() in a))} - {""}:
+            counts[qt][g] += 1
+    prior = {t: {g: round(c / totals[t], 4) for g, c in counts[t].items()} if totals[t] else {} for t in QUESTION_TYPES}
+
+    from assistant.ranker import Linear
+
+    def linear(params, names):
+        mean, scale, coef, b = params
+        return Linear(tuple(names), mean, scale, coef, b).as_json()
+
+    model = {
+        "stage1": linear(p1, STAGE1), "stage2": linear(p2, STAGE2), "shortlist": SHORTLIST,
+        "answer_threshold": t_answer, "second_threshold": t_second,
+        "short_answer_prior": prior, "short_answer_min": 0.2,
+        "info": {
+            "trained": info["date"], "machine": info.get("cpu", ""), "git": info.get("git", ""),
+            "data": (f"RealTimeQA dev: {len(questions) if not args.questions else args.questions} questions on "
+                     f"their evidence docs + 1,000 articles (MiniLM index), {sum(not s.answerable for s in samples)} "
+                     f"with the evidence withheld (seed {args.seed}); seed gold: {len(seeds)} questions "
+                     f"(weight {args.seed_weight})"),
+            "candidate_passages": CANDIDATE_PASSAGES, "folds": args.folds, "C": args.c,
+            "cv": {"held_out_rtqa": {k: round(v, 4) if isinstance(v, float) else v for k, v in held_out.items()},
+                   "fitted_rtqa": {k: round(v, 4) if isinstance(v, float) else v for k, v in (fitted or {}).items()},
+                   "seeds_out_of_fold": {k: round(v, 4) if isinstance(v, float) else v for k, v in seed_scores.items()},
+                   "sentence_ceiling_candidates": round(ceiling_cands, 4),
+                   "sentence_ceiling_shortlist": round(ceiling_short, 4),
+                   "top1_stage2": round(top1("oof2", samples), 4), "top1_cosine": round(top1("cos_only", samples), 4)},
+        },
+    }
+    text = json.dumps(model, indent=1)
+    log(f"model: {len(text) / 1024:.0f} KB")
+    print(json.dumps(model["info"], indent=1))
+    if not args.no_write:
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        OUT.write_text(text + "\n", encoding="utf-8")
+        log(f"wrote {OUT.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""The stages of the extractive answer: question parse, candidates, features, the shipped
+learned model, the decision and the composed answer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from index_build.errors import BriefingError
+from tests.assistant_fixtures import build_seed_index
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from assistant.corpus import Corpus
+
+    return Corpus(build_seed_index(tmp_path_factory.mktemp("stages"))).snapshot()
+
+
+# -- the shipped model ------------------------------------------------------------------
+def test_the_shipped_model_exists_and_matches_this_feature_set():
+    from assistant.features import STAGE1, STAGE2
+    from assistant.ranker import MODEL_PATH, load_ranker
+
+    assert MODEL_PATH.is_file(), "assistant/data/answer_model.json must ship with the package"
+    assert MODEL_PATH.stat().st_size < 1024 * 1024
+    r = load_ranker()
+    assert r.stage1.features == STAGE1 and r.stage2.features == STAGE2
+    assert len(r.stage2.coef) == len(STAGE2) and len(r.stage1.coef) == len(STAGE1)
+    assert 0 < r.answer_threshold < 1 and r.answer_threshold <= r.second_threshold <= 1
+    cv = r.info["cv"]["held_out_rtqa"]  # trained with cross-validation, scores beside the weights
+    assert cv["answerable"] > 1000 and cv["withheld"] > 500 and r.info["trained"]
+
+
+def test_a_model_trained_on_other_features_is_refused(tmp_path):
+    from assistant.ranker import MODEL_PATH, load_ranker
+
+    data = json.loads(MODEL_PATH.read_text())
+    data["stage2"]["features"][0] = "some_old_feature"
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BriefingError, match="another feature set"):
+        load_ranker(path)
+    with pytest.raises(BriefingError, match="missing"):
+        load_ranker(tmp_path / "nope.json")
+
+
+def test_the_linear_model_is_a_standardised_logistic():
+    from assistant.ranker import Linear
+
+    m = Linear(("a", "b"), np.array([1.0, 0.0]), np.array([2.0, 1.0]), np.array([1.0, -1.0]), 0.5)
+    x = np.array([[3.0, 1.0], [1.0, 0.0]])
+    assert m.logit(x) == pytest.approx([0.5, 0.5])
+    assert m.proba(np.array([[1.0, 100.0]]))[0] < 1e-6
+
+
+# -- the question parse -------------------------------------------------------------------
+@pytest.mark.parametrize("question, qtype", [
+    ("Which country declared an internal armed conflict?", "which"),
+    ("How many work permits were issued?", "how_many"),
+    ("How much oil does it import?", "how_much"),
+    ("In what year did the talks start?", "when"),
+    ("Who is the State Department spokesman?", "who"),
+    ("Where did Yun travel?", "where"),
+    ("Why did Yun go to Moscow?", "why"),
+    ("Did Russia agree?", "yesno"),
+])
+def test_question_types_come_from_the_parse(question, qtype):
+    from assistant.nlp import parse_question
+
+    assert parse_question(question).qtype == qtype
+
+
+def test_which_questions_have_a_focus_and_speech_questions_a_subject():
+    from assistant.nlp import parse_question
+
+    assert parse_question("Which country declared an internal armed conflict?").focus == "country"
+    q = parse_question("What did Ri Yong Ho demand?")
+    assert q.asks_words and "Ri" in q.subject
+    assert not parse_question("Why did Joseph Yun travel to Moscow?").asks_words
+
+
+def test_the_speaker_is_the_subject_of_the_speech_verb():
+    from assistant.nlp import parse_sentences
+
+    s = parse_sentences(["“We remain open to negotiations toward that goal,” said State Department "
+                         "spokesman Justin Higgins."])[0]
+    assert any("Higgins" in name for name in s.speakers)
+    assert ("Justin Higgins", "PERSON") in s.entities
+    assert parse_sentences(["The talks began in April."])[0].speakers == ()
+
+
+# -- candidates and features ----------------------------------------------------------
+def test_candidates_are_exact_spans_and_never_the_headline(corpus):
+    from assistant.candidates import candidate_sentences
+    from assistant.retrieve import retrieve
+
+    passages = retrieve(corpus, "What did Ri Yong Ho demand?", k=8).passages
+    cands = candidate_sentences(corpus, passages)
+    assert len(cands) > 10
+    assert len({(c.doc_id, c.start, c.end) for c in cands}) == len(cands)
+    for c in cands:
+        doc = corpus.document(c.doc_id)
+        assert doc.text[c.start:c.end] == c.text
+        assert c.text.strip() != doc.title.strip()
+
+
+def test_lexical_features_prefer_the_sentence_that_covers_the_question(corpus):
+    from assistant.candidates import candidate_sentences
+    from assistant.features import STAGE1, question_terms, stage1_matrix
+    from assistant.retrieve import retrieve
+
+    q = "Who did Joseph Yun meet in Moscow?"
+    cands = candidate_sentences(corpus, retrieve(corpus, q, k=8).passages)
+    x = stage1_matrix(corpus, question_terms(corpus, q), cands)
+    lex = x[:, STAGE1.index("lex_sentence")]
+    best = cands[int(np.argmax(lex))].text
+    assert "Yun" in best and "Moscow" in best, best
+    assert np.all((lex >= 0) & (lex <= 1))
+    assert x[:, STAGE1.index("lex_sentence_rel")].max() == 0.0
+
+
+def test_new_entities_of_the_question_type_are_features():
+    from assistant.candidates import Candidate
+    from assistant.features import STAGE1, STAGE2, stage2_matrix
+    from assistant.models import Passage
+    from assistant.nlp import parse_question, parse_sentences
+
+    p = Passage(1, "c", "d", "s.txt", "T", "", None, 0, 100, "x", 1.0)
+    texts = ["Ecuador's president declared an internal armed conflict on Tuesday.",
+             "The country declared an internal armed conflict."]
+    cands = [Candidate("d", 0, len(t), t, p, "", "T", 0.1, 0) for t in texts]
+    q = parse_question("Which country declared an internal armed conflict?")
+    x = stage2_matrix(np.zeros((2, len(STAGE1))), cands, q, parse_sentences(texts), parse_sentences(["", ""]),
+                      np.array([0.5, 0.6]))
+    col = STAGE2.index("q_which_x_new_place")
+    assert x[0, col] == 1.0 and x[1, col] == 0.0
+    assert x[1, STAGE2.index("cos_rel")] == 0.0 and x[0, STAGE2.index("cos_rel")] == pytest.approx(-0.1)
+    assert x[1, STAGE2.index("focus_in_sentence")] == 1.0
+
+
+# -- decision and composition ------------------------------------------------------------
+def test_below_the_threshold_the_assistant_abstains(corpus, monkeypatch):
+    import dataclasses
+
+    from assistant import answer as answer_mod
+    from assistant.ranker import load_ranker
+    from assistant.retrieve import retrieve
+
+    strict = dataclasses.replace(load_ranker(), answer_threshold=1.01)
+    passages = retrieve(corpus, "What did Ri Yong Ho demand?", k=8).passages
+    sel = answer_mod.select_answer(corpus, "What did Ri Yong Ho demand?", passages, strict)
+    assert sel.abstained and sel.ranked and sel.best < 1.01
+    easy = dataclasses.replace(load_ranker(), answer_threshold=0.0, second_threshold=0.0)
+    sel = answer_mod.select_answer(corpus, "What did Ri Yong Ho demand?", passages, easy)
+    assert len(sel.chosen) == 2 and sel.chosen[0].probability >= sel.chosen[1].probability
+    a, b = (s.candidate for s in sel.chosen)
+    assert not (a.doc_id == b.doc_id and a.start < b.end and b.start < a.end)
+
+
+def test_the_short_answer_is_an_entity_of_the_likeliest_kind():
+    import dataclasses
+
+    from assistant.answer import Scored, _short_answer
+    from assistant.candidates import Candidate
+    from assistant.models import Passage
+    from assistant.nlp import parse_question, parse_sentences
+    from assistant.ranker import load_ranker
+
+    r = dataclasses.replace(load_ranker(), short_answer_prior={"who": {"person": 0.8, "org": 0.1}},
+                            short_answer_min=0.2)
+    t = "“We remain open to negotiations,” said State Department spokesman Justin Higgins."
+    p = Passage(1, "c", "d", "s.txt", "T", "", None, 0, 100, t, 1.0)
+    s = Scored(Candidate("d", 0, len(t), t, p, "", "T", 0.0, 0), 0.9, parse_sentences([t])[0],
+               parse_sentences([""])[0])
+    assert _short_answer(parse_question("Who is the State Department spokesman?"), s, r) == "Justin Higgins"
+    assert _short_answer(parse_question("Why did they say it?"), s, r) == ""
