@@ -203,7 +203,8 @@ def test_named_api_returns_the_cli_json(server, page):
 
     client = Client(server.url + "/", verbose=False)
     result = client.predict(SEED_QUESTION, [], 5, api_name="/ask")
-    assert set(result) == {"question", "answer", "abstained", "citations", "passages", "timings_ms"}
+    assert set(result) == {"question", "answer", "abstained", "short_answer", "confidence", "citations", "passages",
+                           "timings_ms"}
     assert result["question"] == SEED_QUESTION
     assert result["abstained"] is False
     assert "simultaneous actions" in result["answer"]
