@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 
 from index_build.chunk import sentence_spans
 from index_build.errors import BriefingError
@@ -21,6 +21,7 @@ from index_build.settings import Settings
 from .converse import Condensed, condense
 from .corpus import Corpus
 from .answer import select_answer
+from .ranker import load_ranker
 from .extractive import candidates, select
 from .generate import NOT_IN_SOURCES, SYSTEM_PROMPT, Generator, build_prompt, make_generator
 from .models import Answer, Citation, Filters, Passage
@@ -142,19 +143,10 @@ class Assistant:
         chosen = select(candidates(corpus, q, condensed.question, passages[:CANDIDATE_PASSAGES]))
         if not chosen:
             return self._abstain(question, passages, top_k)
-        citations: list[Citation] = []
-        parts: list[str] = []
-        for cand in chosen:
-            cit = Citation(n=len(citations) + 1, chunk_id=cand.passage.chunk_id, doc_id=cand.doc_id,
-                           source=cand.passage.source, title=cand.passage.title,
-                           start=cand.start, end=cand.end, quote=cand.text)
-            if not citation_valid(corpus, cit):
-                continue
-            citations.append(cit)
-            parts.append(f"{_one_line(cand.text)} [{cit.n}]")
+        citations, text = _cite(corpus, chosen)
         if not citations:
             return self._abstain(question, passages, top_k)
-        return Answer(question=question, text=" ".join(parts), abstained=False, citations=citations,
+        return Answer(question=question, text=text, abstained=False, citations=citations,
                       passages=_cited_first(passages, citations)[:top_k])
 
     def _learned(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
@@ -163,27 +155,14 @@ class Assistant:
         sel = select_answer(corpus, condensed.question, passages[:CANDIDATE_PASSAGES])
         if sel.abstained:
             return self._abstain_related(question, passages, top_k, sel)
-        citations: list[Citation] = []
-        parts: list[str] = []
-        for s in sel.chosen:
-            cand = s.candidate
-            cit = Citation(n=len(citations) + 1, chunk_id=cand.passage.chunk_id, doc_id=cand.doc_id,
-                           source=cand.passage.source, title=cand.passage.title,
-                           start=cand.start, end=cand.end, quote=cand.text)
-            if not citation_valid(corpus, cit):
-                continue
-            lead = f"{sel.speaker} said: " if sel.speaker and not citations else ""
-            citations.append(cit)
-            parts.append(f"{lead}{_one_line(cand.text)} [{cit.n}]")
+        citations, text = _cite(corpus, [s.candidate for s in sel.chosen], sel.speaker)
         if not citations:
             return self._abstain_related(question, passages, top_k, sel)
-        return Answer(question=question, text=" ".join(parts), abstained=False, citations=citations,
+        return Answer(question=question, text=text, abstained=False, citations=citations,
                       passages=_cited_first(passages, citations)[:top_k], short_answer=sel.short_answer,
                       confidence=sel.best)
 
     def _abstain_related(self, question: str, passages: list[Passage], top_k: int, sel) -> Answer:
-        from .ranker import load_ranker
-
         floor = load_ranker().answer_threshold * RELATED_SHARE
         near = {s.candidate.passage.chunk_id for s in sel.ranked if s.probability >= floor}
         kept = [p for p in passages if p.chunk_id in near]
@@ -246,6 +225,24 @@ class Assistant:
         cits = sorted(citations.values(), key=lambda c: c.n)
         return Answer(question=question, text=" ".join(kept), abstained=False, citations=cits,
                       passages=_cited_first(passages, cits)[:top_k], dropped=dropped)
+
+
+def _cite(corpus, chosen, speaker: str = "") -> tuple[list[Citation], str]:
+    """Citations of the chosen sentences (those whose span checks out against the record) and
+    the answer text: each sentence verbatim with its [n]; ``speaker`` names who is quoted in
+    the first one when the sentence does not."""
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for cand in chosen:
+        cit = Citation(n=len(citations) + 1, chunk_id=cand.passage.chunk_id, doc_id=cand.doc_id,
+                       source=cand.passage.source, title=cand.passage.title,
+                       start=cand.start, end=cand.end, quote=cand.text)
+        if not citation_valid(corpus, cit):
+            continue
+        lead = f"{speaker} said: " if speaker and not citations else ""
+        citations.append(cit)
+        parts.append(f"{lead}{_one_line(cand.text)} [{cit.n}]")
+    return citations, " ".join(parts)
 
 
 def _retrieve(corpus, query: str, filters: Filters, k: int, withhold):
