@@ -21,9 +21,9 @@ from .features import question_terms, stage1_matrix, stage2_matrix
 from .models import Passage
 from .nlp import QuestionParse, SentenceParse, entity_group, parse_question, parse_sentences
 from .ranker import Ranker, load_ranker
-from .text import tokenize
+from .text import redundant
 
-__all__ = ["Scored", "Selection", "select_answer", "shortlist", "stage2_features", "MAX_SENTENCES"]
+__all__ = ["Scored", "Selection", "select_answer", "shortlist", "stage2_features", "choose", "MAX_SENTENCES"]
 
 MAX_SENTENCES = 2
 _PRONOUNS = frozenset("he she they it we i you this that".split())
@@ -80,9 +80,24 @@ def stage2_features(corpus, q: QuestionParse, question: str, cands: list[Candida
     return stage2_matrix(x1, cands, q, now, before, cos), now, before
 
 
-def _redundant(a: str, b: str) -> bool:
-    ta, tb = set(tokenize(a)), set(tokenize(b))
-    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.6
+def choose(cands: list[Candidate], probs, answer_threshold: float, second_threshold: float,
+           max_sentences: int = MAX_SENTENCES) -> list[int]:
+    """Indices of the answer's sentences, most probable first: the best one when it reaches
+    ``answer_threshold`` (else none: abstain), then runners-up that reach ``second_threshold``
+    and neither repeat nor overlap a chosen one."""
+    order = sorted(range(len(cands)), key=lambda i: -probs[i])
+    if not order or probs[order[0]] < answer_threshold:
+        return []
+    chosen = [order[0]]
+    for i in order[1:]:
+        if len(chosen) >= max_sentences or probs[i] < second_threshold:
+            break
+        c = cands[i]
+        if any(redundant(c.text, cands[j].text) or (c.doc_id == cands[j].doc_id and c.start < cands[j].end
+                                                    and cands[j].start < c.end) for j in chosen):
+            continue
+        chosen.append(i)
+    return chosen
 
 
 def _short_answer(q: QuestionParse, s: Scored, ranker: Ranker) -> str:
@@ -121,20 +136,10 @@ def select_answer(corpus, question: str, passages: list[Passage], ranker: Ranker
     x2, parses, befores = stage2_features(corpus, q, question, cands, x1)
     t2 = time.perf_counter()
     probs = ranker.stage2.proba(x2)
-    ranked = sorted((Scored(c, float(p), sp, bp) for c, p, sp, bp in zip(cands, probs, parses, befores)),
-                    key=lambda s: -s.probability)
+    scored = [Scored(c, float(p), sp, bp) for c, p, sp, bp in zip(cands, probs, parses, befores)]
+    ranked = sorted(scored, key=lambda s: -s.probability)
     best = ranked[0].probability if ranked else 0.0
-    chosen: list[Scored] = []
-    if ranked and best >= ranker.answer_threshold:
-        chosen.append(ranked[0])
-        for s in ranked[1:]:
-            if len(chosen) >= max_sentences or s.probability < ranker.second_threshold:
-                break
-            c = s.candidate
-            if any(_redundant(c.text, x.candidate.text) or (c.doc_id == x.candidate.doc_id and c.start < x.candidate.end
-                                                            and x.candidate.start < c.end) for x in chosen):
-                continue
-            chosen.append(s)
+    chosen = [scored[i] for i in choose(cands, probs, ranker.answer_threshold, ranker.second_threshold, max_sentences)]
     short = _short_answer(q, chosen[0], ranker) if chosen else ""
     speaker = _speaker(chosen[0]) if chosen else ""
     t3 = time.perf_counter()

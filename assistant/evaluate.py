@@ -24,7 +24,7 @@ from index_build.errors import BriefingError
 from .models import Answer, Filters
 from .service import Assistant
 
-__all__ = ["GoldItem", "load_gold", "evaluate", "METRICS", "format_table"]
+__all__ = ["GoldItem", "load_gold", "evaluate", "METRICS", "format_table", "answer_in", "withheld_ids"]
 
 METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "key_fact_recall", "answer_match", "answer_ceiling",
            "answer_match_in_ceiling", "answer_match_outside_ceiling", "short_answer_match", "abstain_withheld",
@@ -97,7 +97,7 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def _answer_in(answer: str, text: str) -> bool:
+def answer_in(answer: str, text: str) -> bool:
     a, t = answer.strip().lower(), text.lower()
     if len(a) >= 4:
         return a in t
@@ -159,18 +159,18 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
             if item.key_facts:
                 facts.append(_has_facts(item, answer.text))
             if item.answer:
-                ok = _answer_in(item.answer, answer.text)
+                ok = answer_in(item.answer, answer.text)
                 matches.append(ok)
-                ceiling = any(_answer_in(item.answer, p.text) for p in retrieved[:5]) or any(
-                    _answer_in(item.answer, c.quote) for c in answer.citations)
+                ceiling = any(answer_in(item.answer, p.text) for p in retrieved[:5]) or any(
+                    answer_in(item.answer, c.quote) for c in answer.citations)
                 in_ceiling.append(ceiling)
                 (match_in if ceiling else match_out).append(ok)
                 if not answer.abstained:
                     short.append(bool(answer.short_answer) and (
-                        _answer_in(item.answer, answer.short_answer) or _answer_in(answer.short_answer, item.answer)))
+                        answer_in(item.answer, answer.short_answer) or answer_in(answer.short_answer, item.answer)))
             if item.id in withheld:
                 def drop(p, item=item):
-                    return record_ids.get(p.doc_id) == item.evidence_doc or _answer_in(item.answer, p.text)
+                    return record_ids.get(p.doc_id) == item.evidence_doc or answer_in(item.answer, p.text)
 
                 w = assistant.ask(item.question, list(item.history), Filters(), top_k=10, withhold=drop)
                 abst_withheld.append(w.abstained)

@@ -19,7 +19,7 @@ from index_build.chunk import sentence_spans
 from .corpus import Corpus
 from .models import Passage
 from .question import Question, entities, speech_verb
-from .text import content_terms, tokenize, words
+from .text import content_terms, redundant, tokenize, words
 
 __all__ = ["Candidate", "candidates", "select", "MIN_SENTENCE_COVERAGE", "MIN_CONTEXT_COVERAGE"]
 
@@ -282,11 +282,6 @@ def candidates(corpus: Corpus, q: Question, query: str, passages: list[Passage])
     return sorted(seen.values(), key=lambda c: -c.score)
 
 
-def _redundant(a: str, b: str) -> bool:
-    ta, tb = set(tokenize(a)), set(tokenize(b))
-    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.6
-
-
 def select(cands: list[Candidate], max_sentences: int = MAX_SENTENCES) -> list[Candidate]:
     """The best eligible sentence, plus close runners-up that add something new."""
     eligible = [c for c in cands if c.eligible]
@@ -299,7 +294,7 @@ def select(cands: list[Candidate], max_sentences: int = MAX_SENTENCES) -> list[C
             break
         if c.score < 0.9 * best.score or c.sentence_cov < max(MIN_SENTENCE_COVERAGE, 0.9 * best.sentence_cov):
             continue
-        if any(_redundant(c.text, x.text) or (c.doc_id == x.doc_id and c.start < x.end and x.start < c.end)
+        if any(redundant(c.text, x.text) or (c.doc_id == x.doc_id and c.start < x.end and x.start < c.end)
                for x in chosen):
             continue
         chosen.append(c)

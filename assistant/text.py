@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["tokenize", "stem", "STOPWORDS", "content_terms", "words"]
+__all__ = ["tokenize", "stem", "STOPWORDS", "content_terms", "words", "redundant"]
 
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 
@@ -75,3 +75,9 @@ def content_terms(text: str, extra_form_words: frozenset[str] = frozenset()) -> 
             continue
         seen.setdefault(stem(w), None)
     return list(seen)
+
+
+def redundant(a: str, b: str) -> bool:
+    """Do two sentences mostly say the same words (over 60 % of the shorter one's terms)?"""
+    ta, tb = set(tokenize(a)), set(tokenize(b))
+    return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.6

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import time
 from dataclasses import replace
@@ -45,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.evaluate import answer_in
 from bench.common import REPO, machine_info, temp_dir
 
 SEED_GOLD = (REPO / "tests" / "data" / "seed-dev.jsonl", REPO / "tests" / "data" / "seed-extra.jsonl")
@@ -58,16 +58,6 @@ def log(msg: str) -> None:
 
 
 # -- data -------------------------------------------------------------------------------
-def answer_in(answer: str, text: str) -> bool:
-    a = answer.strip().lower()
-    if not a:
-        return False
-    t = text.lower()
-    if len(a) >= 4:
-        return a in t
-    return re.search(rf"(?<!\w){re.escape(a)}(?!\w)", t) is not None
-
-
 def rtqa_index(work: Path):
     """Settings of the rtqa index in ``work`` (built when missing) and the questions."""
     from bench.rtqa_eval import PER_FILE, corpus_records, dev_questions
@@ -105,7 +95,6 @@ class Sample:
         self.cands, self.x1, self.y, self.answer, self.key_facts, self.source = cands, x1, y, answer, key_facts, source
         self.short = None  # shortlist indices
         self.x2 = None
-        self.parses = None
 
     def correct(self, texts: list[str]) -> bool:
         joined = " ".join(texts)
@@ -195,6 +184,24 @@ def fit_lr(x: np.ndarray, y: np.ndarray, c: float, weight: np.ndarray | None = N
     model = LogisticRegression(C=c, max_iter=2000)
     model.fit((x - mean) / scale, y, sample_weight=weight)
     return mean, scale, model.coef_[0], float(model.intercept_[0])
+
+
+def fit_rows(rows, x_attr: str, y_attr: str, c: float, weight_of):
+    """A logistic model over the rows of ``rows`` (samples without rows are skipped)."""
+    rows = [s for s in rows if len(getattr(s, y_attr))]
+    return fit_lr(stack(rows, x_attr), np.concatenate([getattr(s, y_attr) for s in rows]), c,
+                  np.concatenate([np.full(len(getattr(s, y_attr)), weight_of(s)) for s in rows]))
+
+
+def out_of_fold(rows, fold: dict[str, int], folds: int, x_attr: str, y_attr: str, c: float, weight_of) -> list:
+    """Per sample, the logits of a model fit on the other folds (empty for a sample without rows)."""
+    out = [np.zeros(len(getattr(s, y_attr))) for s in rows]
+    for k in range(folds):
+        params = fit_rows([s for s in rows if fold[s.group] != k], x_attr, y_attr, c, weight_of)
+        for i, s in enumerate(rows):
+            if fold[s.group] == k and len(getattr(s, y_attr)):
+                out[i] = lr_logit(params, getattr(s, x_attr))
+    return out
 
 
 def lr_logit(params, x):
@@ -294,26 +301,19 @@ def pick_shortlist(samples):
 
 
 def decisions(samples, probs_attr, t_answer, t_second):
-    """(correct, abstained, answerable) per sample under the thresholds."""
-    from assistant.answer import _redundant
+    """(correct, abstained, answerable) per sample under the thresholds (the same rule as
+    ``assistant.answer.choose``)."""
+    from assistant.answer import choose
 
     out = []
     for s in samples:
         p = getattr(s, probs_attr)
-        if p is None or not len(p) or p.max() < t_answer:
+        cands = [s.cands[i] for i in s.short]
+        chosen = choose(cands, p, t_answer, t_second) if p is not None and len(p) else []
+        if not chosen:
             out.append((False, True, s.answerable))
             continue
-        order = np.argsort(-p)
-        chosen = [order[0]]
-        for j in order[1:]:
-            if len(chosen) >= 2 or p[j] < t_second:
-                break
-            cj = s.cands[s.short[j]]
-            if any(_redundant(cj.text, s.cands[s.short[c]].text) for c in chosen):
-                continue
-            chosen.append(j)
-        texts = [s.cands[s.short[j]].text for j in chosen]
-        out.append((s.answerable and s.correct(texts), False, s.answerable))
+        out.append((s.answerable and s.correct([cands[j].text for j in chosen]), False, s.answerable))
     return out
 
 
@@ -382,15 +382,8 @@ def main(argv=None) -> int:
 
     # Stage 1: out-of-fold scores.
     weight_of = lambda s: args.seed_weight if s.source == "seed" else 1.0  # noqa: E731
-    for s in everything:
-        s.oof1 = np.zeros(len(s.cands))
-    for k in range(args.folds):
-        train = [s for s in everything if fold[s.group] != k and len(s.cands)]
-        params = fit_lr(stack(train, "x1"), np.concatenate([s.y for s in train]), args.c,
-                        np.concatenate([np.full(len(s.cands), weight_of(s)) for s in train]))
-        for s in everything:
-            if fold[s.group] == k and len(s.cands):
-                s.oof1 = lr_logit(params, s.x1)
+    for s, logits in zip(everything, out_of_fold(everything, fold, args.folds, "x1", "y", args.c, weight_of)):
+        s.oof1 = logits
     # The shortlist's ceiling: a positive among the top SHORTLIST by stage 1.
     ans = [s for s in samples if s.answerable]
     ceiling_cands = sum(s.y.any() for s in ans) / max(1, len(ans))
@@ -400,15 +393,8 @@ def main(argv=None) -> int:
     # Stage 2 on every sample's stage-1 shortlist (rtqa here; the seeds computed theirs already).
     stage2_for(samples, corpus, shortlist_from="oof1")
     pick_shortlist(everything)
-    for s in everything:
-        s.oof2 = np.zeros(len(s.short))
-    for k in range(args.folds):
-        train = [s for s in everything if fold[s.group] != k and len(s.short)]
-        params = fit_lr(stack(train, "x2"), np.concatenate([s.y2 for s in train]), args.c,
-                        np.concatenate([np.full(len(s.short), weight_of(s)) for s in train]))
-        for s in everything:
-            if fold[s.group] == k and len(s.short):
-                s.oof2 = 1 / (1 + np.exp(-lr_logit(params, s.x2)))
+    for s, logits in zip(everything, out_of_fold(everything, fold, args.folds, "x2", "y2", args.c, weight_of)):
+        s.oof2 = 1 / (1 + np.exp(-logits))
 
     def top1(attr, rows):
         got = [s for s in rows if s.answerable and len(getattr(s, attr))]
@@ -432,12 +418,8 @@ def main(argv=None) -> int:
     log(f"thresholds {t_answer} / {t_second}; seeds (out-of-fold): {seed_scores}")
 
     # Final models on everything.
-    w1 = np.concatenate([np.full(len(s.cands), weight_of(s)) for s in everything if len(s.cands)])
-    p1 = fit_lr(stack([s for s in everything if len(s.cands)], "x1"),
-                np.concatenate([s.y for s in everything if len(s.cands)]), args.c, w1)
-    w2 = np.concatenate([np.full(len(s.short), weight_of(s)) for s in everything if len(s.short)])
-    p2 = fit_lr(stack([s for s in everything if len(s.short)], "x2"),
-                np.concatenate([s.y2 for s in everything if len(s.short)]), args.c, w2)
+    p1 = fit_rows(everything, "x1", "y", args.c, weight_of)
+    p2 = fit_rows(everything, "x2", "y2", args.c, weight_of)
 
     # Short-answer priors: per question type, how often a positive sentence's answer is an entity of each kind.
     from assistant.nlp import parse_sentences
