@@ -1,14 +1,17 @@
 """`briefing`: a thin command line over index_build and assistant.
 
-Domain errors become one line on stderr and exit status 1; no tracebacks.
+Every error, a usage error included, becomes one line on stderr starting with ``error:``
+and exit status 1; no tracebacks. A closed output pipe (``| head``) ends quietly.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -35,7 +38,7 @@ def friendly(fn):
             _fail(str(e))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
+        except (click.exceptions.Exit, click.ClickException, SystemExit, BrokenPipeError):
             raise
         except Exception as e:  # last line of defence: never a traceback to a user
             if os.environ.get("BRIEFING_DEBUG"):
@@ -48,17 +51,72 @@ def friendly(fn):
 class Context:
     def __init__(self, index_dir: str | None, config: str | None):
         self.index_dir = index_dir
-        self.config = Path(config) if config else None
+        self.config = config
 
     def settings(self, **overrides) -> Settings:
-        return load_settings(self.config, index_dir=self.index_dir, **overrides)
+        return load_settings(Path(self.config) if self.config else None, index_dir=self.index_dir, **overrides)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--index-dir", type=click.Path(file_okay=False), envvar="BRIEFING_INDEX_DIR",
-              help="Where the index lives (default .briefing/; env BRIEFING_INDEX_DIR).")
-@click.option("--config", type=click.Path(dir_okay=False), envvar="BRIEFING_CONFIG",
-              help="Settings file (default ./briefing.toml when present).")
+def _one_line(message: str) -> str:
+    message = " ".join(message.split()).rstrip(".")
+    return message[:1].lower() + message[1:]
+
+
+class BriefingGroup(click.Group):
+    """Usage errors as one `error:` line and exit status 1 (not click's Usage/Try/Error
+    block and status 2); a closed stdout pipe as a quiet end."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as e:
+            hint = ""
+            if not isinstance(e, click.BadParameter) or isinstance(e, click.MissingParameter):
+                hint = f" (see `{e.ctx.command_path if e.ctx else 'briefing'} --help`)"
+            _fail(_one_line(e.format_message()) + hint)
+        except click.ClickException as e:
+            _fail(_one_line(e.format_message()))
+        except click.Abort:
+            _fail("interrupted", 130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader (`| head`) has what it wanted. Point stdout at /dev/null so that
+            # flushing it at exit does not fail a second time.
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            sys.exit(141)  # 128 + SIGPIPE, as for any command whose reader went away
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value):
+    """`--index-dir` / `--config` after the command word: they override the ones before it."""
+    obj = ctx.find_object(Context)
+    if value is not None and obj is not None:
+        setattr(obj, param.name, value)
+
+
+INDEX_DIR_HELP = "Where the index lives (default .briefing/; env BRIEFING_INDEX_DIR)."
+CONFIG_HELP = "Settings file (default ./briefing.toml when present)."
+
+
+def global_options(fn):
+    """Accept the group's options after the command word too (`briefing ask Q --index-dir D`)."""
+    fn = click.option("--config", type=click.Path(dir_okay=False), callback=_set_global, expose_value=False,
+                      help=CONFIG_HELP)(fn)
+    return click.option("--index-dir", type=click.Path(file_okay=False), callback=_set_global,
+                        expose_value=False, help=INDEX_DIR_HELP)(fn)
+
+
+@click.group(name="briefing", cls=BriefingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--index-dir", type=click.Path(file_okay=False), envvar="BRIEFING_INDEX_DIR", help=INDEX_DIR_HELP)
+@click.option("--config", type=click.Path(dir_okay=False), envvar="BRIEFING_CONFIG", help=CONFIG_HELP)
 @click.version_option(package_name="briefing")
 @click.pass_context
 def main(ctx: click.Context, index_dir: str | None, config: str | None) -> None:
@@ -96,6 +154,7 @@ def _print_report(report, as_json: bool) -> None:
 @click.option("--watch", is_flag=True, help="Keep running; re-index whenever a source changes.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary (no progress bar).")
 @click.option("--embedder", type=str, default=None, help="Embedder profile: minilm (default) or static.")
+@global_options
 @click.pass_obj
 @friendly
 def index(obj: Context, sources: str | None, rebuild: bool, watch: bool, as_json: bool,
@@ -137,6 +196,7 @@ def index(obj: Context, sources: str | None, rebuild: bool, watch: bool, as_json
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@global_options
 @click.pass_obj
 @friendly
 def status(obj: Context, as_json: bool) -> None:
@@ -164,6 +224,39 @@ def _filters(source: tuple[str, ...], publisher: tuple[str, ...], since: str | N
     return Filters(sources=tuple(source), publishers=tuple(publisher), since=since, until=until)
 
 
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--since / --until: a real calendar date, whole (YYYY-MM-DD) or partial (YYYY, YYYY-MM)."""
+    if value is None:
+        return None
+    for form in ("%Y", "%Y-%m", "%Y-%m-%d"):
+        try:
+            datetime.strptime(value.strip(), form)
+            return value.strip()
+        except ValueError:
+            pass
+    raise click.BadParameter(f"{value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2019-03-05)")
+
+
+def _not_empty(text: str, what: str, example: str) -> None:
+    if not text.strip():
+        raise BriefingError(f"the {what} is empty; write it in quotes, e.g. {example}")
+
+
+def _check_sources(assistant, wanted: tuple[str, ...]) -> None:
+    """Each --source must match an indexed source as the filter matches them: the same
+    name, or a folder holding some."""
+    if not wanted:
+        return
+    names = sorted(set(assistant.corpus.snapshot().sources))
+    for w in wanted:
+        if not any(n == w or n.startswith(w.rstrip("/") + "/") for n in names):
+            close = difflib.get_close_matches(w, names, n=3)
+            hint = (f"did you mean {', '.join(map(_shown, close))}?" if close else
+                    f"use a name as indexed, e.g. {', '.join(map(_shown, names[:3]))}" if names else
+                    "the index holds no sources; run `briefing index`")
+            raise BriefingError(f"no indexed source matches --source '{_shown(w)}'; {hint}")
+
+
 def _print_answer(answer) -> None:
     if answer.short_answer:
         click.echo(f"Short answer: {answer.short_answer}")
@@ -188,10 +281,11 @@ def _print_answer(answer) -> None:
 @click.option("--top-k", type=click.IntRange(1, 50), default=None, help="Passages to return (default 5).")
 @click.option("--source", multiple=True, help="Only this source file (repeatable).")
 @click.option("--publisher", multiple=True, help="Only this publisher (repeatable).")
-@click.option("--since", help="Only sources published on or after this date (YYYY[-MM[-DD]]).")
-@click.option("--until", help="Only sources published on or before this date.")
+@click.option("--since", callback=_date, help="Only sources published on or after this date (YYYY[-MM[-DD]]).")
+@click.option("--until", callback=_date, help="Only sources published on or before this date.")
 @click.option("--llm", help="Answer with a language model: openai:URL, ollama:MODEL, llamacpp:PATH, "
                             "or 'extractive' (default: BRIEFING_LLM, else extractive).")
+@global_options
 @click.pass_obj
 @friendly
 def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: int | None,
@@ -204,6 +298,7 @@ def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: 
     """
     from assistant.service import Assistant
 
+    _not_empty(question, "question", 'briefing ask "What did the envoy demand?"')
     turns: list[str] = []
     if history:
         try:
@@ -213,6 +308,7 @@ def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: 
         if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
             raise BriefingError(f"{history}: must be a JSON list of earlier questions (strings)")
     assistant = Assistant(obj.settings())
+    _check_sources(assistant, source)
     filters = _filters(source, publisher, since, until)
     if as_json:
         answer = assistant.ask(question, turns, filters, top_k, llm)
@@ -240,15 +336,14 @@ def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: 
 @main.command(name="eval")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
-@click.option("--index-dir", "index_dir", type=click.Path(file_okay=False), help="Index to evaluate.")
 @click.option("--details", type=click.Path(dir_okay=False), help="Also write one JSON line per question here.")
 @click.option("--withhold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="rtqa format: also ask this share of the questions with their evidence withheld "
                    "(they should be abstained on: abstain_withheld).")
+@global_options
 @click.pass_obj
 @friendly
-def eval_(obj: Context, file: str, as_json: bool, index_dir: str | None, details: str | None,
-          withhold: float) -> None:
+def eval_(obj: Context, file: str, as_json: bool, details: str | None, withhold: float) -> None:
     """Score retrieval, answers, citations and abstention on a gold FILE (JSONL).
 
     Reads the seed format (question, answerable, evidence, key_facts) or the rtqa format
@@ -257,9 +352,8 @@ def eval_(obj: Context, file: str, as_json: bool, index_dir: str | None, details
     from assistant.evaluate import evaluate, format_table, load_gold
     from assistant.service import Assistant
 
-    settings = load_settings(obj.config, index_dir=index_dir or obj.index_dir)
     items = load_gold(Path(file))
-    assistant = Assistant(settings)
+    assistant = Assistant(obj.settings())
     progress = None
     bar = None
     if not as_json and sys.stderr.isatty():
@@ -286,6 +380,7 @@ def eval_(obj: Context, file: str, as_json: bool, index_dir: str | None, details
 @click.option("--auth-file", type=click.Path(dir_okay=False, exists=True),
               help="Require a login from this file of user:password lines.")
 @click.option("--sources", type=click.Path(file_okay=False), help="Sources folder for uploads and rebuilds.")
+@global_options
 @click.pass_obj
 @friendly
 def serve(obj: Context, host: str, port: int, auth: str | None, auth_file: str | None, sources: str | None) -> None:
@@ -309,10 +404,11 @@ def serve(obj: Context, host: str, port: int, auth: str | None, auth_file: str |
               help="Write the memo to this file: .md, .docx or .html (default: Markdown on stdout).")
 @click.option("--source", multiple=True, help="Only this source file (repeatable).")
 @click.option("--publisher", multiple=True, help="Only this publisher (repeatable).")
-@click.option("--since", help="Only sources published on or after this date (YYYY[-MM[-DD]]).")
-@click.option("--until", help="Only sources published on or before this date.")
+@click.option("--since", callback=_date, help="Only sources published on or after this date (YYYY[-MM[-DD]]).")
+@click.option("--until", callback=_date, help="Only sources published on or before this date.")
 @click.option("--json", "as_json", is_flag=True, help="Print the memo as JSON.")
 @click.option("--llm", help="Write the bottom line with a language model (as for `ask`); default extractive.")
+@global_options
 @click.pass_obj
 @friendly
 def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], publisher: tuple[str, ...],
@@ -326,7 +422,10 @@ def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], 
     from assistant.memo_export import export, to_markdown
     from assistant.service import Assistant
 
-    note = write_memo(Assistant(obj.settings()), topic, _filters(source, publisher, since, until), llm=llm)
+    _not_empty(topic, "topic", 'briefing memo "North Korea sanctions"')
+    assistant = Assistant(obj.settings())
+    _check_sources(assistant, source)
+    note = write_memo(assistant, topic, _filters(source, publisher, since, until), llm=llm)
     if not note.citations:
         click.echo(f"warning: the indexed sources hold nothing on {topic!r}; the memo is empty", err=True)
     if output:
@@ -343,6 +442,7 @@ def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@global_options
 @click.pass_obj
 @friendly
 def verify(obj: Context, file: str, as_json: bool) -> None:
