@@ -133,6 +133,12 @@ def one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def quoted(text: str) -> str:
+    """``text`` on one line in quotation marks, unless it opens with one of its own."""
+    line = one_line(text)
+    return line if line[:1] in "“\"‘'" else f"“{line}”"
+
+
 class _Citer:
     """Numbers citations in order of first use; one number per distinct span."""
 

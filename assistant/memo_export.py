@@ -22,11 +22,11 @@ from urllib.parse import quote as _pct, unquote
 
 from index_build.errors import BriefingError
 
-from .memo import Bullet, Memo, one_line
+from .memo import Bullet, Memo, one_line, quoted
 from .models import Citation
 
-__all__ = ["Anchor", "anchor_text", "parse_anchors", "to_markdown", "to_html", "to_docx", "export", "export_all",
-           "file_stem", "quote_sha256", "EXPORT_FORMATS"]
+__all__ = ["Anchor", "anchor_text", "parse_anchors", "move_anchors", "to_markdown", "to_html", "to_docx", "export",
+           "export_all", "file_stem", "quote_sha256", "EXPORT_FORMATS"]
 
 EXPORT_FORMATS = (".md", ".docx", ".html")
 _ANCHOR = re.compile(r"briefing-cite((?:\s+[a-z0-9]+=[^\s<>]*)+)")
@@ -58,18 +58,36 @@ def anchor_text(c: Citation) -> str:
             f"sha256={quote_sha256(c.quote)} quote={_enc(c.quote)}")
 
 
+def _anchor(m: re.Match) -> Anchor | None:
+    fields = dict(kv.split("=", 1) for kv in m.group(1).split())
+    try:
+        return Anchor(int(fields["n"]), fields["doc"], unquote(fields.get("source", "")),
+                      int(fields["start"]), int(fields["end"]), fields.get("sha256", ""),
+                      unquote(fields["quote"]) if "quote" in fields else None)
+    except (KeyError, ValueError):
+        return None  # a damaged anchor: reported by the caller as a count mismatch
+
+
 def parse_anchors(text: str) -> list[Anchor]:
     """Every citation anchor in ``text`` (Markdown, HTML or text read from a DOCX)."""
-    out = []
-    for m in _ANCHOR.finditer(text):
-        fields = dict(kv.split("=", 1) for kv in m.group(1).split())
-        try:
-            out.append(Anchor(int(fields["n"]), fields["doc"], unquote(fields.get("source", "")),
-                              int(fields["start"]), int(fields["end"]), fields.get("sha256", ""),
-                              unquote(fields["quote"]) if "quote" in fields else None))
-        except (KeyError, ValueError):
-            continue  # a damaged anchor: reported by the caller as a count mismatch
-    return out
+    return [a for a in map(_anchor, _ANCHOR.finditer(text)) if a]
+
+
+def move_anchors(text: str, moves: dict[tuple[int, str, int, int], tuple[int, int, str]]) -> tuple[str, int]:
+    """``text`` with the anchors in ``moves`` — ``(n, doc_id, start, end)`` → ``(start, end,
+    quote)`` now — rewritten to the new span, and how many were."""
+    count = 0
+
+    def move(m: re.Match) -> str:
+        nonlocal count
+        a = _anchor(m)
+        new = moves.get((a.n, a.doc_id, a.start, a.end)) if a else None
+        if not new:
+            return m.group(0)
+        count += 1
+        return anchor_text(Citation(a.n, "", a.doc_id, a.source, "", *new))
+
+    return _ANCHOR.sub(move, text), count
 
 
 def _meta_line(memo: Memo) -> str:
@@ -265,7 +283,7 @@ def to_docx(memo: Memo, path: Path) -> Path:
     for c in memo.citations:
         para = doc.add_paragraph()
         para.add_run(str(c.n)).font.superscript = True
-        para.add_run(f" “{one_line(c.quote)}” ")
+        para.add_run(f" {quoted(c.quote)} ")
         where = para.add_run(f"— {c.title}, {_where(c)}")
         where.italic = True
         hidden = para.add_run(f" {anchor_text(c)}")

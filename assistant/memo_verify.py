@@ -4,13 +4,15 @@ Reads the anchors of a Markdown, HTML or DOCX memo (``memo_export``), or the cit
 JSON answer (``briefing ask --json``) or JSON memo (``briefing memo --json``). Each citation
 is looked up by document id and span: it *holds* when the text there still hashes to the
 quote's sha256; it is *moved* when the quote is found elsewhere in the document (the new
-span is reported); *changed* when the quote is gone from the document (the closest sentence
-now is reported as a hint); *missing* when the document is no longer indexed.
+span is reported; the citation still holds, and ``fix_file`` rewrites its anchor); *changed*
+when the quote is gone from the document (the closest sentence now is reported as a hint);
+*missing* when the document is no longer indexed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,10 +23,11 @@ from index_build.models import Document
 from index_build.record import Record
 from index_build.settings import Settings
 
-from .memo_export import Anchor, parse_anchors, quote_sha256
+from .memo_export import Anchor, move_anchors, parse_anchors, quote_sha256
 from .text import tokenize
 
-__all__ = ["CitationCheck", "VerifyReport", "IndexDocuments", "read_anchors", "check_anchors", "verify_file"]
+__all__ = ["CitationCheck", "VerifyReport", "IndexDocuments", "read_anchors", "check_anchors", "verify_file",
+           "fix_file"]
 
 CLOSEST_MIN_OVERLAP = 0.5
 
@@ -51,18 +54,22 @@ class VerifyReport:
     path: str
     kind: str  # "markdown memo", "docx memo", "html memo", "json answer", "json memo"
     checks: tuple[CitationCheck, ...]
+    strict: bool = False  # a moved quote fails too
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(c.ok for c in self.checks)
+        """Every quote is still in its document: at its span, or (unless strict) moved."""
+        holds = ("ok",) if self.strict else ("ok", "moved")
+        return bool(self.checks) and all(c.status in holds for c in self.checks)
 
     def count(self, status: str) -> int:
         return sum(1 for c in self.checks if c.status == status)
 
     def as_json(self) -> dict:
         return {"file": self.path, "kind": self.kind, "ok": self.ok, "citations": len(self.checks),
-                "holding": self.count("ok"), "stale": self.count("moved") + self.count("changed"),
-                "missing": self.count("missing"), "checks": [asdict(c) for c in self.checks]}
+                "holding": self.count("ok"), "moved": self.count("moved"), "changed": self.count("changed"),
+                "stale": self.count("moved") + self.count("changed"), "missing": self.count("missing"),
+                "strict": self.strict, "checks": [asdict(c) for c in self.checks]}
 
 
 class IndexDocuments:
@@ -187,10 +194,49 @@ def check_anchors(anchors: list[Anchor], docs) -> list[CitationCheck]:
     return out
 
 
-def verify_file(path: str | Path, docs) -> VerifyReport:
+def verify_file(path: str | Path, docs, strict: bool = False) -> VerifyReport:
     """Re-check every citation anchor of the memo or answer at ``path``."""
     kind, anchors = read_anchors(Path(path))
     if not anchors:
         raise BriefingError(f"{path}: no citation anchors found (is it a memo written by `briefing memo`, "
                             "or an answer saved with `briefing ask --json`?)")
-    return VerifyReport(str(path), kind, tuple(check_anchors(anchors, docs)))
+    return VerifyReport(str(path), kind, tuple(check_anchors(anchors, docs)), strict)
+
+
+def fix_file(report: VerifyReport) -> int:
+    """Rewrite the anchors of the report's moved citations in its memo file to their new
+    spans; the number rewritten. Nothing else in the file changes."""
+    path = Path(report.path)
+    if report.kind.startswith("json"):
+        raise BriefingError(f"{path}: --fix rewrites the anchors of .md, .html and .docx memos, not JSON; "
+                            "save the answer again with `briefing ask --json`")
+    moves = {(c.n, c.doc_id, c.start, c.end): (c.new_start, c.new_end, c.now)
+             for c in report.checks if c.status == "moved"}
+    if not moves:
+        return 0
+    tmp = path.with_name(f".{path.name}.fix")
+    try:
+        if report.kind == "docx memo":
+            count = _fix_docx(path, tmp, moves)
+        else:
+            text, count = move_anchors(path.read_text(encoding="utf-8"), moves)
+            tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise BriefingError(f"{path}: cannot be rewritten ({e.strerror or e})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
+def _fix_docx(path: Path, out: Path, moves: dict) -> int:
+    from docx import Document as Docx
+
+    d = Docx(str(path))
+    count = 0
+    paragraphs = [*d.paragraphs, *(p for t in d.tables for row in t.rows for c in row.cells for p in c.paragraphs)]
+    for run in (r for p in paragraphs for r in p.runs if "briefing-cite" in r.text):
+        run.text, n = move_anchors(run.text, moves)
+        count += n
+    d.save(str(out))
+    return count

@@ -1,10 +1,11 @@
-"""The learned answer selector: two logistic models and calibrated thresholds, read from
+"""The learned answer selector: two models and calibrated thresholds, read from
 ``assistant/data/answer_model.json`` (trained offline by ``python -m bench.train_answer``;
 nothing is trained at install or run time).
 
-* ``stage1`` scores every candidate sentence from its cheap features; the best
-  ``shortlist`` go on.
-* ``stage2`` gives each shortlisted sentence the probability that it states the answer.
+* ``stage1`` (a logistic model) scores every candidate sentence from its cheap features; the
+  best ``shortlist`` go on.
+* ``stage2`` (gradient-boosted trees, or a logistic model) gives each shortlisted sentence the
+  probability that it states the answer.
 * ``answer_threshold``: answer when the best probability reaches it, else abstain; chosen on
   held-out folds. ``second_threshold``: a second sentence joins the answer when its own
   probability reaches it.
@@ -25,7 +26,7 @@ from index_build.errors import BriefingError
 
 from .features import STAGE1, STAGE2
 
-__all__ = ["Ranker", "Linear", "load_ranker", "MODEL_PATH"]
+__all__ = ["Ranker", "Linear", "Trees", "load_ranker", "load_model", "MODEL_PATH"]
 
 MODEL_PATH = Path(__file__).parent / "data" / "answer_model.json"
 
@@ -59,10 +60,71 @@ class Linear:
         return 1.0 / (1.0 + np.exp(-self.logit(x)))
 
 
+@dataclass(frozen=True, eq=False)
+class Trees:
+    """Gradient-boosted regression trees on the log-odds (scikit-learn's
+    ``HistGradientBoostingClassifier``, exported): logit = baseline + Σ leaf values, where a
+    row goes left at a node when ``x[feature] <= threshold``. All trees are stored in flat
+    arrays (node ids are global) and walked together, level by level."""
+
+    features: tuple[str, ...]
+    baseline: float
+    roots: np.ndarray  # node id of each tree's root
+    feature: np.ndarray  # per node; -1 at a leaf
+    threshold: np.ndarray
+    left: np.ndarray  # per node; a leaf points at itself
+    right: np.ndarray
+    value: np.ndarray  # leaf value (0 at inner nodes)
+    depth: int
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Trees":
+        feature = np.asarray(d["feature"], dtype=np.int64)
+        left = np.asarray(d["left"], dtype=np.int64)
+        right = np.asarray(d["right"], dtype=np.int64)
+        n = len(feature)
+        if not (len(left) == len(right) == len(d["threshold"]) == len(d["value"]) == n):
+            raise ValueError("the tree arrays differ in length")
+        leaf = feature < 0
+        if np.any(left[leaf] != np.flatnonzero(leaf)) or np.any(right[leaf] != np.flatnonzero(leaf)):
+            raise ValueError("a leaf does not point at itself")
+        if n and (left.min() < 0 or left.max() >= n or right.min() < 0 or right.max() >= n):
+            raise ValueError("a node points outside the tree arrays")
+        if np.any(feature >= len(d["features"])):
+            raise ValueError("a node splits on a feature the model does not have")
+        return cls(tuple(d["features"]), float(d["baseline"]), np.asarray(d["roots"], dtype=np.int64), feature,
+                   np.asarray(d["threshold"], float), left, right, np.asarray(d["value"], float), int(d["depth"]))
+
+    def as_json(self) -> dict:
+        return {"kind": "trees", "features": list(self.features), "baseline": round(self.baseline, 8),
+                "depth": self.depth, "roots": self.roots.tolist(), "feature": self.feature.tolist(),
+                "threshold": [round(float(v), 8) for v in self.threshold],
+                "left": self.left.tolist(), "right": self.right.tolist(),
+                "value": [round(float(v), 8) for v in self.value]}
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        if x.shape[0] == 0:
+            return np.zeros(0)
+        node = np.broadcast_to(self.roots[:, None], (len(self.roots), x.shape[0])).copy()
+        rows = np.arange(x.shape[0])[None, :]
+        for _ in range(self.depth):
+            f = self.feature[node]
+            go_left = x[rows, np.maximum(f, 0)] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
+        return self.baseline + self.value[node].sum(axis=0)
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logit(x)))
+
+
+def load_model(d: dict) -> Linear | Trees:
+    return Trees.from_json(d) if d.get("kind") == "trees" else Linear.from_json(d)
+
+
 @dataclass(frozen=True)
 class Ranker:
     stage1: Linear
-    stage2: Linear
+    stage2: Linear | Trees
     shortlist: int
     answer_threshold: float
     second_threshold: float
@@ -73,7 +135,7 @@ class Ranker:
     @classmethod
     def from_json(cls, d: dict, where: str = "the answer model") -> "Ranker":
         try:
-            r = cls(Linear.from_json(d["stage1"]), Linear.from_json(d["stage2"]), int(d["shortlist"]),
+            r = cls(Linear.from_json(d["stage1"]), load_model(d["stage2"]), int(d["shortlist"]),
                     float(d["answer_threshold"]), float(d["second_threshold"]),
                     {k: dict(v) for k, v in d["short_answer_prior"].items()}, float(d["short_answer_min"]),
                     dict(d.get("info") or {}))

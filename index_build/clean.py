@@ -9,7 +9,9 @@ content a user may ask about and cite.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 __all__ = ["BOILERPLATE", "strip_boilerplate", "Story", "split_stories", "parse_byline", "lead_title"]
 
@@ -39,10 +41,30 @@ KNOWN_PUBLISHERS = {
 }
 
 _BYLINE = re.compile(
-    r"^\s*(?:\(c\)|©|copyright)\s*(?P<year>\d{4}),?\s*(?P<publisher>[^·|•–—\n]+?)"
+    r"^\s*(?:\(c\)|©|copyright)\s*(?P<published>\d{4}),?\s*(?P<publisher>[^·|•–—\n]+?)"
     r"(?:\s*[·|•–—-]\s*(?P<author>[^\n]+?))?\s*$",
     re.I | re.M,
 )
+
+# The lead lines of an article that say who wrote it, for whom and when. Only the first
+# LEAD_LINES non-empty lines are read: a date deep in the body is about something else.
+LEAD_LINES = 5
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+_DATE = (rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|(?:[A-Z][a-z]+day,?\s+)?"
+         rf"(?:{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}))")
+# A person's or a publisher's name: capitalised words, a particle between them ("Maria de
+# la Cruz", "The Times of India"). Keeps "By the end of May, officials said …" out.
+_NAME = r"[A-Z][\w.'’&-]*(?:\s+(?:(?:de|da|del|der|di|du|la|le|van|von|bin|al|of|the)\s+){0,2}[A-Z][\w.'’&-]*){0,5}"
+_SEP = r"\s*[,/|·•]\s*"
+# "By Elena Marquez", "By A and B", "By A, B and C", "By X, Publisher / March 14, 2024", "By X | Publisher"
+_BY_LINE = re.compile(rf"(?:By|BY)\s+(?P<author>{_NAME}(?:(?:,\s*{_NAME})*,?\s+and\s+{_NAME})?)"
+                      rf"(?:{_SEP}(?P<publisher>{_NAME}))?(?:{_SEP}(?P<published>{_DATE}))?$")
+# "WASHINGTON (Reuters) - …", "SAN JUAN, Puerto Rico (AP) — …": the place is not an author.
+_DATELINE = re.compile(rf"[A-Z][A-Z .'’-]*[A-Z](?:,\s*{_NAME})?\s+\((?P<publisher>{_NAME})\)\s*[-–—]")
+# "Published March 14, 2024 …", "Updated 2024-03-14", or a date alone on its line.
+_DATE_LINE = re.compile(rf"(?:(?P<label>Published|Posted|Updated|Last updated)(?:\s+on)?:?\s+)?"
+                        rf"(?P<published>{_DATE})(?(label).*|$)", re.I)
+_LEAD = ((_BY_LINE, "byline"), (_DATELINE, "dateline"), (_DATE_LINE, "date line"))
 
 
 # All rules in one pattern: one match per line instead of eight (a file of a million short
@@ -62,19 +84,34 @@ def strip_boilerplate(text: str) -> str:
     return out.strip()
 
 
-def parse_byline(text: str) -> dict[str, str]:
-    """Year, publisher and author from a copyright line, when the text has one."""
-    m = _BYLINE.search(text)
-    if not m:
-        return {}
-    out = {"year": m.group("year"), "publisher": m.group("publisher").strip(" ,")}
-    if m.group("author"):
-        out["author"] = m.group("author").strip()
+def _lines(text: str) -> Iterator[str]:
+    """The non-empty lines of ``text``, stripped, read lazily (a text may be megabytes)."""
+    return (s for m in re.finditer(r"[^\n]+", text) if (s := m.group().strip()))
+
+
+def parse_byline(text: str) -> dict[str, tuple[str, str]]:
+    """Author, publisher and published date (as written) from the text's lead lines (a
+    byline, a dateline, a date line), then its copyright line, each as ``(value, where)``
+    with ``where`` one of "byline", "dateline", "date line", "copyright line". The first
+    value found wins; an "Updated" date only when the lead lines give no other date."""
+    lead = [(m, where) for line in islice(_lines(text), LEAD_LINES) for pattern, where in _LEAD
+            if (m := pattern.match(line))]
+    lead.sort(key=lambda found: (found[0].groupdict().get("label") or "").lower().endswith("updated"))
+    out: dict[str, tuple[str, str]] = {}
+    for m, where in [*lead, (_BYLINE.search(text), "copyright line")]:
+        for key in ("author", "publisher", "published"):
+            if m and m.groupdict().get(key):
+                out.setdefault(key, (m[key].strip(" ,"), where))
     return out
 
 
 def _publisher_line(line: str) -> str | None:
     return KNOWN_PUBLISHERS.get(line.strip().casefold())
+
+
+def _lead_meta(line: str) -> bool:
+    """A lead line that is metadata, not a headline or prose: a publisher's name, a byline, a date."""
+    return bool(_publisher_line(line) or _BY_LINE.match(line) or _DATE_LINE.match(line))
 
 
 def _headline_like(line: str) -> bool:
@@ -84,13 +121,26 @@ def _headline_like(line: str) -> bool:
 
 
 def lead_title(text: str, limit: int = 90) -> str:
-    """A title for a story that has no headline: its first sentence, shortened. Never past
-    the first line: text without sentence marks (Thai, a list) would run on for paragraphs."""
-    first = re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0].strip()
+    """A title for a story that has no headline: its first sentence (after any byline or
+    date lines), shortened at a word boundary, never between the words of a name ("until
+    North Korea…", not "until North…"). Never past the first line: text without sentence
+    marks (Thai, a list) would run on for paragraphs."""
+    lead = list(islice(_lines(text), LEAD_LINES))
+    line = next((ln for ln in lead if not _lead_meta(ln)), lead[0] if lead else "")
+    first = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
     if len(first) <= limit:
         return first.rstrip(".")
-    cut = first[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;: ") + "…"
+    words = first.split()
+    if len(words[0]) > limit:  # nothing to cut at (Thai, a URL)
+        return first[:limit] + "…"
+    keep, size = 1, len(words[0])
+    while keep < len(words) and size + 1 + len(words[keep]) <= limit:
+        size += 1 + len(words[keep])
+        keep += 1
+    name_end = keep + 3
+    while keep < min(len(words), name_end) and words[keep - 1][:1].isupper() and words[keep][:1].isupper():
+        keep += 1
+    return " ".join(words[:keep]).rstrip(",;: ") + "…"
 
 
 @dataclass(frozen=True)
@@ -133,15 +183,10 @@ def split_stories(text: str) -> list[Story]:
 
 
 def _story(body: str) -> Story:
-    lines = [ln for ln in body.split("\n") if ln.strip()]
-    first = lines[0].strip()
-    publisher = ""
-    if _publisher_line(first):
-        publisher = _publisher_line(first) or ""
-        rest = "\n".join(lines[1:])
-        return Story(body, lead_title(rest) if rest else first, publisher, False)
-    if len(lines) > 1 and _publisher_line(lines[1]):
-        publisher = _publisher_line(lines[1]) or ""
-    if _headline_like(first):
+    lead = list(islice(_lines(body), LEAD_LINES))
+    publisher = next(filter(None, map(_publisher_line, lead[:2])), "")
+    # A publisher's name, a byline or a date before the first words is not the headline.
+    first = next((ln for ln in lead if not _lead_meta(ln)), "")
+    if first and _headline_like(first):
         return Story(body, first, publisher, True)
     return Story(body, lead_title(body), publisher, False)

@@ -41,6 +41,14 @@ class Document:
     published: str | None = None  # ISO date, possibly partial: "2017" or "2017-09-12"
     url: str = ""
     record_id: str | None = None
+    # Where each metadata value came from: {"author": "byline", "title": "lead sentence", …}
+    # ("metadata" is the file's own: front matter, HTML meta tags, PDF/DOCX properties, JSONL fields).
+    provenance: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def title_derived(self) -> bool:
+        """The title was made from the lead sentence: the text has no headline."""
+        return self.provenance.get("title") == "lead sentence"
 
     def metadata(self) -> dict:
         return {
@@ -53,6 +61,7 @@ class Document:
             "url": self.url,
             "record_id": self.record_id,
             "content_hash": self.content_hash,
+            "provenance": dict(self.provenance),
         }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from .clean import lead_title, parse_byline, split_stories, strip_boilerplate
+from .clean import Story, lead_title, parse_byline, split_stories, strip_boilerplate
 from .decode import UndecodableError, decode_bytes, repair_text
 from .errors import SourceError
 from .models import Document, make_doc_id, sha256_hex
@@ -107,6 +107,24 @@ def _front_matter(text: str) -> tuple[dict, str]:
     return {}, text
 
 
+def _metadata(given: dict, text: str, story: Story | None = None) -> dict:
+    """A document's title, publisher, author, published date and url, and ``provenance``:
+    where each came from. The file's own metadata wins, then the story's headline and
+    publisher line, then the text's byline, dateline, date and copyright lines; a text with
+    no headline is titled by its lead sentence."""
+    found = {k: (v, "metadata") for k, v in given.items() if v}
+    if story:
+        found.setdefault("title", (story.title, "headline" if story.titled else "lead sentence"))
+        if story.publisher:
+            found.setdefault("publisher", (story.publisher, "publisher line"))
+    for key, (value, where) in parse_byline(text).items():
+        value = normalize_date(value) if key == "published" else value
+        if value:
+            found.setdefault(key, (value, where))
+    found.setdefault("title", (lead_title(text), "lead sentence"))
+    return {**{k: v for k, (v, _) in found.items()}, "provenance": {k: w for k, (_, w) in found.items()}}
+
+
 def _documents_from_text(source: str, text: str, content_hash: str, meta: dict,
                          max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:
     """The shared cleaning path: repair → boilerplate → stories → metadata."""
@@ -115,43 +133,16 @@ def _documents_from_text(source: str, text: str, content_hash: str, meta: dict,
     text = strip_boilerplate(repair_text(text))
     if not text.strip():
         raise SourceError(source, "has no text after cleaning; check that it is an article")
-    byline = parse_byline(text)
     stories = split_stories(text) if not meta.get("title") else []
     if len(stories) <= 1:
         story = stories[0] if stories else None
-        title = meta.get("title") or (story.title if story else lead_title(text))
-        publisher = meta.get("publisher") or (story.publisher if story else "") or byline.get("publisher", "")
-        return [
-            Document(
-                doc_id=make_doc_id(source),
-                source=source,
-                text=text,
-                content_hash=content_hash,
-                title=title,
-                publisher=publisher,
-                author=meta.get("author") or byline.get("author", ""),
-                published=meta.get("published") or byline.get("year"),
-                url=meta.get("url", ""),
-            )
-        ]
-    docs = []
-    for i, story in enumerate(stories, start=1):
-        story_byline = parse_byline(story.text)
-        docs.append(
-            Document(
-                doc_id=make_doc_id(source, f"story-{i}"),
-                source=source,
-                text=story.text,
-                content_hash=content_hash,
-                title=story.title,
-                publisher=meta.get("publisher") or story.publisher or story_byline.get("publisher", ""),
-                author=meta.get("author") or story_byline.get("author", ""),
-                published=meta.get("published") or story_byline.get("year"),
-                url=meta.get("url", ""),
-                record_id=f"story-{i}",
-            )
-        )
-    return docs
+        return [Document(doc_id=make_doc_id(source), source=source, text=text, content_hash=content_hash,
+                         **_metadata(meta, text, story))]
+    return [
+        Document(doc_id=make_doc_id(source, f"story-{i}"), source=source, text=story.text,
+                 content_hash=content_hash, record_id=f"story-{i}", **_metadata(meta, story.text, story))
+        for i, story in enumerate(stories, start=1)
+    ]
 
 
 def _decode(source: str, data: bytes) -> str:
@@ -311,21 +302,11 @@ def _read_jsonl(source: str, data: bytes, content_hash: str, warnings: list[str]
         if not text:
             warnings.append(f"{source}: line {lineno} has no text after cleaning; skipped")
             continue
-        byline = parse_byline(text)
-        docs.append(
-            Document(
-                doc_id=make_doc_id(source, record_id),
-                source=source,
-                text=text,
-                content_hash=sha256_hex(line),
-                title=repair_text(str(record.get("title") or "")) or lead_title(text),
-                publisher=str(record.get("publisher") or byline.get("publisher", "")),
-                author=str(record.get("author") or byline.get("author", "")),
-                published=normalize_date(record.get("date") or record.get("published")) or byline.get("year"),
-                url=str(record.get("url") or ""),
-                record_id=record_id,
-            )
-        )
+        given = {"title": repair_text(str(record.get("title") or "")), "publisher": str(record.get("publisher") or ""),
+                 "author": str(record.get("author") or ""), "url": str(record.get("url") or ""),
+                 "published": normalize_date(record.get("date") or record.get("published"))}
+        docs.append(Document(doc_id=make_doc_id(source, record_id), source=source, text=text,
+                             content_hash=sha256_hex(line), record_id=record_id, **_metadata(given, text)))
     if not docs:
         raise SourceError(source, "holds no usable records (each line needs a JSON object with \"text\")")
     file_warnings.extend(warnings)

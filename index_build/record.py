@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS sources (
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, record_id TEXT, title TEXT NOT NULL,
     publisher TEXT NOT NULL, author TEXT NOT NULL, published TEXT, url TEXT NOT NULL,
-    content_hash TEXT NOT NULL, text TEXT NOT NULL);
+    content_hash TEXT NOT NULL, text TEXT NOT NULL, provenance TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
@@ -62,10 +62,24 @@ class Record:
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(_SCHEMA)
             self.db.execute("PRAGMA busy_timeout=10000")
+            if not readonly and not self._has_provenance():
+                self._add_provenance()
+            # An index from before metadata provenance was kept reads as "unknown" ({}).
+            self._provenance_sql = "provenance" if self._has_provenance() else "'{}'"
         except sqlite3.DatabaseError as e:
             raise StoreError(
                 f"the index record {self.path} cannot be opened ({e}); run `briefing index --rebuild`"
             ) from None
+
+    def _has_provenance(self) -> bool:
+        return any(r[1] == "provenance" for r in self.db.execute("PRAGMA table_info(documents)"))
+
+    def _add_provenance(self) -> None:
+        try:
+            self.db.execute("ALTER TABLE documents ADD COLUMN provenance TEXT NOT NULL DEFAULT '{}'")
+        except sqlite3.OperationalError as e:
+            if "duplicate column" not in str(e):  # else another writer added it first
+                raise
 
     def close(self) -> None:
         self.db.close()
@@ -142,20 +156,18 @@ class Record:
     def all_chunk_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
 
+    def _documents(self, where: str, args: tuple = ()) -> list[Document]:
+        rows = self.db.execute(
+            "SELECT doc_id, source, text, content_hash, title, publisher, author, published, url, record_id, "
+            f"{self._provenance_sql} FROM documents {where}", args)
+        return [Document(*r[:-1], provenance=json.loads(r[-1])) for r in rows]
+
     def document(self, doc_id: str) -> Document | None:
-        row = self.db.execute(
-            "SELECT doc_id, source, text, content_hash, title, publisher, author, published, url, record_id "
-            "FROM documents WHERE doc_id = ?",
-            (doc_id,),
-        ).fetchone()
-        return Document(*row) if row else None
+        found = self._documents("WHERE doc_id = ?", (doc_id,))
+        return found[0] if found else None
 
     def documents(self) -> list[Document]:
-        rows = self.db.execute(
-            "SELECT doc_id, source, text, content_hash, title, publisher, author, published, url, record_id "
-            "FROM documents ORDER BY source, record_id"
-        )
-        return [Document(*r) for r in rows]
+        return self._documents("ORDER BY source, record_id")
 
     def document_summaries(self) -> list[dict]:
         rows = self.db.execute(
@@ -254,10 +266,10 @@ class Record:
                 db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         db.executemany(
             "INSERT OR REPLACE INTO documents(doc_id, source, record_id, title, publisher, author, published, url, "
-            "content_hash, text) VALUES(?,?,?,?,?,?,?,?,?,?)",
+            "content_hash, text, provenance) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (d.doc_id, d.source, d.record_id, d.title, d.publisher, d.author, d.published, d.url,
-                 d.content_hash, d.text)
+                 d.content_hash, d.text, json.dumps(d.provenance))
                 for d in docs
             ],
         )

@@ -28,7 +28,9 @@ def test_the_shipped_model_exists_and_matches_this_feature_set():
     assert MODEL_PATH.stat().st_size < 1024 * 1024
     r = load_ranker()
     assert r.stage1.features == STAGE1 and r.stage2.features == STAGE2
-    assert len(r.stage2.coef) == len(STAGE2) and len(r.stage1.coef) == len(STAGE1)
+    assert len(r.stage1.coef) == len(STAGE1)
+    x = np.zeros((3, len(STAGE2)))
+    assert r.stage2.proba(x).shape == (3,)  # either kind of stage-2 model scores a row per sentence
     assert 0 < r.answer_threshold < 1 and r.answer_threshold <= r.second_threshold <= 1
     cv = r.info["cv"]["held_out_rtqa"]  # trained with cross-validation, scores beside the weights
     assert cv["answerable"] > 1000 and cv["withheld"] > 500 and r.info["trained"]
@@ -54,6 +56,31 @@ def test_the_linear_model_is_a_standardised_logistic():
     x = np.array([[3.0, 1.0], [1.0, 0.0]])
     assert m.logit(x) == pytest.approx([0.5, 0.5])
     assert m.proba(np.array([[1.0, 100.0]]))[0] < 1e-6
+
+
+def test_exported_trees_give_the_same_log_odds_as_scikit_learn():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from assistant.ranker import Ranker, Trees, load_model
+    from bench.train_answer import trees_from_sklearn
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(600, 4))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0.3) | (x[:, 3] > 1.5)
+    clf = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=8, early_stopping=False).fit(x, y)
+    trees = trees_from_sklearn(clf, ("a", "b", "c", "d"))
+    probe = rng.normal(size=(50, 4)) * 2
+    assert trees.logit(probe) == pytest.approx(clf.decision_function(probe), abs=1e-9)
+    again = load_model(json.loads(json.dumps(trees.as_json())))  # through the JSON file and back
+    assert isinstance(again, Trees)
+    assert again.proba(probe) == pytest.approx(clf.predict_proba(probe)[:, 1], abs=1e-6)
+    assert trees.logit(np.zeros((0, 4))).shape == (0,)
+    broken = trees.as_json()
+    broken["left"][0] = len(broken["left"]) + 5
+    with pytest.raises(ValueError, match="outside"):
+        load_model(broken)
+    with pytest.raises(BriefingError, match="incomplete"):
+        Ranker.from_json({"stage1": {}, "stage2": broken})
 
 
 # -- the question parse -------------------------------------------------------------------

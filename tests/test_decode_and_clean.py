@@ -7,7 +7,7 @@ import codecs
 import pytest
 
 from index_build.chunk import chunk_document
-from index_build.clean import parse_byline, split_stories, strip_boilerplate
+from index_build.clean import lead_title, parse_byline, split_stories, strip_boilerplate
 from index_build.decode import UndecodableError, decode_bytes, repair_text
 from index_build.readers import read_source
 from tests.conftest import SEED_000, SEED_001, SEEDS
@@ -143,9 +143,74 @@ def test_boilerplate_rules_remove_whole_lines_only():
 
 def test_byline_parser_reads_year_publisher_author():
     assert parse_byline("Body.\n(c) 2017, The Washington Post · Josh Rogin\n") == {
-        "year": "2017", "publisher": "The Washington Post", "author": "Josh Rogin",
+        "published": ("2017", "copyright line"), "publisher": ("The Washington Post", "copyright line"),
+        "author": ("Josh Rogin", "copyright line"),
     }
     assert parse_byline("No byline in this text.") == {}
+
+
+@pytest.mark.parametrize(
+    "lead, found",
+    [
+        ("By Elena Marquez", {"author": "Elena Marquez"}),
+        ("BY ELENA MARQUEZ", {"author": "ELENA MARQUEZ"}),
+        ("By Elena Marquez and Tom Reyes", {"author": "Elena Marquez and Tom Reyes"}),
+        ("By Jane Doe, John Roe and Ann Poe", {"author": "Jane Doe, John Roe and Ann Poe"}),
+        ("By Maria de la Cruz", {"author": "Maria de la Cruz"}),
+        ("By Elena Marquez, Coastal Ledger", {"author": "Elena Marquez", "publisher": "Coastal Ledger"}),
+        ("By Elena Marquez | Coastal Ledger", {"author": "Elena Marquez", "publisher": "Coastal Ledger"}),
+        ("By Elena Marquez, Coastal Ledger / March 14, 2024",
+         {"author": "Elena Marquez", "publisher": "Coastal Ledger", "published": "March 14, 2024"}),
+        ("By Elena Marquez / 2024-03-14", {"author": "Elena Marquez", "published": "2024-03-14"}),
+        ("WASHINGTON (Reuters) - The Senate voted on Tuesday.", {"publisher": "Reuters"}),
+        ("SAN JUAN, Puerto Rico (AP) — The storm hit the island.", {"publisher": "AP"}),
+        ("Published March 14, 2024 at 10:00 a.m. EDT", {"published": "March 14, 2024"}),
+        ("Updated 2024-03-14", {"published": "2024-03-14"}),
+        ("2024-03-14", {"published": "2024-03-14"}),
+        ("March 14, 2024", {"published": "March 14, 2024"}),
+        ("Thursday, 14 March 2024", {"published": "Thursday, 14 March 2024"}),
+        # prose, not bylines or date lines
+        ("By the end of May, officials said the deal was off.", {}),
+        ("By Tuesday, the ministry had withdrawn its offer.", {}),
+        ("March 14, 2024 was the day the vote came.", {}),
+        ("NATO allies met in Brussels (Belgium) on Monday.", {}),
+    ],
+)
+def test_lead_lines_give_author_publisher_and_date(lead, found):
+    got = parse_byline(f"Harbour Reopens After Storm\n\n{lead}\n\nThe harbour reopened on Monday, officials said.")
+    assert {k: v for k, (v, _) in got.items()} == found
+
+
+def test_lead_lines_say_where_each_value_came_from_and_published_beats_updated():
+    text = ("Harbour Reopens\nBy Elena Marquez\nUpdated March 15, 2024\nPublished March 14, 2024\n"
+            "LONDON (Reuters) - The harbour reopened.\n(c) 2024, Coastal Ledger")
+    assert parse_byline(text) == {"author": ("Elena Marquez", "byline"), "publisher": ("Reuters", "dateline"),
+                                  "published": ("March 14, 2024", "date line")}
+    assert parse_byline("Harbour Reopens\nUpdated 2024-03-15\nBody.\n(c) 2017, Coastal Ledger")["published"] == (
+        "2024-03-15", "date line")  # a full date in the lead beats a copyright year
+
+
+def test_a_date_deep_in_the_body_is_not_the_published_date():
+    body = "\n\n".join(f"Paragraph {i} of the story." for i in range(1, 6))
+    assert parse_byline(f"Harbour Reopens\n\n{body}\n\nMarch 14, 2024\n\nBy Elena Marquez") == {}
+
+
+def test_lead_title_is_cut_at_a_word_boundary_and_keeps_a_name_whole():
+    sentence = ("US Secretary of State Michael Pompeo warned against easing up on sanctions until North Korea "
+                "gives up its nuclear weapons, drawing a rebuke.")
+    assert lead_title(sentence) == ("US Secretary of State Michael Pompeo warned against easing up on sanctions "
+                                    "until North Korea…")
+    for limit in range(10, 90):
+        title = lead_title(sentence, limit)
+        assert title.endswith("…") and sentence.startswith(title[:-1]) and sentence[len(title) - 1] == " ", title
+    assert lead_title("ก" * 200) == "ก" * 90 + "…"  # no spaces to cut at
+
+
+def test_a_story_that_opens_with_a_byline_is_titled_by_its_lead_sentence():
+    (story,) = split_stories("By Elena Marquez, Coastal Ledger / March 14, 2024\n\nThe harbour reopened on Monday.")
+    assert (story.title, story.titled) == ("The harbour reopened on Monday", False)
+    (story,) = split_stories("March 14, 2024\nHarbour Reopens After Storm\n\nThe harbour reopened on Monday.")
+    assert (story.title, story.titled) == ("Harbour Reopens After Storm", True)
 
 
 def test_story_split_needs_a_headline_followed_by_a_publisher_line():

@@ -339,7 +339,7 @@ def test_cli_verify_passes_on_fresh_memo_and_saved_answer(seed_settings, tmp_pat
         assert _cli("--index-dir", idx, "memo", TOPIC, "-o", tmp_path / name).exit_code == 0
         res = _cli("--index-dir", idx, "verify", tmp_path / name)
         assert res.exit_code == 0, res.output
-        assert re.search(r": (\d+) citations — \1 hold, 0 stale, 0 missing\.", res.stdout), res.stdout
+        assert re.search(r": (\d+) citations — \1 hold, 0 moved, 0 changed, 0 missing\.", res.stdout), res.stdout
     answer = _cli("--index-dir", idx, "ask", "What did Ri Yong Ho demand?", "--json")
     (tmp_path / "answer.json").write_text(answer.stdout)
     res = _cli("--index-dir", idx, "verify", tmp_path / "answer.json", "--json")
@@ -395,9 +395,100 @@ def test_verify_reports_stale_moved_and_missing_citations_after_sources_change(t
         assert all(checks[c.n]["status"] == "ok" for c in untouched)
     text_out = _cli("--index-dir", settings.index_dir, "verify", tmp_path / "memo.md")
     assert text_out.exit_code == 1
-    assert f"[{april.n}] stale: the quote moved in {SEED_000}" in text_out.stdout
-    assert f"[{higgins.n}] stale: the quote is no longer in {SEED_000}" in text_out.stdout
+    assert (f"[{april.n}] moved: the quote is now at characters {checks[april.n]['new_start']}–"
+            f"{checks[april.n]['new_end']} of {SEED_000} (was {april.start}–{april.end})") in text_out.stdout
+    assert f"[{higgins.n}] changed: the quote is no longer in {SEED_000}" in text_out.stdout
     assert f"[{haley[0].n}] missing: {SEED_001} is no longer in the index" in text_out.stdout
+
+
+def _edit_seed(settings, old: str, new: str) -> None:
+    from index_build.build import build_index
+    from tests.fakes import FakeEmbedder
+
+    src = settings.sources_dir / SEED_000
+    text = src.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    src.write_text(text.replace(old, new), encoding="utf-8")
+    build_index(settings, embedder=FakeEmbedder())
+
+
+def _without_anchors(path) -> list[str]:
+    return [ln for ln in path.read_text(encoding="utf-8").splitlines() if "briefing-cite" not in ln]
+
+
+def test_verify_moved_citations_hold_and_fix_rewrites_their_anchors(tmp_path):
+    from assistant.memo import write_memo
+    from assistant.memo_export import export
+
+    settings = build_seed_index(tmp_path / "moving")
+    memo = write_memo(_assistant(settings), TOPIC)
+    names = ("memo.md", "memo.html", "memo.docx")
+    for name in names:
+        export(memo, tmp_path / name)
+    (tmp_path / "memo.json").write_text(json.dumps(memo.as_json()))
+    before = {name: _without_anchors(tmp_path / name) for name in names[:2]}
+    # one uncited word earlier in the article, two characters longer: later quotes move
+    _edit_seed(settings, "briefed reporters last week", "briefed reporters on Thursday")
+    doc_id = next(c.doc_id for c in memo.citations if c.source == SEED_000)
+    at = _assistant_doc(settings, doc_id).index("on Thursday")
+    moved = [c for c in memo.citations if c.source == SEED_000 and c.start > at]
+    assert len(moved) >= 3 and len(moved) < len(memo.citations)
+
+    for name in names:
+        path = tmp_path / name
+        res = _cli("--index-dir", settings.index_dir, "verify", path)
+        assert res.exit_code == 0, res.output
+        assert f" {len(memo.citations) - len(moved)} hold, {len(moved)} moved, 0 changed, 0 missing." in res.stdout
+        for c in moved:
+            assert (f"[{c.n}] moved: the quote is now at characters {c.start + 2}–{c.end + 2} of {SEED_000} "
+                    f"(was {c.start}–{c.end})") in res.stdout
+        assert f"`briefing verify --fix {path}` rewrites" in res.stdout
+        assert _cli("--index-dir", settings.index_dir, "verify", path, "--strict").exit_code == 1
+        report = json.loads(_cli("--index-dir", settings.index_dir, "verify", path, "--json").stdout)
+        assert (report["ok"], report["moved"], report["changed"], report["fixed"]) == (True, len(moved), 0, 0)
+
+        fixed = _cli("--index-dir", settings.index_dir, "verify", path, "--fix")
+        assert fixed.exit_code == 0, fixed.output
+        assert f"Rewrote {len(moved)} of {len(moved)} moved anchors in {path}." in fixed.stdout
+        again = _cli("--index-dir", settings.index_dir, "verify", path, "--strict")
+        assert again.exit_code == 0, again.output
+        assert f"{len(memo.citations)} hold, 0 moved, 0 changed, 0 missing." in again.stdout
+        if name in before:  # nothing but the anchors changed
+            assert _without_anchors(path) == before[name]
+
+    res = _cli("--index-dir", settings.index_dir, "verify", tmp_path / "memo.json", "--fix")
+    assert res.exit_code == 1 and res.stdout == ""
+    assert res.stderr.startswith("error: ") and "--fix rewrites the anchors of .md" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_verify_after_one_word_changed_fails_only_on_that_quote(tmp_path):
+    from assistant.memo import write_memo
+    from assistant.memo_export import export
+
+    settings = build_seed_index(tmp_path / "one-word")
+    memo = write_memo(_assistant(settings), TOPIC)
+    export(memo, tmp_path / "memo.md")
+    think = next(c for c in memo.citations if c.quote.startswith("“We think it’s just another very small step"))
+    moved = [c for c in memo.citations if c.source == SEED_000 and c.start > think.end]
+    assert moved
+    _edit_seed(settings, "just another very small step", "just another really small step")
+
+    res = _cli("--index-dir", settings.index_dir, "verify", tmp_path / "memo.md")
+    assert res.exit_code == 1, res.output
+    assert f"{len(moved)} moved, 1 changed, 0 missing." in res.stdout
+    assert f"[{think.n}] changed: the quote is no longer in {SEED_000}" in res.stdout
+    assert ": “We think it’s just another really small step" in res.stdout
+    assert "““" not in res.stdout  # the quote's own mark is not doubled
+    strict = json.loads(_cli("--index-dir", settings.index_dir, "verify", tmp_path / "memo.md", "--json",
+                             "--strict").stdout)
+    assert (strict["ok"], strict["strict"], strict["moved"], strict["changed"]) == (False, True, len(moved), 1)
+
+    fixed = _cli("--index-dir", settings.index_dir, "verify", tmp_path / "memo.md", "--fix")
+    assert fixed.exit_code == 1  # the changed quote still fails; its anchor is left alone
+    assert f"Rewrote {len(moved)} of {len(moved)} moved anchors" in fixed.stdout
+    after = _cli("--index-dir", settings.index_dir, "verify", tmp_path / "memo.md")
+    assert f"0 moved, 1 changed, 0 missing." in after.stdout
 
 
 def _assistant_doc(settings, doc_id: str) -> str:

@@ -60,6 +60,80 @@ def test_broken_front_matter_is_treated_as_text_not_an_error():
     assert "The special envoy" in doc.text
 
 
+# -- metadata from the lead lines ----------------------------------------------------------
+def test_byline_and_date_lines_fill_author_publisher_and_date():
+    (doc,) = read("ledger.txt", f"By Elena Marquez, Coastal Ledger / March 14, 2024\n\n{BODY}\n".encode())
+    assert (doc.author, doc.publisher, doc.published) == ("Elena Marquez", "Coastal Ledger", "2024-03-14")
+    assert doc.provenance == {"author": "byline", "publisher": "byline", "published": "byline",
+                              "title": "lead sentence"}
+    assert doc.title == "The special envoy travelled to Geneva on Sunday for a new round of talks on sanctions"
+    assert doc.title_derived
+    assert doc.text.startswith("By Elena Marquez")  # the byline stays citable
+
+
+def test_a_dateline_gives_the_publisher_not_the_place():
+    data = f"Envoy Heads To Geneva\nUpdated 2024-03-15\n\nGENEVA (Reuters) - {BODY}\n".encode()
+    (doc,) = read("wire.md", data)
+    assert (doc.title, doc.author, doc.publisher, doc.published) == ("Envoy Heads To Geneva", "", "Reuters",
+                                                                     "2024-03-15")
+    assert doc.provenance == {"title": "headline", "publisher": "dateline", "published": "date line"}
+    assert not doc.title_derived
+
+
+def test_a_date_deep_in_the_body_is_not_the_published_date():
+    body = "\n\n".join([BODY] * 4)
+    (doc,) = read("late.txt", f"Envoy Heads To Geneva\n\n{body}\n\nMarch 14, 2024\n".encode())
+    assert doc.published is None and "published" not in doc.provenance
+
+
+def test_front_matter_wins_over_the_byline():
+    data = ("---\nauthor: Jane Doe\ndate: 2020-03-04\n---\nEnvoy Heads To Geneva\n"
+            "By Elena Marquez, Coastal Ledger / March 14, 2024\n\n" + BODY).encode()
+    (doc,) = read("a.md", data)
+    assert (doc.author, doc.publisher, doc.published) == ("Jane Doe", "Coastal Ledger", "2020-03-04")
+    assert doc.provenance == {"author": "metadata", "published": "metadata", "title": "headline",
+                              "publisher": "byline"}
+
+
+def test_html_meta_tags_win_over_a_byline_in_the_article():
+    html = HTML.replace("<article><h1>Envoy Heads To Geneva For Talks</h1>",
+                        "<article><h1>Envoy Heads To Geneva For Talks</h1><p>By Elena Marquez, Coastal Ledger</p>")
+    (doc,) = read("page.html", html.encode())
+    assert (doc.author, doc.publisher, doc.published) == ("Ada Reporter", "The Test Gazette", "2019-06-02")
+    assert doc.provenance["author"] == doc.provenance["publisher"] == "metadata"
+
+
+def test_provenance_is_kept_in_the_record_and_an_old_record_still_reads(settings, tmp_path, fake_embedder):
+    folder = tmp_path / "lead"
+    folder.mkdir()
+    (folder / "ledger.txt").write_text(f"By Elena Marquez, Coastal Ledger / March 14, 2024\n\n{BODY}\n")
+    build_index(settings, folder, embedder=fake_embedder)
+    record = open_record(settings.index_dir)
+    try:
+        (doc,) = record.documents()
+        assert doc.provenance["author"] == "byline" and doc.title_derived
+        # an index written before provenance was kept: no such column
+        record.db.execute("ALTER TABLE documents DROP COLUMN provenance")
+    finally:
+        record.close()
+    from index_build.record import Record
+
+    old = Record(settings.db_path, readonly=True)
+    try:
+        (doc,) = old.documents()
+        assert (doc.author, doc.provenance) == ("Elena Marquez", {})
+        assert old.document(doc.doc_id) == doc
+    finally:
+        old.close()
+    report = build_index(settings, folder, embedder=fake_embedder)  # the writer adds the column back
+    assert report.skipped == []
+    record = open_record(settings.index_dir)
+    try:
+        assert record.documents()[0].author == "Elena Marquez"
+    finally:
+        record.close()
+
+
 # -- HTML ------------------------------------------------------------------------------------
 HTML = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Envoy Heads To Geneva For Talks | The Test Gazette</title>

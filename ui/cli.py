@@ -441,42 +441,51 @@ def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], 
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--fix", is_flag=True, help="Rewrite the anchors of moved citations in FILE to their new spans.")
+@click.option("--strict", is_flag=True, help="A moved citation fails too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @global_options
 @click.pass_obj
 @friendly
-def verify(obj: Context, file: str, as_json: bool) -> None:
+def verify(obj: Context, file: str, fix: bool, strict: bool, as_json: bool) -> None:
     """Re-check the citations of a saved memo (.md, .docx, .html) or answer (.json from
     `ask --json`) against the current index.
 
-    Lists stale citations (the quote is no longer at its span; where it moved, the new
-    span) and missing ones (the document is gone). Exit status 0 when every citation
-    still holds, 1 otherwise.
+    A citation whose quote is still in its document, only at other characters (an edit
+    earlier in the source), is "moved": it still holds, and --fix rewrites its anchor.
+    "Changed" ones (the quote's text is no longer there; the closest text is shown) and
+    missing ones (the document is gone) do not. Exit status 0 when every citation holds,
+    1 otherwise; with --strict, moved citations fail too.
     """
-    from assistant.memo_verify import IndexDocuments, verify_file
+    from assistant.memo import quoted
+    from assistant.memo_verify import IndexDocuments, fix_file, verify_file
 
     docs = IndexDocuments(obj.settings())
     try:
-        report = verify_file(file, docs)
+        report = verify_file(file, docs, strict=strict)
     finally:
         docs.close()
+    fixed = fix_file(report) if fix else 0
     if as_json:
-        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        click.echo(json.dumps({**report.as_json(), "fixed": fixed}, ensure_ascii=False))
         sys.exit(0 if report.ok else 1)
-    stale = report.count("moved") + report.count("changed")
-    click.echo(f"{file}: {len(report.checks)} citations — {report.count('ok')} hold, {stale} stale, "
-               f"{report.count('missing')} missing.")
+    counts = ", ".join(f"{report.count(s)} {word}" for s, word in
+                       (("ok", "hold"), ("moved", "moved"), ("changed", "changed"), ("missing", "missing")))
+    click.echo(f"{file}: {len(report.checks)} citations — {counts}.")
     for c in report.checks:
         if c.status == "moved":
-            click.echo(f"[{c.n}] stale: the quote moved in {c.source}: characters {c.start}–{c.end} → "
-                       f"{c.new_start}–{c.new_end}")
+            click.echo(f"[{c.n}] moved: the quote is now at characters {c.new_start}–{c.new_end} of {c.source} "
+                       f"(was {c.start}–{c.end})")
         elif c.status == "changed":
-            click.echo(f"[{c.n}] stale: the quote is no longer in {c.source} (characters {c.start}–{c.end})")
+            click.echo(f"[{c.n}] changed: the quote is no longer in {c.source} (characters {c.start}–{c.end})")
             if c.new_start is not None:
-                click.echo(f"    closest text now, characters {c.new_start}–{c.new_end}: "
-                           f"“{' '.join(c.now.split())}”")
+                click.echo(f"    closest text now, characters {c.new_start}–{c.new_end}: {quoted(c.now)}")
         elif c.status == "missing":
             click.echo(f"[{c.n}] missing: {c.source or c.doc_id} is no longer in the index")
+    if fix:
+        click.echo(f"Rewrote {fixed} of {report.count('moved')} moved anchors in {file}.")
+    elif report.count("moved"):
+        click.echo(f"`briefing verify --fix {file}` rewrites the anchors of the moved citations.")
     sys.exit(0 if report.ok else 1)
 
 
