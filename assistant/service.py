@@ -137,8 +137,18 @@ class Assistant:
 
     def _extractive(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
                     top_k: int) -> Answer:
-        if self.settings.answerer == "learned":
-            return self._learned(corpus, question, condensed, passages, top_k)
+        if self.settings.answerer in ("learned", "combined"):
+            answer = self._learned(corpus, question, condensed, passages, top_k)
+            if not answer.abstained or self.settings.answerer == "learned":
+                return answer
+            # "combined": where the learned selector abstains, the hand-written one may still answer.
+            fallback = self._rules(corpus, question, condensed, passages, top_k)
+            return answer if fallback.abstained else fallback
+        return self._rules(corpus, question, condensed, passages, top_k)
+
+    def _rules(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
+               top_k: int) -> Answer:
+        """The hand-written selector (``extractive.py``; ``answerer = "rules"``)."""
         q = analyze(condensed.question)
         chosen = select(candidates(corpus, q, condensed.question, passages[:CANDIDATE_PASSAGES]))
         if not chosen:

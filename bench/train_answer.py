@@ -35,7 +35,9 @@ The reported scores are the held-out ones: no question is answered by a model th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import pickle
 import random
 import sys
 import time
@@ -51,6 +53,16 @@ SEED_GOLD = (REPO / "tests" / "data" / "seed-dev.jsonl", REPO / "tests" / "data"
 OUT = REPO / "assistant" / "data" / "answer_model.json"
 CANDIDATE_PASSAGES = 8
 RETRIEVE = 24
+LABELS = 3  # bump when the labelling here changes (the cached candidates and labels then go stale)
+
+
+def _code_digest() -> str:
+    """A digest of the modules that make the candidates, features and labels."""
+    h = hashlib.sha256()
+    for rel in ("assistant/candidates.py", "assistant/features.py", "assistant/nlp.py", "assistant/text.py",
+                "assistant/retrieve.py", "assistant/answer.py"):
+        h.update((REPO / rel).read_bytes())
+    return h.hexdigest()
 
 
 def log(msg: str) -> None:
@@ -90,8 +102,9 @@ def _renumber(passages):
 class Sample:
     """One question in one condition: its candidates, their stage-1 rows and labels."""
 
-    def __init__(self, qid, group, question, answerable, cands, x1, y, answer, key_facts=(), source="rtqa"):
-        self.qid, self.group, self.question, self.answerable = qid, group, question, answerable
+    def __init__(self, qid, group, question, answerable, cands, x1, y, answer, key_facts=(), source="rtqa",
+                 cond="full"):
+        self.qid, self.group, self.question, self.answerable, self.cond = qid, group, question, answerable, cond
         self.cands, self.x1, self.y, self.answer, self.key_facts, self.source = cands, x1, y, answer, key_facts, source
         self.short = None  # shortlist indices
         self.x2 = None
@@ -102,6 +115,28 @@ class Sample:
             return answer_in(self.answer, joined)
         low = joined.lower()
         return bool(self.key_facts) and all(any(a.lower() in low for a in g) for g in self.key_facts)
+
+
+def stating_sentence(cands, in_evidence: list[bool], answer: str, question: str) -> int | None:
+    """The evidence passage's sentence that states the answer when no sentence holds its exact
+    text ("Hasidic Judaism" for a passage about a rabbi's Hanukkah celebration): the evidence
+    sentence with the most of the answer's stems, then of the question's; None when even that
+    one shares less than half of the answer's stems and a third of the question's."""
+    from assistant.text import content_terms, tokenize
+
+    a_terms, q_terms = set(tokenize(answer)), set(content_terms(question))
+    best, best_key = None, (0.0, 0.0)
+    for i, (c, ev) in enumerate(zip(cands, in_evidence)):
+        if not ev:
+            continue
+        have = set(tokenize(c.text))
+        key = (len(a_terms & have) / len(a_terms) if a_terms else 0.0,
+               len(q_terms & have) / len(q_terms) if q_terms else 0.0)
+        if best is None or key > best_key:
+            best, best_key = i, key
+    if best is None or (best_key[0] < 0.5 and best_key[1] < 1 / 3):
+        return None
+    return best
 
 
 def rtqa_samples(settings, questions, seed: int, limit: int | None) -> list[Sample]:
@@ -131,11 +166,25 @@ def rtqa_samples(settings, questions, seed: int, limit: int | None) -> list[Samp
             rest = [p for p in passages if record_ids.get(p.doc_id) != q["evidence_doc"]
                     and not answer_in(q["answer"], p.text)]
             conds.append(("withheld", _renumber(rest[:CANDIDATE_PASSAGES]), False))
+        # Articles only: the quiz's evidence passage (short, written for the question) dropped,
+        # the news articles kept. Kept when one of them still holds the answer text: the
+        # answer then sits in an ordinary article sentence, as in a user's sources.
+        articles = [p for p in passages if record_ids.get(p.doc_id) != q["evidence_doc"]][:CANDIDATE_PASSAGES]
+        if any(answer_in(q["answer"], p.text) for p in articles):
+            conds.append(("articles", _renumber(articles), True))
         for cond, ps, answerable in conds:
             cands = candidate_sentences(corpus, ps)
             x1 = stage1_matrix(corpus, qterms, cands)
             y = np.array([answerable and answer_in(q["answer"], c.text) for c in cands], dtype=bool)
-            out.append(Sample(f"{q['id']}:{cond}", q["id"], q["question"], answerable, cands, x1, y, q["answer"]))
+            if answerable and not y.any():
+                states = stating_sentence(cands, [record_ids.get(c.doc_id) == q["evidence_doc"] for c in cands],
+                                          q["answer"], q["question"])
+                if states is not None:
+                    y[states] = True
+            if cond == "articles" and not y.any():
+                continue  # the answer text only in a passage's part that makes no candidate
+            out.append(Sample(f"{q['id']}:{cond}", q["id"], q["question"], answerable, cands, x1, y, q["answer"],
+                              cond=cond))
         if n % 250 == 0:
             log(f"rtqa candidates: {n}/{len(questions)} questions ({time.perf_counter() - t0:.0f} s)")
     return out
@@ -175,38 +224,74 @@ def seed_samples() -> list[Sample]:
 
 
 # -- models -----------------------------------------------------------------------------
-def fit_lr(x: np.ndarray, y: np.ndarray, c: float, weight: np.ndarray | None = None):
+def fit_lr(names, c: float):
+    """A fitter: (x, y, weight) → a standardised logistic ``Linear`` model."""
     from sklearn.linear_model import LogisticRegression
 
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    model = LogisticRegression(C=c, max_iter=2000)
-    model.fit((x - mean) / scale, y, sample_weight=weight)
-    return mean, scale, model.coef_[0], float(model.intercept_[0])
+    from assistant.ranker import Linear
+
+    def fit(x, y, weight):
+        mean = x.mean(axis=0)
+        scale = x.std(axis=0)
+        scale[scale < 1e-9] = 1.0
+        model = LogisticRegression(C=c, max_iter=2000)
+        model.fit((x - mean) / scale, y, sample_weight=weight)
+        return Linear(tuple(names), mean, scale, model.coef_[0], float(model.intercept_[0]))
+    return fit
 
 
-def fit_rows(rows, x_attr: str, y_attr: str, c: float, weight_of):
-    """A logistic model over the rows of ``rows`` (samples without rows are skipped)."""
+def fit_trees(names, iterations: int, leaves: int, rate: float, min_leaf: int, seed: int):
+    """A fitter: (x, y, weight) → gradient-boosted trees (scikit-learn's histogram GBDT, no
+    early stopping: the number of trees is fixed, so every fold fits the same shape), exported
+    to ``assistant.ranker.Trees``."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    def fit(x, y, weight):
+        clf = HistGradientBoostingClassifier(max_iter=iterations, max_leaf_nodes=leaves, learning_rate=rate,
+                                             min_samples_leaf=min_leaf, l2_regularization=1.0,
+                                             early_stopping=False, random_state=seed)
+        clf.fit(x, y, sample_weight=weight)
+        return trees_from_sklearn(clf, names)
+    return fit
+
+
+def trees_from_sklearn(clf, names):
+    """The fitted ``HistGradientBoostingClassifier`` (binary, numerical features) as ``Trees``."""
+    from assistant.ranker import Trees
+
+    feature, threshold, left, right, value, roots = [], [], [], [], [], []
+    depth = 0
+    for (pred,) in clf._predictors:
+        nodes, off = pred.nodes, len(feature)
+        roots.append(off)
+        for j, nd in enumerate(nodes):
+            if nd["is_leaf"]:
+                feature.append(-1), threshold.append(0.0), left.append(off + j), right.append(off + j)
+                value.append(float(nd["value"]))
+            else:
+                feature.append(int(nd["feature_idx"])), threshold.append(float(nd["num_threshold"]))
+                left.append(off + int(nd["left"])), right.append(off + int(nd["right"])), value.append(0.0)
+        depth = max(depth, int(nodes["depth"].max()))
+    return Trees(tuple(names), float(np.ravel(clf._baseline_prediction)[0]), np.array(roots), np.array(feature),
+                 np.array(threshold), np.array(left), np.array(right), np.array(value), depth)
+
+
+def fit_rows(rows, x_attr: str, y_attr: str, fit, weight_of):
+    """A model over the rows of ``rows`` (samples without rows are skipped)."""
     rows = [s for s in rows if len(getattr(s, y_attr))]
-    return fit_lr(stack(rows, x_attr), np.concatenate([getattr(s, y_attr) for s in rows]), c,
-                  np.concatenate([np.full(len(getattr(s, y_attr)), weight_of(s)) for s in rows]))
+    return fit(stack(rows, x_attr), np.concatenate([getattr(s, y_attr) for s in rows]),
+               np.concatenate([np.full(len(getattr(s, y_attr)), weight_of(s)) for s in rows]))
 
 
-def out_of_fold(rows, fold: dict[str, int], folds: int, x_attr: str, y_attr: str, c: float, weight_of) -> list:
+def out_of_fold(rows, fold: dict[str, int], folds: int, x_attr: str, y_attr: str, fit, weight_of) -> list:
     """Per sample, the logits of a model fit on the other folds (empty for a sample without rows)."""
     out = [np.zeros(len(getattr(s, y_attr))) for s in rows]
     for k in range(folds):
-        params = fit_rows([s for s in rows if fold[s.group] != k], x_attr, y_attr, c, weight_of)
+        model = fit_rows([s for s in rows if fold[s.group] != k], x_attr, y_attr, fit, weight_of)
         for i, s in enumerate(rows):
             if fold[s.group] == k and len(getattr(s, y_attr)):
-                out[i] = lr_logit(params, getattr(s, x_attr))
+                out[i] = model.logit(getattr(s, x_attr))
     return out
-
-
-def lr_logit(params, x):
-    mean, scale, coef, b = params
-    return ((x - mean) / scale) @ coef + b
 
 
 def folds_of(samples: list[Sample], k: int, seed: int) -> dict[str, int]:
@@ -301,7 +386,7 @@ def pick_shortlist(samples):
 
 
 def decisions(samples, probs_attr, t_answer, t_second):
-    """(correct, abstained, answerable) per sample under the thresholds (the same rule as
+    """(correct, abstained, answerable, cites a positive sentence) per sample under the thresholds (the same rule as
     ``assistant.answer.choose``)."""
     from assistant.answer import choose
 
@@ -311,9 +396,10 @@ def decisions(samples, probs_attr, t_answer, t_second):
         cands = [s.cands[i] for i in s.short]
         chosen = choose(cands, p, t_answer, t_second) if p is not None and len(p) else []
         if not chosen:
-            out.append((False, True, s.answerable))
+            out.append((False, True, s.answerable, False))
             continue
-        out.append((s.answerable and s.correct([cands[j].text for j in chosen]), False, s.answerable))
+        out.append((s.answerable and s.correct([cands[j].text for j in chosen]), False, s.answerable,
+                    s.answerable and bool(any(s.y2[j] for j in chosen))))
     return out
 
 
@@ -322,6 +408,7 @@ def score(dec):
     un = [d for d in dec if not d[2]]
     return {
         "answer_match": sum(d[0] for d in ans) / max(1, len(ans)),
+        "answer_supported": sum(d[3] for d in ans) / max(1, len(ans)),
         "abstain_answerable": sum(d[1] for d in ans) / max(1, len(ans)),
         "abstain_withheld": sum(d[1] for d in un) / max(1, len(un)),
         "answerable": len(ans), "withheld": len(un),
@@ -356,9 +443,15 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--c", type=float, default=0.5, help="inverse L2 strength of both logistic models")
+    ap.add_argument("--stage2", choices=("trees", "logistic"), default="trees")
+    ap.add_argument("--trees", type=int, default=200, help="stage 2: number of boosted trees")
+    ap.add_argument("--leaves", type=int, default=15, help="stage 2: leaves per tree")
+    ap.add_argument("--rate", type=float, default=0.08, help="stage 2: learning rate")
+    ap.add_argument("--min-leaf", type=int, default=40, help="stage 2: fewest rows in a leaf")
     ap.add_argument("--seed-weight", type=float, default=5.0, help="sample weight of seed-gold rows")
     ap.add_argument("--abstain-target", type=float, default=0.80)
     ap.add_argument("--questions", type=int, default=None, help="first N dev questions only (a quick run)")
+    ap.add_argument("--fresh", action="store_true", help="recompute the candidates and features (no cache)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
@@ -372,28 +465,43 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     info = machine_info()
     settings, questions = rtqa_index(work)
-    samples = rtqa_samples(settings, questions, args.seed, args.questions)
-    corpus = Corpus(settings).snapshot()
-    log(f"{len(samples)} rtqa samples, {sum(len(s.cands) for s in samples)} candidates")
-    seeds = seed_samples()
-    log(f"{len(seeds)} seed samples")
-    everything = samples + seeds
-    fold = folds_of(everything, args.folds, args.seed)
-
-    # Stage 1: out-of-fold scores.
+    fit1 = fit_lr(STAGE1, args.c)
+    fit2 = (fit_lr(STAGE2, args.c) if args.stage2 == "logistic" else
+            fit_trees(STAGE2, args.trees, args.leaves, args.rate, args.min_leaf, args.seed))
     weight_of = lambda s: args.seed_weight if s.source == "seed" else 1.0  # noqa: E731
-    for s, logits in zip(everything, out_of_fold(everything, fold, args.folds, "x1", "y", args.c, weight_of)):
-        s.oof1 = logits
+    # The candidates and both stages' features take ~7 min; they depend only on the code, the
+    # seed, the stage-1 model and the questions, so a re-run (new stage-2 settings) reuses them.
+    key = hashlib.sha256(repr((_code_digest(), LABELS, args.seed, args.folds, args.c, args.seed_weight,
+                               args.questions)).encode()).hexdigest()[:16]
+    cache = work / f"samples-{key}.pickle"
+    if cache.is_file() and not args.fresh:
+        log(f"candidates and features from {cache}")
+        samples, seeds = pickle.loads(cache.read_bytes())
+        everything = samples + seeds
+        fold = folds_of(everything, args.folds, args.seed)
+    else:
+        samples = rtqa_samples(settings, questions, args.seed, args.questions)
+        log(f"{len(samples)} rtqa samples, {sum(len(s.cands) for s in samples)} candidates")
+        seeds = seed_samples()
+        log(f"{len(seeds)} seed samples")
+        everything = samples + seeds
+        fold = folds_of(everything, args.folds, args.seed)
+        # Stage 1: out-of-fold scores.
+        for s, logits in zip(everything, out_of_fold(everything, fold, args.folds, "x1", "y", fit1, weight_of)):
+            s.oof1 = logits
+        # Stage 2 on every sample's stage-1 shortlist (rtqa here; the seeds computed theirs already).
+        stage2_for(samples, Corpus(settings).snapshot(), shortlist_from="oof1")
+        cache.write_bytes(pickle.dumps((samples, seeds)))
     # The shortlist's ceiling: a positive among the top SHORTLIST by stage 1.
-    ans = [s for s in samples if s.answerable]
+    rt = [s for s in samples if s.cond != "articles"]  # the benchmark's conditions: full and withheld
+    arts = [s for s in samples if s.cond == "articles"]
+    ans = [s for s in rt if s.answerable]
     ceiling_cands = sum(s.y.any() for s in ans) / max(1, len(ans))
     ceiling_short = sum(s.y[np.argsort(-s.oof1)[:SHORTLIST]].any() for s in ans if len(s.cands)) / max(1, len(ans))
     log(f"sentence ceiling: {ceiling_cands:.3f} in the candidates, {ceiling_short:.3f} in the stage-1 shortlist")
 
-    # Stage 2 on every sample's stage-1 shortlist (rtqa here; the seeds computed theirs already).
-    stage2_for(samples, corpus, shortlist_from="oof1")
     pick_shortlist(everything)
-    for s, logits in zip(everything, out_of_fold(everything, fold, args.folds, "x2", "y2", args.c, weight_of)):
+    for s, logits in zip(everything, out_of_fold(everything, fold, args.folds, "x2", "y2", fit2, weight_of)):
         s.oof2 = 1 / (1 + np.exp(-logits))
 
     def top1(attr, rows):
@@ -403,23 +511,25 @@ def main(argv=None) -> int:
     cos_i = STAGE2.index("cos")
     for s in everything:
         s.cos_only = s.x2[:, cos_i] if len(s.short) else np.zeros(0)
-    log(f"top-1 sentence holds the answer: stage 2 {top1('oof2', samples):.3f}, cosine alone {top1('cos_only', samples):.3f}")
+    log(f"top-1 sentence holds the answer: stage 2 {top1('oof2', rt):.3f}, cosine alone {top1('cos_only', rt):.3f}")
 
     # Thresholds, nested: each fold decided with thresholds chosen on the other folds.
-    rt = samples
-    nested = []
+    nested, nested_arts = [], []
     for k in range(args.folds):
         ta, tb, _ = choose_thresholds([s for s in rt if fold[s.group] != k], "oof2", args.abstain_target)
         nested += decisions([s for s in rt if fold[s.group] == k], "oof2", ta, tb)
+        nested_arts += decisions([s for s in arts if fold[s.group] == k], "oof2", ta, tb)
     held_out = score(nested)
+    held_out_arts = score(nested_arts)
+    log(f"held-out, articles only (evidence passage dropped, {len(arts)} questions): {held_out_arts}")
     t_answer, t_second, fitted = choose_thresholds(rt, "oof2", args.abstain_target)
     seed_scores = score(decisions(seeds, "oof2", t_answer, t_second))
     log(f"held-out rtqa: {held_out}")
     log(f"thresholds {t_answer} / {t_second}; seeds (out-of-fold): {seed_scores}")
 
     # Final models on everything.
-    p1 = fit_rows(everything, "x1", "y", args.c, weight_of)
-    p2 = fit_rows(everything, "x2", "y2", args.c, weight_of)
+    m1 = fit_rows(everything, "x1", "y", fit1, weight_of)
+    m2 = fit_rows(everything, "x2", "y2", fit2, weight_of)
 
     # Short-answer priors: per question type, how often a positive sentence's answer is an entity of each kind.
     from assistant.nlp import parse_sentences
@@ -441,14 +551,8 @@ def main(argv=None) -> int:
             counts[qt][g] += 1
     prior = {t: {g: round(c / totals[t], 4) for g, c in counts[t].items()} if totals[t] else {} for t in QUESTION_TYPES}
 
-    from assistant.ranker import Linear
-
-    def linear(params, names):
-        mean, scale, coef, b = params
-        return Linear(tuple(names), mean, scale, coef, b).as_json()
-
     model = {
-        "stage1": linear(p1, STAGE1), "stage2": linear(p2, STAGE2), "shortlist": SHORTLIST,
+        "stage1": m1.as_json(), "stage2": m2.as_json(), "shortlist": SHORTLIST,
         "answer_threshold": t_answer, "second_threshold": t_second,
         "short_answer_prior": prior, "short_answer_min": 0.2,
         "info": {
@@ -457,13 +561,17 @@ def main(argv=None) -> int:
                      f"their evidence docs + 1,000 articles (MiniLM index), {sum(not s.answerable for s in samples)} "
                      f"with the evidence withheld (seed {args.seed}); seed gold: {len(seeds)} questions "
                      f"(weight {args.seed_weight})"),
-            "candidate_passages": CANDIDATE_PASSAGES, "folds": args.folds, "C": args.c,
+            "candidate_passages": CANDIDATE_PASSAGES, "folds": args.folds, "C": args.c, "stage2": (
+                args.stage2 if args.stage2 == "logistic" else
+                f"trees: {args.trees} × {args.leaves} leaves, rate {args.rate}, min leaf {args.min_leaf}"),
             "cv": {"held_out_rtqa": {k: round(v, 4) if isinstance(v, float) else v for k, v in held_out.items()},
+                   "held_out_rtqa_articles_only": {k: round(v, 4) if isinstance(v, float) else v
+                                                   for k, v in held_out_arts.items()},
                    "fitted_rtqa": {k: round(v, 4) if isinstance(v, float) else v for k, v in (fitted or {}).items()},
                    "seeds_out_of_fold": {k: round(v, 4) if isinstance(v, float) else v for k, v in seed_scores.items()},
                    "sentence_ceiling_candidates": round(ceiling_cands, 4),
                    "sentence_ceiling_shortlist": round(ceiling_short, 4),
-                   "top1_stage2": round(top1("oof2", samples), 4), "top1_cosine": round(top1("cos_only", samples), 4)},
+                   "top1_stage2": round(top1("oof2", rt), 4), "top1_cosine": round(top1("cos_only", rt), 4)},
         },
     }
     text = json.dumps(model, indent=1)

@@ -33,9 +33,10 @@ class Settings:
     top_k: int = 5
     llm: str = ""  # "", "openai:URL", "ollama:MODEL", "llamacpp:PATH"
     llm_model: str = ""
-    # Extractive sentence selector: "rules" (hand-written, the default until the learned one
-    # beats it on the seed questions too) or "learned" (assistant/answer.py, issue 13).
-    answerer: str = "rules"
+    # Extractive sentence selector: "combined" (the learned, calibrated one of
+    # assistant/answer.py; where it abstains, the hand-written one of extractive.py may still
+    # answer: better than either alone on every gold file, docs/BENCHMARKS.md), "learned" or "rules".
+    answerer: str = "combined"
 
     @property
     def db_path(self) -> Path:
@@ -73,8 +74,8 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError(
             f"embedder = {s.embedder!r} is unknown; choose one of {', '.join(EMBEDDER_PROFILES)}"
         )
-    if s.answerer not in ("rules", "learned"):
-        raise SettingsError(f"answerer = {s.answerer!r} is unknown; choose rules or learned")
+    if s.answerer not in ("rules", "learned", "combined"):
+        raise SettingsError(f"answerer = {s.answerer!r} is unknown; choose combined, learned or rules")
     if s.chunk_tokens < 16:
         raise SettingsError(f"chunk_tokens = {s.chunk_tokens} is too small; use at least 16")
     if not 0 <= s.chunk_overlap < s.chunk_tokens:

@@ -152,7 +152,8 @@ def test_answer_json_has_the_documented_shape(assistant):
     data = assistant.ask("How many new work permits were reportedly issued to North Koreans this year?").as_json()
     assert set(data) == {"question", "answer", "abstained", "short_answer", "confidence", "citations", "passages",
                          "timings_ms"}
-    assert data["confidence"] == 0.0  # the rule-based default has no probability
+    # the learned selector answers this one, so the confidence is its calibrated probability
+    assert 0.0 < data["confidence"] <= 1.0
     assert "700" in data["answer"]
     assert set(data["citations"][0]) == {"n", "doc_id", "source", "title", "start", "end", "quote"}
     assert set(data["passages"][0]) == {"rank", "chunk_id", "doc_id", "source", "title", "start", "end", "score"}
