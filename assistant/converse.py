@@ -21,9 +21,21 @@ _DEICTIC = re.compile(r"\b(that|this|those|these|the same|the)\s+(meeting|visit|
                       r"|\b(there|then|afterwards|after that|before that)\b", re.I)
 
 
+def _open_pronoun(question: str) -> re.Match | None:
+    """The first pronoun with no antecedent in the question itself: in "What did Kim Jong Un
+    say in his letter?" "his" is Kim's, so the question does not lean on earlier turns."""
+    m = _PRONOUN.search(question)
+    if m is None:
+        return None
+    before = question[:m.start()]
+    if any(name in before for name in entities(question)):
+        return None
+    return m
+
+
 def needs_context(question: str) -> bool:
     content = [w for w in words(question) if w not in STOPWORDS]
-    return bool(_PRONOUN.search(question) or _DEICTIC.search(question) or len(content) <= 2)
+    return bool(_open_pronoun(question) or _DEICTIC.search(question) or len(content) <= 2)
 
 
 def _person(history: list[str]) -> str:
@@ -54,7 +66,7 @@ def condense(question: str, history: list[str]) -> Condensed:
         return Condensed(question, question)
     person = _person(history)
     standalone = question
-    if person:
+    if person and _open_pronoun(question):
         def swap(m: re.Match) -> str:
             w = m.group(0).lower()
             return f"{person}’s" if w in ("his", "her", "hers", "their", "its") and w != "her" else person
