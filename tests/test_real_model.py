@@ -99,3 +99,48 @@ def test_static_profile_indexes_and_answers(static_index):
     assert status["embedder"].startswith("static")
     assert status["dimension"] == 256
     assert any(_is_the_answer(h) for h in top_chunks(settings, QUESTION, 2))
+
+
+def test_onnx_runtime_gives_the_pytorch_vectors(minilm):
+    """Questions go through ONNX Runtime, batches through PyTorch: the same vectors either way,
+    so an index built by one is queried correctly by the other."""
+    from index_build.embed import MiniLMEmbedder
+
+    texts = [QUESTION, "“Impatience is not helpful at all,” Ri said.", "North Korea " * 200]
+    fast = MiniLMEmbedder(runtime="auto")
+    got = fast.embed(texts)
+    assert fast._onnx is not None, "small inputs should take the ONNX path"
+    expected = MiniLMEmbedder(runtime="torch").embed(texts)
+    assert got.shape == expected.shape == (3, 384)
+    assert float(np.min(np.sum(got * expected, axis=1))) >= 0.9999
+
+
+def test_a_damaged_cached_graph_falls_back_to_pytorch_and_is_removed(tmp_path, monkeypatch):
+    from index_build.embed import MiniLMEmbedder, _minilm_path
+    from index_build.onnx_minilm import graph_path
+
+    monkeypatch.setenv("BRIEFING_CACHE_DIR", str(tmp_path))
+    graph = graph_path(_minilm_path(), tmp_path)
+    graph.write_bytes(b"not an onnx graph")
+    embedder = MiniLMEmbedder(runtime="auto")
+    vectors = embedder.embed([QUESTION])
+    assert vectors.shape == (1, 384) and embedder._onnx is None
+    assert not graph.exists() or graph.read_bytes() != b"not an onnx graph"
+
+
+def test_a_cold_ask_never_imports_torch(minilm_index):
+    """`briefing ask` embeds the question through ONNX Runtime and imports spaCy without torch:
+    importing torch and sentence-transformers was ~6 s of every cold ask."""
+    import os
+    import subprocess
+    import sys
+
+    settings, _ = minilm_index
+    code = ("import sys\nfrom ui.cli import main\n"
+            f"sys.argv = ['briefing', '--index-dir', {str(settings.index_dir)!r}, 'ask', {QUESTION!r}]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFING_") or k == "BRIEFING_CACHE_DIR"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert "simultaneous actions" in out.stdout, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "NO-TORCH"
