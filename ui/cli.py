@@ -298,6 +298,8 @@ def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: 
     """
     from assistant.service import Assistant
 
+    global _read_only_run
+    _read_only_run = True
     _not_empty(question, "question", 'briefing ask "What did the envoy demand?"')
     turns: list[str] = []
     if history:
@@ -489,5 +491,28 @@ def verify(obj: Context, file: str, fix: bool, strict: bool, as_json: bool) -> N
     sys.exit(0 if report.ok else 1)
 
 
+_read_only_run = False  # set by `ask`, which writes nothing
+
+
+def run() -> None:
+    """The ``briefing`` console script: ``main``, then, after a read-only command, an exit that
+    skips the interpreter's teardown of ONNX Runtime, Chroma and spaCy (~0.7 s of a ~4 s cold
+    ``briefing ask``). The output is flushed first; everything on disk is already consistent
+    (the index is kill-9 safe, and `ask` only reads it)."""
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    if _read_only_run:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            code = code or 141
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()
