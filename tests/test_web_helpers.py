@@ -3,14 +3,19 @@ logins. No browser, no model."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from types import SimpleNamespace
+
 import pytest
 
 from assistant.models import Answer, Citation, Passage
 from index_build.errors import SettingsError, SourceError
 from index_build.models import Document
 from ui.auth import parse_auth
-from ui.render import (answer_html, answer_markdown, article_html, cite_ref, highlight_span, memo_preview_html,
-                       parse_cite_ref, streaming_html)
+from ui.render import (answer_html, answer_markdown, article_html, build_report_html, cite_ref, highlight_span,
+                       memo_preview_html, memo_status_html, parse_cite_ref, status_html, streaming_html, undated_note,
+                       updated_text)
 from ui.uploads import delete_source, list_sources, safe_source_name, save_upload
 
 HOSTILE = 'Intro <script>alert(1)</script> and <img src=x onerror="alert(2)"> end.'
@@ -210,3 +215,78 @@ def test_memo_preview_markers_link_to_their_spans_for_the_viewer():
     assert f'<a class="cite" href="#cite:{DOC_ID}:10:42" data-cite="{DOC_ID}:10:42" title="a.txt">[1]</a>' in html
     assert '<a href="#cite-2" data-cite="nothex:1:2"' in html  # a malformed reference is not a viewer link
     assert "Says &lt;b&gt;" in html and '<li id="cite-1">' in html
+
+
+# -- what a new user meets (issue 14) ---------------------------------------------------
+def test_a_date_that_is_not_one_is_an_input_mistake_named_by_its_field():
+    from ui.web import InputMistake, _filters
+
+    assert _filters(["a.txt"], [], " 2018-01-01 ", "2019").since == "2018-01-01"
+    for since, until, said in (("yesterday", "", "“Published since”: 'yesterday' is not a date"),
+                               ("", "2019-13-45", "“Published until”: '2019-13-45' is not a date"),
+                               ("2020", "2019-06", "is after “Published until”")):
+        with pytest.raises(InputMistake, match=re.escape(said)):
+            _filters([], [], since, until)
+
+
+def test_a_question_over_the_limit_is_refused_with_both_lengths():
+    from ui.web import MAX_QUESTION_CHARS, InputMistake, _check_question
+
+    _check_question("q" * MAX_QUESTION_CHARS)
+    with pytest.raises(InputMistake, match=r"limited to 1,000 characters and this one has 5,000"):
+        _check_question("q" * 5000)
+
+
+def test_the_filters_title_says_which_filters_are_on():
+    from ui.web import filters_label
+
+    assert filters_label([], [], "", " ") == "Filters"
+    assert filters_label([], [], "2018-01-01", "") == "Filters on: since 2018-01-01"
+    assert filters_label(["a.txt", "b.txt"], ["Bloomberg"], "", "2019") == \
+        "Filters on: until 2019, 2 sources, publisher Bloomberg"
+
+
+def test_an_answer_under_a_date_filter_says_what_it_left_out():
+    assert undated_note(0) == ""
+    assert undated_note(1).startswith("1 undated document was left out by the date filter")
+    note = undated_note(2)
+    assert note.startswith("2 undated documents were left out by the date filter")
+    abstained = Answer(question="q", text="The sources don't say.", abstained=True, passages=[])
+    html = answer_html(abstained, note)
+    assert html.index('class="abstain"') < html.index('class="filter-note"')
+    assert note in answer_markdown(abstained, note)
+
+
+def test_the_status_line_is_about_documents_and_time_not_internals():
+    info = {"documents": 3, "sources": 2, "chunks": 11, "embedder": "minilm:all-MiniLM-L6-v2",
+            "store": "embedded:.briefing/chroma", "index_dir": ".briefing", "generation": 2}
+    now = datetime(2026, 5, 3, 15, 0)
+    html = status_html(info, updated=datetime(2026, 5, 3, 14, 5), now=now)
+    line = html.split("</p>")[0]
+    assert "3 documents</strong> from 2 source files, 11 passages · updated today at 14:05" in line
+    assert "generation" not in html and "embedded:" not in html
+    assert updated_text(datetime(2026, 5, 2, 9, 12), now) == "yesterday at 09:12"
+    assert updated_text(datetime(2026, 4, 1, 9, 12), now) == "on 1 April 2026"
+    assert "1 document</strong> from 1 source file, 1 passage" in status_html({**info, "documents": 1, "sources": 1,
+                                                                              "chunks": 1})
+
+
+def test_the_build_report_counts_the_files_it_lists():
+    report = SimpleNamespace(seconds=0.4, added=1, updated=0, removed=0, unchanged=2, documents=4, chunks=12,
+                             warnings=[], skipped=[{"source": "old.pdf", "reason": "is not a readable PDF"}])
+    html = build_report_html(report, ["Added a.txt"], [("-rf.txt", "names starting with '-' are not accepted")])
+    assert "skipped" not in html
+    assert "2 files not indexed:" in html and html.count("<li><code>") == 2
+
+
+def test_an_empty_memo_says_there_is_nothing_to_download():
+    empty = SimpleNamespace(citations=(), sources=())
+    assert "Nothing to download" in memo_status_html(empty)
+    full = SimpleNamespace(citations=(1, 2, 3), sources=(1,))
+    assert "3 citations from 1 document" in memo_status_html(full)
+
+
+def test_the_viewer_leads_back_to_the_answer():
+    html = article_html(doc(), 0, 5)
+    assert '<a class="back-to-answer" href="#back">' in html
+    assert html.index("back-to-answer") < html.index("source-title")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from html import escape
 
 from assistant.models import Answer, Citation, Passage
@@ -17,7 +18,8 @@ from index_build.models import Document
 
 __all__ = ["cite_ref", "parse_cite_ref", "highlight_span", "article_html", "answer_html",
            "streaming_html", "question_html", "answer_markdown", "status_html", "build_report_html",
-           "memo_preview_html", "EMPTY_VIEWER", "EMPTY_MEMO"]
+           "memo_preview_html", "notice_html", "memo_status_html", "undated_note", "updated_text",
+           "EMPTY_VIEWER", "EMPTY_MEMO"]
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _REF = re.compile(r"^([0-9a-f]{8,64}):(\d{1,9}):(\d{1,9})$")
@@ -83,7 +85,8 @@ def article_html(doc: Document, start: int | None = None, end: int | None = None
     url = f'<p class="meta">{escape(doc.url)}</p>' if doc.url else ""
     return (
         f'<article class="source-view" aria-label="Source article">'
-        f'<header class="source-head"><h3 class="source-title">{escape(doc.title or doc.source)}</h3>'
+        f'<header class="source-head"><a class="back-to-answer" href="#back">↑ Back to the answer</a>'
+        f'<h3 class="source-title">{escape(doc.title or doc.source)}</h3>'
         f'<p class="meta">{" · ".join(meta)}</p>{url}{note}</header>'
         f'<div class="article-body">{body}</div></article>'
     )
@@ -142,24 +145,49 @@ def _passages_list(passages: Iterable[Passage]) -> str:
     return f'<div class="answer-sources"><p>Closest passages</p><ol>{"".join(items)}</ol></div>'
 
 
-def answer_html(answer: Answer) -> str:
+def undated_note(n: int) -> str:
+    """What a date filter left out without saying: documents with no date never match one."""
+    if n <= 0:
+        return ""
+    return (f"{n} undated document{'s were' if n != 1 else ' was'} left out by the date filter "
+            f"(clear “Published since/until” to include {'them' if n != 1 else 'it'}).")
+
+
+def notice_html(message: str) -> str:
+    """One line under the question box or in the memo area: a mistake in what was typed."""
+    return f'<p class="notice" role="alert">{escape(message)}</p>' if message else ""
+
+
+def memo_status_html(memo) -> str:
+    """The line above a finished memo: what it holds, or that there is nothing to download."""
+    if not memo.citations:
+        return ('<p class="hint memo-done">Nothing to download: the sources hold nothing on this topic. '
+                "Try other words, or clear the filters.</p>")
+    n_docs = len(memo.sources)
+    return (f'<p class="hint memo-done">Memo written: {_count(len(memo.citations), "citation", "citations")} '
+            f'from {_count(n_docs, "document", "documents")}. Download it below.</p>')
+
+
+def answer_html(answer: Answer, note: str = "") -> str:
     """A final answer: its text with clickable [n] markers, then its sources; or, for an
-    abstention, the statement and the closest passages."""
+    abstention, the statement and the closest passages. ``note`` (e.g. what a date filter
+    left out) goes right under the statement, where it explains it."""
+    note_html = f'<p class="filter-note">{escape(note)}</p>' if note else ""
     if answer.abstained:
-        return (f'<div class="answer abstained"><p class="abstain">{escape(answer.text)}</p>'
+        return (f'<div class="answer abstained"><p class="abstain">{escape(answer.text)}</p>{note_html}'
                 f"{_passages_list(answer.passages)}</div>")
     cits = {c.n: c for c in answer.citations}
     body = _answer_body(answer.text, cits)
     if answer.short_answer and escape(answer.short_answer) in body:  # the entity that answers, in bold
         mark = escape(answer.short_answer)
         body = body.replace(mark, f'<strong class="short-answer">{mark}</strong>', 1)
-    return (f'<div class="answer"><p>{body}</p>'
+    return (f'<div class="answer"><p>{body}</p>{note_html}'
             f"{_sources_list(answer.citations) if answer.citations else ''}</div>")
 
 
-def answer_markdown(answer: Answer) -> str:
+def answer_markdown(answer: Answer, note: str = "") -> str:
     """The answer with its citations as Markdown, for copying elsewhere."""
-    lines = [answer.text, ""]
+    lines = [answer.text, ""] + ([f"_{note}_", ""] if note else [])
     if answer.abstained:
         for p in answer.passages:
             lines.append(f"- {p.title or p.source} ({p.source}, characters {p.start}–{p.end})")
@@ -171,16 +199,37 @@ def answer_markdown(answer: Answer) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
-def status_html(info: dict | None, problem: str = "") -> str:
-    """The index status line of the Sources tab."""
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def updated_text(when: datetime | None, now: datetime | None = None) -> str:
+    """When the index last changed, as a person says it: ``today at 14:05``, ``yesterday at
+    09:12``, ``on 3 May 2026``."""
+    if when is None:
+        return ""
+    now = now or datetime.now()
+    days = (now.date() - when.date()).days
+    if days == 0:
+        return f"today at {when:%H:%M}"
+    if days == 1:
+        return f"yesterday at {when:%H:%M}"
+    return f"on {when.day} {when:%B %Y}"
+
+
+def status_html(info: dict | None, problem: str = "", updated: datetime | None = None,
+                now: datetime | None = None) -> str:
+    """The index status line of the Sources tab: what a reader cares about (how much is
+    indexed, and when); the machinery (embedder, store, folder) in a quieter line below."""
     if info is None:
         return f'<p class="index-status" role="status">No index yet. {escape(problem)}</p>'
-    return (
-        f'<p class="index-status" role="status"><strong>{int(info["documents"])} documents</strong> from '
-        f'{int(info["sources"])} source files, {int(info["chunks"])} passages · embedder '
-        f'<code>{escape(str(info.get("embedder") or "?"))}</code> · store <code>{escape(str(info["store"]))}</code> · '
-        f'index <code>{escape(str(info["index_dir"]))}</code> (generation {int(info.get("generation", 0))})</p>'
-    )
+    when = updated_text(updated, now)
+    line = (f'<strong>{_count(int(info["documents"]), "document", "documents")}</strong> from '
+            f'{_count(int(info["sources"]), "source file", "source files")}, '
+            f'{_count(int(info["chunks"]), "passage", "passages")}' + (f" · updated {when}" if when else ""))
+    detail = (f'Index folder {escape(str(info["index_dir"]))}, embedder '
+              f'{escape(str(info.get("embedder") or "unknown"))}.')
+    return f'<p class="index-status" role="status">{line}</p><p class="index-detail">{detail}</p>'
 
 
 def build_report_html(report, notes: Iterable[str] = (), errors: Iterable[tuple[str, str]] = ()) -> str:
@@ -188,8 +237,10 @@ def build_report_html(report, notes: Iterable[str] = (), errors: Iterable[tuple[
     parts = [f"<li>{escape(n)}</li>" for n in notes]
     problems = list(errors) + [(s["source"], s["reason"]) for s in getattr(report, "skipped", [])]
     if report is not None:
+        # No "skipped" count here: the list below names every file not indexed, and one
+        # number for both (refused uploads are not the builder's skips) would disagree with it.
         summary = (f"Index rebuilt in {report.seconds:.1f} s: {report.added} added, {report.updated} updated, "
-                   f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped. "
+                   f"{report.removed} removed, {report.unchanged} unchanged. "
                    f"It holds {report.documents} documents, {report.chunks} passages.")
         parts.append(f"<li>{escape(summary)}</li>")
         parts.extend(f"<li>Warning: {escape(w)}</li>" for w in report.warnings)
@@ -197,7 +248,8 @@ def build_report_html(report, notes: Iterable[str] = (), errors: Iterable[tuple[
     errs = "".join(f"<li><code>{escape(src)}</code>: {escape(reason)}</li>" for src, reason in problems)
     out = f'<ul class="build-log">{items}</ul>' if items else ""
     if errs:
-        out += f'<div class="build-errors" role="alert"><p>Files not indexed:</p><ul>{errs}</ul></div>'
+        out += (f'<div class="build-errors" role="alert"><p>{_count(len(problems), "file", "files")} '
+                f"not indexed:</p><ul>{errs}</ul></div>")
     return out or "<p>Nothing to report.</p>"
 
 

@@ -24,6 +24,7 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import replace  # noqa: E402
+from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
@@ -50,6 +51,18 @@ _STAGES = {"scan": "Hashing sources", "read": "Reading & chunking", "embed": "Em
            "store": "Writing index", "lexical": "Keyword index"}
 _MEMO_STAGES = {"gather": "Gathering passages", "write": "Writing sections"}
 _TABLE_HEADERS = ["File", "Headline", "Publisher", "Author", "Published", "Characters", "Passages"]
+# Widths that fit all seven columns at 1400 px (the headline wraps instead of pushing the rest off).
+_TABLE_WIDTHS = ["17%", "31%", "13%", "12%", "10%", "9%", "8%"]
+# A question is a question: longer text is refused with the reason, not shown as a giant bubble.
+MAX_QUESTION_CHARS = 1000
+MAX_TOPIC_CHARS = 300
+
+
+class InputMistake(ValueError):
+    """Something the user typed that cannot be used (a date that is not one, an empty topic):
+    said in one line on the page, next to where it was typed; never an error overlay, never
+    a traceback in the server's log."""
+
 
 class WebApp:
     """The server's state: settings, the assistant (None until an index exists) and the
@@ -83,12 +96,12 @@ class WebApp:
 
     def _need_assistant(self) -> Assistant:
         if self.assistant is None:
-            raise gr.Error(f"No index to answer from ({self.problem.rstrip('.') or 'none yet'}). Add source files "
+            raise _error(f"No index to answer from ({self.problem.rstrip('.') or 'none yet'}). Add source files "
                            "in the Sources tab, or click Rebuild index there to index the sources folder.")
         try:
             self.assistant.refresh()  # picks up a rebuild made elsewhere (`briefing index`); a cheap check
         except BriefingError as e:
-            raise gr.Error(str(e)) from None
+            raise _error(str(e)) from None
         return self.assistant
 
     # -- chat ---------------------------------------------------------------------------
@@ -97,28 +110,44 @@ class WebApp:
         chat = list(chat or [])
         history = list(history or [])
         if not question:
-            yield message, chat, history, gr.skip()
+            yield message, chat, history, gr.skip(), ""
+            return
+        try:
+            _check_question(question)
+            filters = _filters(sources, publishers, since, until)
+        except InputMistake as e:  # the question stays in the box, to be fixed and sent again
+            yield message, chat, history, gr.skip(), render.notice_html(str(e))
             return
         assistant = self._need_assistant()
-        filters = _filters(sources, publishers, since, until)
         chat += [{"role": "user", "content": render.question_html(question)},
                  {"role": "assistant", "content": render.streaming_html("")}]
-        yield "", chat, history, gr.skip()
+        yield "", chat, history, gr.skip(), ""
         partial, answer = "", None
         try:
             for event in assistant.stream(question, history, filters, int(top_k or 0) or None):
                 if isinstance(event, str):
                     partial += event
                     chat[-1] = {"role": "assistant", "content": render.streaming_html(partial)}
-                    yield "", chat, history, gr.skip()
+                    yield "", chat, history, gr.skip(), ""
                 else:
                     answer = event
         except BriefingError as e:
             chat[-1] = {"role": "assistant", "content": render.streaming_html(f"Error: {e}")}
-            yield "", chat, history, gr.skip()
-            raise gr.Error(str(e)) from None
-        chat[-1] = {"role": "assistant", "content": render.answer_html(answer)}
-        yield "", chat, history + [question], render.answer_markdown(answer)
+            yield "", chat, history, gr.skip(), render.notice_html(str(e))
+            return
+        note = self._undated_note(filters)
+        chat[-1] = {"role": "assistant", "content": render.answer_html(answer, note)}
+        yield "", chat, history + [question], render.answer_markdown(answer, note), ""
+
+    def _undated_note(self, filters: Filters) -> str:
+        """Why a date filter may have found nothing: documents without a date never match
+        one, so say how many were left out (those the source and publisher filters kept)."""
+        if not (filters.since or filters.until) or self.assistant is None:
+            return ""
+        undated = [d for d in self.assistant.corpus.documents() if not d["published"]
+                   and (not filters.sources or d["source"] in filters.sources)
+                   and (not filters.publishers or d["publisher"] in filters.publishers)]
+        return render.undated_note(len(undated))
 
     def open_citation(self, evt: gr.EventData) -> str:
         ref = render.parse_cite_ref(getattr(evt, "_data", {}).get("cite") if evt else None)
@@ -127,7 +156,7 @@ class WebApp:
         doc_id, start, end = ref
         doc = self._need_assistant().corpus.document(doc_id)
         if doc is None:
-            raise gr.Error("That article is no longer in the index; it may have been removed or rebuilt.")
+            raise _error("That article is no longer in the index; it may have been removed or rebuilt.")
         return render.article_html(doc, start, end)
 
     def api_ask(self, question: str, history: str | list[str] | None = None, top_k: int | None = None) -> dict:
@@ -139,40 +168,59 @@ class WebApp:
             try:
                 turns = json.loads(history) if history.strip() else []
             except ValueError:
-                raise gr.Error("history must be a JSON list of earlier questions") from None
+                raise _error("history must be a JSON list of earlier questions") from None
         if turns is None:
             turns = []
         if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
-            raise gr.Error("history must be a list of earlier questions (strings)")
+            raise _error("history must be a list of earlier questions (strings)")
         if not (question or "").strip():
-            raise gr.Error("question is empty")
+            raise _error("question is empty")
+        try:
+            _check_question(question.strip())
+        except InputMistake as e:
+            raise _error(str(e)) from None
         try:
             answer = self._need_assistant().ask(question, turns, Filters(), int(top_k) if top_k else None)
         except BriefingError as e:
-            raise gr.Error(str(e)) from None
+            raise _error(str(e)) from None
         return answer.as_json()
 
     # -- memo ---------------------------------------------------------------------------
     def memo(self, topic, sources, publishers, since, until, progress=gr.Progress()):
-        """Write a memo on ``topic``: its preview and its .md, .docx and .html files (in a
-        folder of their own for this request)."""
-        if not (topic or "").strip():
-            raise gr.Error("Enter a topic for the memo, e.g. Russia and the North Korea sanctions.")
+        """Write a memo on ``topic``: a status line, its preview, and its .md, .docx and .html
+        files (in a folder of their own for this request) — no files when the sources hold
+        nothing on the topic."""
+        no_files = gr.update(value=None, visible=False)
+        topic = (topic or "").strip()
+        try:
+            if not topic:
+                raise InputMistake("Enter a topic for the memo, e.g. Russia and the North Korea sanctions.")
+            if len(topic) > MAX_TOPIC_CHARS:
+                raise InputMistake(f"A memo topic is limited to {MAX_TOPIC_CHARS:,} characters (this one has "
+                                   f"{len(topic):,}): name the subject in a few words.")
+            filters = _filters(sources, publishers, since, until)
+        except InputMistake as e:
+            return render.notice_html(str(e)), gr.skip(), no_files, gr.skip()
         assistant = self._need_assistant()
-        filters = _filters(sources, publishers, since, until)
+        stages = list(_MEMO_STAGES)
 
         def report_progress(stage: str, done: int, total: int) -> None:
-            if total > 0:
-                progress((done, total), desc=_MEMO_STAGES.get(stage, stage))
+            # One bar for the whole memo: each stage fills its share, so it never runs back.
+            if total > 0 and stage in _MEMO_STAGES:
+                share = (stages.index(stage) + min(done, total) / total) / len(stages)
+                progress(share, desc=_MEMO_STAGES[stage])
 
         progress(0, desc="Starting")
         try:
             memo = write_memo(assistant, topic, filters, progress=report_progress)
-            files = export_all(memo, tempfile.mkdtemp(prefix="briefing-memo-"))
+            files = export_all(memo, tempfile.mkdtemp(prefix="briefing-memo-")) if memo.citations else {}
         except BriefingError as e:
-            raise gr.Error(str(e)) from None
+            return render.notice_html(str(e)), gr.skip(), no_files, gr.skip()
         preview = render.memo_preview_html(to_html(memo, standalone=False))
-        return preview, [str(files[s]) for s in (".md", ".docx", ".html")], render.EMPTY_VIEWER
+        if not memo.citations:  # the sources hold nothing on it: nothing worth downloading
+            return render.memo_status_html(memo), preview, no_files, render.EMPTY_VIEWER
+        return (render.memo_status_html(memo), preview,
+                gr.update(value=[str(files[s]) for s in (".md", ".docx", ".html")], visible=True), render.EMPTY_VIEWER)
 
     # -- sources ------------------------------------------------------------------------
     def sources_view(self):
@@ -189,37 +237,38 @@ class WebApp:
             sources = sorted({d["source"] for d in docs})
             publishers = sorted({d["publisher"] for d in docs if d["publisher"]})
         files = list_sources(self.settings.sources_dir)
-        return (render.status_html(info, self.problem), rows,
+        return (render.status_html(info, self.problem, _changed_at(self.settings)), rows,
                 gr.update(choices=sources), gr.update(choices=publishers),
                 gr.update(choices=files, value=None),
                 gr.update(choices=sources), gr.update(choices=publishers))
 
     def save_files(self, files) -> tuple[dict, None]:
-        """Copy uploads into the sources folder; what happened to each file, by name."""
+        """Copy uploads into the sources folder; what happened to each file, by name. An
+        upload is only called added once the rebuild has read it (see ``_rebuild``)."""
         saved, errors = [], []
         for f in files or []:
             path = f if isinstance(f, str) else getattr(f, "name", str(f))
             original = Path(path).name
             try:
-                name, replaced = save_upload(path, original, self.settings.sources_dir, self.settings.max_source_mb)
-                saved.append(f"{'Replaced' if replaced else 'Added'} {name}")
+                saved.append(save_upload(path, original, self.settings.sources_dir, self.settings.max_source_mb))
             except SourceError as e:
                 errors.append((e.source, e.reason))
             except OSError as e:
                 errors.append((original, f"could not be saved ({e.strerror})"))
-        return {"notes": saved, "errors": errors}, None
+        return {"saved": saved, "notes": [], "errors": errors}, None
 
     def rebuild_after_change(self, outcome: dict, progress=gr.Progress()):
         """Rebuild after uploads or a deletion, reporting what happened to each file."""
         notes, errors = outcome.get("notes", []), [tuple(e) for e in outcome.get("errors", [])]
-        if not notes:
+        saved = [tuple(x) for x in outcome.get("saved", [])]
+        if not notes and not saved:
             return (render.build_report_html(None, [], errors), *[gr.skip()] * 7)
-        return self._rebuild(progress, notes, errors)
+        return self._rebuild(progress, notes, errors, saved)
 
     def rebuild(self, progress=gr.Progress()):
         return self._rebuild(progress)
 
-    def _rebuild(self, progress, notes=(), errors=()):
+    def _rebuild(self, progress, notes=(), errors=(), saved=()):
         def report_progress(stage: str, done: int, total: int) -> None:
             if total > 0:
                 progress((done, total), desc=_STAGES.get(stage, stage),
@@ -230,12 +279,29 @@ class WebApp:
             try:
                 report = build_index(self._build_settings(), progress=report_progress)
             except BriefingError as e:
-                raise gr.Error(str(e)) from None
+                raise _error(str(e)) from None
             if self.assistant is None:
                 self._open()
             else:
                 self.assistant.refresh()
+        notes, errors = list(notes), list(errors)
+        unreadable = self._remove_unreadable_uploads(report, [name for name, _ in saved])
+        notes += [f"{'Replaced' if replaced else 'Added'} {name}" for name, replaced in saved if name not in unreadable]
+        errors += [(name, f"{reason}; removed from the sources folder") for name, reason in unreadable.items()]
         return (render.build_report_html(report, notes, errors), *self.sources_view())
+
+    def _remove_unreadable_uploads(self, report, uploaded: list[str]) -> dict[str, str]:
+        """Uploads the rebuild could not read, by name with the reason, taken out of the
+        report's skipped list and out of the sources folder: a file that was never indexed
+        must not sit there looking like a source (files already in the folder are left)."""
+        unreadable = {s["source"]: s["reason"] for s in report.skipped if s["source"] in uploaded}
+        for name in unreadable:
+            try:
+                delete_source(self.settings.sources_dir, name)
+            except (SourceError, OSError):
+                (self.settings.sources_dir / name).unlink(missing_ok=True)
+        report.skipped = [s for s in report.skipped if s["source"] not in unreadable]
+        return unreadable
 
     def _build_settings(self) -> Settings:
         """The settings to rebuild with: the embedder profile the index was built with.
@@ -257,11 +323,11 @@ class WebApp:
 
     def delete(self, source: str | None) -> dict:
         if not source:
-            raise gr.Error("Choose a source file to delete.")
+            raise _error("Choose a source file to delete.")
         try:
             delete_source(self.settings.sources_dir, source)
         except SourceError as e:
-            raise gr.Error(str(e)) from None
+            raise _error(str(e)) from None
         return {"notes": [f"Deleted {source}"], "errors": []}
 
     # -- layout -------------------------------------------------------------------------
@@ -281,8 +347,9 @@ class WebApp:
                             question = gr.Textbox(label="Your question", placeholder="e.g. What did Ri Yong Ho demand?",
                                                   submit_btn="Ask", lines=1, max_lines=4, autofocus=True,
                                                   elem_id="question")
+                            notice = gr.HTML("", elem_id="chat-notice", padding=False)
                             new_chat = gr.Button("New conversation", variant="secondary", size="sm")
-                            with gr.Accordion("Filters", open=False):
+                            with gr.Accordion("Filters", open=False, elem_id="chat-filters") as f_box:
                                 f_sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
                                                         info="Only these files (none: all)")
                                 f_publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
@@ -301,7 +368,7 @@ class WebApp:
                         with gr.Column(scale=3, min_width=340):
                             memo_topic = gr.Textbox(label="Memo topic", lines=1, max_lines=2, elem_id="memo-topic",
                                                     placeholder="e.g. Russia and the North Korea sanctions")
-                            with gr.Accordion("Filters", open=False):
+                            with gr.Accordion("Filters", open=False, elem_id="memo-filters") as m_box:
                                 m_sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
                                                         info="Only these files (none: all)")
                                 m_publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
@@ -309,8 +376,10 @@ class WebApp:
                                     m_since = gr.Textbox(label="Published since", placeholder="YYYY-MM-DD", min_width=140)
                                     m_until = gr.Textbox(label="Published until", placeholder="YYYY-MM-DD", min_width=140)
                             write = gr.Button("Write memo", variant="primary", elem_id="write-memo")
+                            # Progress shows here, in a place of its own, not over the placeholder text.
+                            memo_status = gr.HTML("", elem_id="memo-status", padding=False, min_height=76)
                             memo_files = gr.File(label="Download the memo (.md, .docx, .html)", file_count="multiple",
-                                                 interactive=False, elem_id="memo-files")
+                                                 interactive=False, elem_id="memo-files", visible=False)
                             memo_preview = gr.HTML(render.EMPTY_MEMO, label="Memo", elem_id="memo-preview",
                                                    min_height=80)
                         with gr.Column(scale=2, min_width=320):
@@ -332,18 +401,25 @@ class WebApp:
                     build_log = gr.HTML('<p class="hint">Rebuild results and files that could not be indexed '
                                         "appear here.</p>", min_height=60, elem_id="build-log")
                     table = gr.Dataframe(headers=_TABLE_HEADERS, label="Indexed documents", interactive=False,
-                                         wrap=True, max_height=420, elem_id="documents")
+                                         wrap=True, max_height=420, elem_id="documents",
+                                         column_widths=_TABLE_WIDTHS)
 
             view_outputs = [status, table, f_sources, f_publishers, to_delete, m_sources, m_publishers]
             chat_io = dict(inputs=[question, chatbot, history, f_sources, f_publishers, f_since, f_until, top_k],
-                           outputs=[question, chatbot, history, markdown])
+                           outputs=[question, chatbot, history, markdown, notice])
             question.submit(self.respond, **chat_io, api_visibility="undocumented")
-            new_chat.click(lambda: ("", [], [], "", render.EMPTY_VIEWER),
-                           outputs=[question, chatbot, history, markdown, viewer], api_visibility="undocumented")
+            new_chat.click(lambda: ("", [], [], "", render.EMPTY_VIEWER, ""),
+                           outputs=[question, chatbot, history, markdown, viewer, notice],
+                           api_visibility="undocumented")
+            for box, inputs in ((f_box, [f_sources, f_publishers, f_since, f_until]),
+                                (m_box, [m_sources, m_publishers, m_since, m_until])):
+                for field in inputs:
+                    field.change(lambda *v: gr.update(label=filters_label(*v)), inputs, box, queue=False,
+                                 show_progress="hidden", api_visibility="undocumented")
             chatbot.clear(lambda: ([], ""), outputs=[history, markdown], api_visibility="undocumented")
             viewer.click(self.open_citation, None, viewer, show_progress="minimal", api_visibility="undocumented")
             memo_io = dict(inputs=[memo_topic, m_sources, m_publishers, m_since, m_until],
-                           outputs=[memo_preview, memo_files, memo_viewer], show_progress_on=[memo_preview],
+                           outputs=[memo_status, memo_preview, memo_files, memo_viewer], show_progress_on=[memo_status],
                            concurrency_id="memo", api_visibility="undocumented")
             memo_topic.submit(self.memo, **memo_io)
             write.click(self.memo, **memo_io)
@@ -363,14 +439,62 @@ class WebApp:
 
 
 def _filters(sources, publishers, since, until) -> Filters:
-    since = (since or "").strip() or None
-    until = (until or "").strip() or None
-    try:
-        date_key(since)
-        date_key(until)
-    except BriefingError as e:
-        raise gr.Error(str(e)) from None
+    """The filters as typed; ``InputMistake`` for a date that is not one."""
+    since = _date_filter(since, "Published since")
+    until = _date_filter(until, "Published until")
+    if since and until and date_key(since) > date_key(until, end=True):
+        raise InputMistake(f"“Published since” ({since}) is after “Published until” ({until}); nothing can match.")
     return Filters(sources=tuple(sources or ()), publishers=tuple(publishers or ()), since=since, until=until)
+
+
+def _date_filter(value, label: str) -> str | None:
+    """A date filter as typed: a real calendar date, whole or partial (as the CLI's --since)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    for form in ("%Y", "%Y-%m", "%Y-%m-%d"):
+        try:
+            datetime.strptime(value, form)
+            return value
+        except ValueError:
+            pass
+    raise InputMistake(f"“{label}”: {value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2018-01-01).")
+
+
+def _check_question(question: str) -> None:
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputMistake(f"Questions are limited to {MAX_QUESTION_CHARS:,} characters and this one has "
+                           f"{len(question):,}: ask one thing at a time, in a sentence or two.")
+
+
+def filters_label(sources, publishers, since, until) -> str:
+    """The Filters section's title: says which filters are on, so they show while it is closed."""
+    on = []
+    if (since or "").strip():
+        on.append(f"since {since.strip()}")
+    if (until or "").strip():
+        on.append(f"until {until.strip()}")
+    for chosen, one, many in ((sources, "source", "sources"), (publishers, "publisher", "publishers")):
+        chosen = list(chosen or ())
+        if len(chosen) == 1:
+            on.append(f"{one} {chosen[0]}")
+        elif chosen:
+            on.append(f"{len(chosen)} {many}")
+    return f"Filters on: {', '.join(on)}" if on else "Filters"
+
+
+def _changed_at(settings: Settings) -> datetime | None:
+    """When the index last changed: the newest of its record's files (the database and its
+    write-ahead log)."""
+    files = (settings.db_path, settings.db_path.with_name(settings.db_path.name + "-wal"))
+    times = [p.stat().st_mtime for p in files if p.is_file()]
+    return datetime.fromtimestamp(max(times)) if times else None
+
+
+def _error(message: str) -> gr.Error:
+    """An error the page shows; a known failure (no index, a source that cannot be deleted) is
+    not a bug, so no traceback in the server's log."""
+    return gr.Error(message, print_exception=False)
 
 
 def build_app(settings: Settings) -> gr.Blocks:
