@@ -96,6 +96,7 @@ CSS = """
 #chat > .wrapper { display: flex; flex-direction: column; }
 #chat > .wrapper > label.float { position: static; align-self: flex-start; flex: none; }
 #chat .bubble-wrap { flex: 1 1 auto; min-height: 0; height: auto; }
+#chat-notice:not(:has(.notice)) { display: none !important; }  /* no gap while there is nothing to say */
 #chat-notice .notice, #memo-status .notice { color: #b91c1c; font-weight: 600; margin: .3em 0; }
 .dark #chat-notice .notice, .dark #memo-status .notice { color: #fca5a5; }
 .answer .filter-note { font-size: .92em; margin: .3em 0; padding: .2em .5em; border-left: 3px solid var(--color-accent); }

@@ -51,8 +51,10 @@ _STAGES = {"scan": "Hashing sources", "read": "Reading & chunking", "embed": "Em
            "store": "Writing index", "lexical": "Keyword index"}
 _MEMO_STAGES = {"gather": "Gathering passages", "write": "Writing sections"}
 _TABLE_HEADERS = ["File", "Headline", "Publisher", "Author", "Published", "Characters", "Passages"]
-# Widths that fit all seven columns at 1400 px (the headline wraps instead of pushing the rest off).
-_TABLE_WIDTHS = ["17%", "31%", "13%", "12%", "10%", "9%", "8%"]
+# Widths that fit all seven columns in the page at 1400 px (the headline wraps instead of
+# pushing the rest off). Pixels, not percentages: on a phone the table scrolls sideways with
+# readable columns rather than squeezing each into a letter-wide strip.
+_TABLE_WIDTHS = [200, 370, 150, 140, 110, 105, 95]
 # A question is a question: longer text is refused with the reason, not shown as a giant bubble.
 MAX_QUESTION_CHARS = 1000
 MAX_TOPIC_CHARS = 300
