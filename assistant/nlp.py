@@ -66,31 +66,10 @@ def load_nlp():
     if _NLP is None:
         with _LOCK:
             if _NLP is None:
-                _NLP = _import_spacy().load(MODEL)
+                import spacy
+
+                _NLP = spacy.load(MODEL)
     return _NLP
-
-
-def _import_spacy():
-    """spaCy, imported without torch when torch is not loaded yet.
-
-    spaCy's thinc imports torch only to offer PyTorch-backed layers, which the small English
-    pipeline does not use; that import is ~1.4 s of a cold ``briefing ask`` (which, since
-    questions are embedded through ONNX Runtime, otherwise never loads torch). While spaCy is
-    imported, ``import torch`` fails (a ``None`` entry in ``sys.modules``); afterwards it works
-    as before, for an index build in the same process."""
-    import sys
-
-    if "spacy" in sys.modules or "torch" in sys.modules:
-        import spacy
-
-        return spacy
-    sys.modules["torch"] = None  # type: ignore[assignment]
-    try:
-        import spacy
-    finally:
-        if sys.modules.get("torch", 0) is None:
-            del sys.modules["torch"]
-    return spacy
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,28 @@ def status(obj: Context, as_json: bool) -> None:
             click.echo(f"  {_shown(item.get('source', ''))}: {item.get('reason', '')}")
 
 
+def _light_imports() -> None:
+    """Import spaCy and NLTK's stemmer for a one-shot `briefing ask` without the heavy modules
+    they only offer optional features from: spaCy's thinc imports torch for PyTorch-backed
+    layers the small English pipeline does not use (~1.4 s), and NLTK's package imports
+    scipy.stats for association measures (~0.5 s); both fall back cleanly when the import
+    fails. While they load, ``import torch`` / ``import scipy.stats`` fail (a ``None`` entry in
+    ``sys.modules``); afterwards both import as usual. Only here — a single-threaded
+    process — never in `briefing serve`, where a build thread may be importing torch."""
+    hidden = [m for m in ("torch", "scipy.stats") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]
+    try:
+        import spacy  # noqa: F401
+        from nltk.stem.snowball import SnowballStemmer  # noqa: F401
+    except ImportError:
+        pass  # whatever failed loads the ordinary way later
+    finally:
+        for m in hidden:
+            if m in sys.modules and sys.modules[m] is None:
+                del sys.modules[m]
+
+
 def _filters(source: tuple[str, ...], publisher: tuple[str, ...], since: str | None, until: str | None):
     from assistant.models import Filters
 
@@ -301,6 +323,7 @@ def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: 
     global _read_only_run
     _read_only_run = True
     _not_empty(question, "question", 'briefing ask "What did the envoy demand?"')
+    _light_imports()
     turns: list[str] = []
     if history:
         try:
