@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ from .text import redundant
 __all__ = ["Scored", "Selection", "select_answer", "shortlist", "stage2_features", "choose", "MAX_SENTENCES"]
 
 MAX_SENTENCES = 2
+_OVERLAP = ThreadPoolExecutor(max_workers=2, thread_name_prefix="briefing-embed")
 _PRONOUNS = frozenset("he she they it we i you this that".split())
 _EMPTY = SentenceParse((), (), False, frozenset())
 
@@ -70,11 +72,14 @@ def stage2_features(corpus, q: QuestionParse, question: str, cands: list[Candida
     """Stage-2 rows for ``cands``: the question–sentence cosine with the index's embedder and the parses."""
     if not cands:
         return stage2_matrix(x1, [], q, [], [], np.zeros(0)), [], []
-    vectors = np.asarray(corpus.embedder.embed([question] + [c.text for c in cands]), dtype=np.float64)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    cos = vectors[1:] @ vectors[0]
+    # The embedding (ONNX Runtime, which releases the GIL) runs on a worker thread while spaCy
+    # parses here: on news sentences each takes ~50–90 ms, and on 2 cores they overlap.
+    pending = _OVERLAP.submit(corpus.embedder.embed, [question] + [c.text for c in cands])
     # The previous sentence's parse only matters for "what did X say" (whose words these are).
     parses = parse_sentences([c.text for c in cands] + ([c.before for c in cands] if q.asks_words else []))
+    vectors = np.asarray(pending.result(), dtype=np.float64)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    cos = vectors[1:] @ vectors[0]
     now = parses[:len(cands)]
     before = parses[len(cands):] if q.asks_words else [_EMPTY] * len(cands)
     return stage2_matrix(x1, cands, q, now, before, cos), now, before

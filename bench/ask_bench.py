@@ -33,7 +33,7 @@ from pathlib import Path
 from bench.common import DATA_DIR, REPO, loadavg, machine_info, markdown_table, temp_dir, update_section
 
 RUNTIMES = ("torch", "auto")
-LABEL = {"torch": "PyTorch (before)", "auto": "ONNX Runtime (default)"}
+LABEL = {"torch": "PyTorch (the old path)", "auto": "ONNX Runtime (default)"}
 COLD_QUESTION = "What did Ri Yong Ho demand?"
 
 
