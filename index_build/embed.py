@@ -78,7 +78,9 @@ class MiniLMEmbedder:
         self._lock = threading.Lock()
         # "auto": small inputs (questions, answer sentences) through ONNX Runtime when its graph
         # is cached, batches through PyTorch; "torch": PyTorch only (benchmarks compare the two).
-        self.runtime = runtime or os.environ.get("BRIEFING_EMBED_RUNTIME", "auto")
+        self.runtime = (runtime or os.environ.get("BRIEFING_EMBED_RUNTIME") or "auto").strip().lower()
+        if self.runtime not in ("auto", "torch"):
+            raise EmbedderError(f"BRIEFING_EMBED_RUNTIME = {self.runtime!r} is unknown; use auto or torch")
         self._onnx = None
         self._onnx_failed = False
 

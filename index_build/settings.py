@@ -35,7 +35,7 @@ class Settings:
     llm_model: str = ""
     # Extractive sentence selector: "combined" (the learned, calibrated one of
     # assistant/answer.py; where it abstains, the hand-written one of extractive.py may still
-    # answer: better than either alone on every gold file, docs/BENCHMARKS.md), "learned" or "rules".
+    # answer: at least as good as either alone on every gold file, docs/BENCHMARKS.md), "learned" or "rules".
     answerer: str = "combined"
 
     @property

@@ -146,3 +146,12 @@ def test_a_cold_ask_never_imports_torch(minilm_index):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert "simultaneous actions" in out.stdout, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-2:] == ["NO-TORCH", "IMPORTABLE"]
+
+
+def test_an_unknown_embed_runtime_is_one_clear_error(monkeypatch):
+    from index_build.embed import MiniLMEmbedder
+    from index_build.errors import EmbedderError
+
+    monkeypatch.setenv("BRIEFING_EMBED_RUNTIME", "onnx")
+    with pytest.raises(EmbedderError, match="use auto or torch"):
+        MiniLMEmbedder()
