@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-from bench.common import REPO, machine_info, markdown_table, update_section
+from bench.common import REPO, loadavg, machine_info, markdown_table, update_section
 
 def log(msg: str) -> None:
     print(f"[answers {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
@@ -57,7 +56,7 @@ def main(argv=None) -> int:
         log(f"{answerer}: {len(items)} questions")
         measured[answerer], _ = evaluate(assistant, items, withhold=0.5)
         log(json.dumps(measured[answerer]))
-    load = os.getloadavg()[0]
+    load = loadavg()
     cv = load_ranker().info["cv"]
     held, arts = cv["held_out_rtqa"], cv.get("held_out_rtqa_articles_only", {})
 
@@ -92,7 +91,7 @@ def main(argv=None) -> int:
         "dropped from the retrieved ones; they should be abstained on.",
         "",
         markdown_table(["selector", "answer_match", "… within the ceiling", "short_answer_match", "abstain_answerable",
-                        "abstain_withheld", "citation_validity", f"p50 ms (load {load:.1f})"], rows),
+                        "abstain_withheld", "citation_validity", "p50 ms" + (f" (load {load:.1f})" if load is not None else "")], rows),
         "",
         f"Stage 2: {load_ranker().info.get('stage2', 'logistic')}. Top-1 shortlisted sentence holds the answer or "
         f"states it (held-out): learned stage 2 {cv['top1_stage2']:.3f}, "

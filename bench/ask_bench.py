@@ -41,12 +41,17 @@ def _console_script() -> str:
     return str(Path(sys.executable).with_name("briefing"))
 
 
+def _env(runtime: str) -> dict[str, str]:
+    """This environment without the user's BRIEFING_* settings (the cache stays), on ``runtime``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFING_") or k == "BRIEFING_CACHE_DIR"}
+    return {**env, "BRIEFING_EMBED_RUNTIME": runtime}
+
+
 def cold(index_dir: Path, runs: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {r: [] for r in RUNTIMES}
-    env_base = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFING_") or k == "BRIEFING_CACHE_DIR"}
     for _ in range(runs):
         for runtime in RUNTIMES:
-            env = {**env_base, "BRIEFING_EMBED_RUNTIME": runtime}
+            env = _env(runtime)
             t0 = time.perf_counter()
             done = subprocess.run([_console_script(), "--index-dir", str(index_dir), "ask", COLD_QUESTION],
                                   capture_output=True, text=True, env=env, timeout=300)
@@ -92,8 +97,7 @@ def warm(index_dir: Path, questions: list[str], runs: int, answerer: str) -> dic
             "        total.append(t['total']); step.append(t.get('answer', 0.0))\n"
             "print(json.dumps({'total': total, 'answer': step}))\n"
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFING_") or k == "BRIEFING_CACHE_DIR"}
-        env["BRIEFING_EMBED_RUNTIME"] = runtime
+        env = _env(runtime)
         arg = json.dumps({"index": str(index_dir), "answerer": answerer, "questions": questions, "runs": runs})
         done = subprocess.run([sys.executable, "-c", code, arg], capture_output=True, text=True, env=env,
                               cwd=REPO, timeout=3600)
@@ -102,6 +106,10 @@ def warm(index_dir: Path, questions: list[str], runs: int, answerer: str) -> dic
         got = json.loads(done.stdout.strip().splitlines()[-1])
         out[runtime] = {f"{k}_{p}": _pct(v, p) for k, v in got.items() for p in (50, 95)}
     return out
+
+
+def _load(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f}"
 
 
 def _pct(values: list[float], p: int) -> float:
@@ -176,8 +184,8 @@ def main(argv=None) -> int:
     load_after = loadavg()
     table = markdown_table(["index", "question path", "what", "time", "spread"], rows)
     body = (f"### Ask latency: PyTorch vs ONNX Runtime for the question path (`bench.ask_bench`)\n\n"
-            f"{info['date']}, {info.get('cpu', '')}, {os.cpu_count()} cores, load average {load_before:.2f} before, "
-            f"{load_after:.2f} after. Cold: a new `briefing ask` process, start to exit; warm: `Assistant.ask` in one "
+            f"{info['date']}, {info.get('cpu', '')}, {os.cpu_count()} cores, load average {_load(load_before)} before, "
+            f"{_load(load_after)} after. Cold: a new `briefing ask` process, start to exit; warm: `Assistant.ask` in one "
             f"process after a first ask. Targets: cold ≤ 4 s (issues 14, 15), warm p50 ≤ 150 ms at ~16k chunks "
             f"(issue 13).\n\n{table}\n")
     print(body)
