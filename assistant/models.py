@@ -3,8 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
-__all__ = ["Filters", "Passage", "Citation", "Answer"]
+__all__ = ["Filters", "Passage", "Citation", "Answer", "filter_date"]
+
+DATE_FORMS = ("%Y", "%Y-%m", "%Y-%m-%d")
+
+
+def filter_date(value: str | None) -> str | None:
+    """A date filter as typed (the CLI's --since/--until, the page's fields): None when
+    blank, the stripped value when it is a real calendar date, whole or partial (YYYY,
+    YYYY-MM, YYYY-MM-DD); ``ValueError`` otherwise (each caller words it for its place)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    for form in DATE_FORMS:
+        try:
+            datetime.strptime(value, form)
+            return value
+        except ValueError:
+            pass
+    raise ValueError(value)
 
 
 @dataclass(frozen=True)

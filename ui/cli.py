@@ -11,7 +11,6 @@ import functools
 import json
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -248,15 +247,14 @@ def _filters(source: tuple[str, ...], publisher: tuple[str, ...], since: str | N
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """--since / --until: a real calendar date, whole (YYYY-MM-DD) or partial (YYYY, YYYY-MM)."""
+    from assistant.models import filter_date
+
     if value is None:
         return None
-    for form in ("%Y", "%Y-%m", "%Y-%m-%d"):
-        try:
-            datetime.strptime(value.strip(), form)
-            return value.strip()
-        except ValueError:
-            pass
-    raise click.BadParameter(f"{value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2019-03-05)")
+    try:
+        return filter_date(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2019-03-05)") from None
 
 
 def _not_empty(text: str, what: str, example: str) -> None:

@@ -32,7 +32,7 @@ import gradio as gr  # noqa: E402
 from assistant.corpus import date_key  # noqa: E402
 from assistant.memo import write_memo  # noqa: E402
 from assistant.memo_export import export_all, to_html  # noqa: E402
-from assistant.models import Filters  # noqa: E402
+from assistant.models import Filters, filter_date  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from index_build.build import build_index  # noqa: E402
 from index_build.errors import BriefingError, SourceError  # noqa: E402
@@ -451,16 +451,11 @@ def _filters(sources, publishers, since, until) -> Filters:
 
 def _date_filter(value, label: str) -> str | None:
     """A date filter as typed: a real calendar date, whole or partial (as the CLI's --since)."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    for form in ("%Y", "%Y-%m", "%Y-%m-%d"):
-        try:
-            datetime.strptime(value, form)
-            return value
-        except ValueError:
-            pass
-    raise InputMistake(f"“{label}”: {value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2018-01-01).")
+    try:
+        return filter_date(value)
+    except ValueError:
+        raise InputMistake(f"“{label}”: {(value or '').strip()!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD "
+                           f"(e.g. 2018-01-01).") from None
 
 
 def _check_question(question: str) -> None:
