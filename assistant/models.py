@@ -38,6 +38,14 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.sources or self.publishers or self.since or self.until)
 
+    def keeps_source(self, source: str) -> bool:
+        """Whether the source filter keeps ``source``: named itself, or a folder holding it."""
+        return not self.sources or any(source == w or source.startswith(w.rstrip("/") + "/") for w in self.sources)
+
+    def keeps_publisher(self, publisher: str) -> bool:
+        """Whether the publisher filter keeps ``publisher`` (letter case aside)."""
+        return not self.publishers or publisher.casefold() in {p.casefold() for p in self.publishers}
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -267,9 +267,11 @@ def _check_sources(assistant, wanted: tuple[str, ...]) -> None:
     name, or a folder holding some."""
     if not wanted:
         return
+    from assistant.models import Filters
+
     names = sorted(set(assistant.corpus.snapshot().sources))
     for w in wanted:
-        if not any(n == w or n.startswith(w.rstrip("/") + "/") for n in names):
+        if not any(Filters(sources=(w,)).keeps_source(n) for n in names):
             close = difflib.get_close_matches(w, names, n=3)
             hint = (f"did you mean {', '.join(map(_shown, close))}?" if close else
                     f"use a name as indexed, e.g. {', '.join(map(_shown, names[:3]))}" if names else

@@ -147,8 +147,7 @@ class WebApp:
         if not (filters.since or filters.until) or self.assistant is None:
             return ""
         undated = [d for d in self.assistant.corpus.documents() if not d["published"]
-                   and (not filters.sources or d["source"] in filters.sources)
-                   and (not filters.publishers or d["publisher"] in filters.publishers)]
+                   and filters.keeps_source(d["source"]) and filters.keeps_publisher(d["publisher"] or "")]
         return render.undated_note(len(undated))
 
     def open_citation(self, evt: gr.EventData) -> str:
