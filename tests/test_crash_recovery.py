@@ -365,7 +365,8 @@ def kill_at(phase: str, rnd: random.Random, sources: Path, index: Path, before: 
         else:  # chroma, delete: the record is committed and Chroma is being written
             dirty = dirty_after(db, before.generation)
             reached = wait_until(proc, lambda: (term.read(), dirty())[1])
-            delay = rnd.uniform(0, 0.05) if phase == "chroma" else tuning["delete"] * rnd.uniform(0.7, 1.3)
+            delay = (tuning["chroma"] * rnd.uniform(0, 1) if phase == "chroma"
+                     else tuning["delete"] * rnd.uniform(0.7, 1.3))
         if reached:
             time.sleep(delay)
         interrupted = kill(proc)
@@ -402,7 +403,10 @@ def kill_runs(title: str, plan: tuple[str, ...], required: set[str], rnd: random
     plan = list(plan)
     rnd.shuffle(plan)
     kills: list[Kill] = []
-    tuning = {"delete": 0.1}  # delay after the record commit that lands among Chroma's deletes
+    # Delays after the record commit: the longest that still lands among Chroma's writes, and
+    # the one that lands among its deletes. Both phases last tens of milliseconds, less on a
+    # fast or idle machine, so each adapts to where the previous kill landed.
+    tuning = {"chroma": 0.05, "delete": 0.1}
     for attempt in range(MAX_RUNS):
         n = sum(k.interrupted for k in kills)
         missing = required - {k.reached for k in kills}
@@ -413,6 +417,8 @@ def kill_runs(title: str, plan: tuple[str, ...], required: set[str], rnd: random
         kills.append(kill)
         if phase == "delete":  # the store phase lasts ~0.1-0.2 s; aim at its second half
             tuning["delete"] *= 1.4 if kill.reached == "chroma" else 0.7 if kill.reached in ("finish", "done") else 1
+        elif phase == "chroma" and kill.reached in ("delete", "finish", "done"):  # overshot: aim earlier
+            tuning["chroma"] *= 0.6
     text = summary(title, kills)
     print(text)
     assert sum(k.interrupted for k in kills) >= KILLS, text
