@@ -2,7 +2,10 @@
 
 A run diffs the sources folder against the record by content hash. New and changed sources
 are read, cleaned and chunked; only passages whose embedding is not yet in the record are
-embedded (in batches, each committed at once, so a killed run keeps its work). One SQLite
+embedded (in batches, each committed at once, so a killed run keeps its work). Embedding runs
+on a worker thread while the next files are read (once ``$BRIEFING_PIPELINE_CHUNKS``, default
+512, passages wait; a smaller build reads everything first): the same batches in the same
+order as one after the other, and the same commits in the same order. One SQLite
 transaction then makes the record match the folder, and Chroma is brought in line:
 new chunks upserted first, stale ones deleted after. A ``chroma_dirty`` mark is set before
 Chroma is touched and cleared after; a run that finds it set (or counts that disagree)
@@ -14,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import stat
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +27,7 @@ from pathlib import Path
 
 from .chunk import chunk_document
 from .embed import Embedder, make_embedder
-from .errors import BriefingError, SourceError
+from .errors import BriefingError, SettingsError, SourceError
 from .lexical import build_lexical, chunk_tokens, lexical_stamp_matches
 from .lock import IndexLock
 from .models import Chunk, Document
@@ -32,7 +37,7 @@ from .settings import Settings
 from .vectors import VectorStore, make_vectors
 
 __all__ = ["BuildReport", "build_index", "scan_sources", "expected_meta", "open_index", "chunk_metadata",
-           "reconcile", "Progress"]
+           "reconcile", "Progress", "pipeline_window"]
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -186,6 +191,99 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
+PIPELINE_WINDOW = 512
+
+
+def pipeline_window() -> int:
+    """How many passages to embed must wait before embedding starts alongside reading:
+    ``$BRIEFING_PIPELINE_CHUNKS`` (0: read every file first, then embed), default 512."""
+    raw = os.environ.get("BRIEFING_PIPELINE_CHUNKS", "").strip()
+    if not raw:
+        return PIPELINE_WINDOW
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SettingsError(f"BRIEFING_PIPELINE_CHUNKS = {raw!r} is not a count of passages; use 0 or more")
+    return value
+
+
+class _Embedding:
+    """Embeds batches on one worker thread and commits each to the record as soon as it is
+    done (through a connection of its own), in the order they were submitted, while the
+    calling thread reads the next files. Progress and errors go back to the calling thread:
+    the callback (a web page's progress bar) is only ever called from there."""
+
+    def __init__(self, db_path: Path, embedder: Embedder):
+        self.db_path = db_path
+        self.embedder = embedder
+        self.inbox: queue.Queue = queue.Queue()
+        self.outbox: queue.Queue = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.submitted = 0
+        self.done = 0
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._work, name="briefing-embed", daemon=True)
+            self.thread.start()
+
+    def submit(self, keys: list[str], texts: list[str]) -> None:
+        self.start()
+        self.submitted += len(keys)
+        self.inbox.put((keys, texts))
+
+    def _work(self) -> None:
+        record = None
+        try:
+            load = getattr(self.embedder, "load", None)
+            if callable(load):
+                load()
+            record = Record(self.db_path)
+            while (item := self.inbox.get()) is not None:
+                keys, texts = item
+                record.put_embeddings(keys, self.embedder.embed(texts))
+                self.outbox.put(len(keys))
+        except BaseException as e:  # noqa: BLE001 - handed to the calling thread, raised there
+            self.outbox.put(e)
+        finally:
+            if record is not None:
+                record.close()
+
+    def collect(self, block: bool) -> bool:
+        """Take what the worker finished; True if anything was. ``block``: wait for one report."""
+        got = False
+        while True:
+            try:
+                item = self.outbox.get(block=block and not got and self.error is None, timeout=None)
+            except queue.Empty:
+                return got
+            if isinstance(item, BaseException):
+                self.error = item
+                self.raise_error()
+            self.done += item
+            got = True
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Stop the worker (after the batch it is on) and wait for it."""
+        if self.thread is None:
+            return
+        while True:
+            try:
+                self.inbox.get_nowait()
+            except queue.Empty:
+                break
+        self.inbox.put(None)
+        self.thread.join()
+        self.thread = None
+
+
 def build_index(
     settings: Settings,
     sources_dir: Path | None = None,
@@ -242,43 +340,101 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
 
     parsed: list[tuple[str, str, int, list[Document], list[Chunk], list[str]]] = []
     max_bytes = int(settings.max_source_mb * 1024 * 1024)
-    for i, (path, source, digest, size) in enumerate(todo):
-        try:
-            docs = read_source(path, root, max_bytes, report.warnings)
-            chunks, tokens = [], []
-            for d in docs:
-                for c in chunk_document(d, settings.chunk_tokens, settings.chunk_overlap):
-                    chunks.append(c)
-                    tokens.append(chunk_tokens(d.title, c.text))
-        except SourceError as e:
-            report.skipped.append({"source": e.source, "reason": e.reason})
-            continue
-        except Exception as e:  # noqa: BLE001 - parsers raise their own types (pypdf, lxml, …)
-            # A parser failing on one odd file must not stop the build of all the others.
-            report.skipped.append({"source": source, "reason": f"could not be read ({type(e).__name__}: {e}); "
-                                   "convert it to another format or remove it"})
-            continue
-        parsed.append((source, digest, size, docs, chunks, tokens))
-        progress("read", i + 1, len(todo))
-
-    # Embed what the record does not have yet, committing each batch.
-    keys_by_chunk = {c.chunk_id: embed_key(embedder.name, c.embed_text) for p in parsed for c in p[4]}
-    texts_by_key = {keys_by_chunk[c.chunk_id]: c.embed_text for p in parsed for c in p[4]}
-    absent = record.missing_embeddings(texts_by_key)
-    missing = [k for k in texts_by_key if k in absent]
-    # Embeddings are stored before the record refers to them. Mark that first: if this run
-    # is killed and the next has nothing to commit (the file was put back), it still prunes.
-    pending = record.meta().get("embeddings_pending") == "1"
-    if missing and not pending:
-        record.set_meta(embeddings_pending=1)
+    # Embedding runs on a worker thread while the next files are read (see _Embedding). The
+    # batches are the serial build's: the passages the record lacks, in file order, cut every
+    # ``batch``. They are started once ``window`` of them wait (or reading is done), so a small
+    # build still reads everything before it embeds anything.
     batch = max(1, settings.embed_batch_size) * 4
-    done = 0
-    progress("embed", 0, len(missing))
-    for i in range(0, len(missing), batch):
-        keys = missing[i: i + batch]
-        record.put_embeddings(keys, embedder.embed([texts_by_key[k] for k in keys]))
-        done += len(keys)
-        progress("embed", done, len(missing))
+    window = pipeline_window()
+    keys_by_chunk: dict[str, str] = {}
+    texts_by_key: dict[str, str] = {}
+    unchecked: list[str] = []  # keys not yet looked up in the record
+    waiting: list[str] = []  # keys the record lacks, not yet sent to the worker
+    missing: list[str] = []  # every key embedded by this run, in order
+    pending = record.meta().get("embeddings_pending") == "1"
+    embedding = _Embedding(record.path, embedder)
+    total_bytes = sum(t[3] for t in todo) or 1
+    read_bytes = 0
+    started = False
+
+    def look_up() -> None:
+        nonlocal pending
+        if not unchecked:
+            return
+        absent = record.missing_embeddings(unchecked)
+        found = [k for k in unchecked if k in absent]
+        unchecked.clear()
+        if found and not pending:
+            # Embeddings are stored before the record refers to them. Mark that first: if this
+            # run is killed and the next has nothing to commit (the file was put back), it still prunes.
+            record.set_meta(embeddings_pending=1)
+            pending = True
+        if found:
+            embedding.start()  # the model loads while reading goes on
+        waiting.extend(found)
+        missing.extend(found)
+
+    def send(final: bool) -> None:
+        while len(waiting) >= batch or (final and waiting):
+            keys = waiting[:batch]
+            del waiting[:batch]
+            embedding.submit(keys, [texts_by_key[k] for k in keys])
+
+    def report_embedded(reading: bool) -> None:
+        if embedding.collect(block=False) and started:
+            total = len(missing)
+            if reading:  # while files remain, a guess from the bytes read so far (and never reached)
+                total = max(total + 1, round(len(missing) * total_bytes / max(read_bytes, 1)))
+            progress("embed", embedding.done, total)
+
+    try:
+        for i, (path, source, digest, size) in enumerate(todo):
+            try:
+                docs = read_source(path, root, max_bytes, report.warnings)
+                chunks, tokens = [], []
+                for d in docs:
+                    for c in chunk_document(d, settings.chunk_tokens, settings.chunk_overlap):
+                        chunks.append(c)
+                        tokens.append(chunk_tokens(d.title, c.text))
+            except SourceError as e:
+                report.skipped.append({"source": e.source, "reason": e.reason})
+                continue
+            except Exception as e:  # noqa: BLE001 - parsers raise their own types (pypdf, lxml, …)
+                # A parser failing on one odd file must not stop the build of all the others.
+                report.skipped.append({"source": source, "reason": f"could not be read ({type(e).__name__}: {e}); "
+                                       "convert it to another format or remove it"})
+                continue
+            finally:
+                read_bytes += size
+            parsed.append((source, digest, size, docs, chunks, tokens))
+            progress("read", i + 1, len(todo))
+            for c in chunks:
+                key = keys_by_chunk[c.chunk_id] = embed_key(embedder.name, c.embed_text)
+                if key not in texts_by_key:
+                    texts_by_key[key] = c.embed_text
+                    unchecked.append(key)
+            if window and (started or len(unchecked) + len(waiting) >= window):
+                look_up()
+                if not started and len(waiting) >= window:
+                    started = True
+                    progress("embed", 0, len(missing) + 1)
+                if started:
+                    send(final=False)
+            report_embedded(reading=True)
+            embedding.raise_error()
+
+        # Embed what the record does not have yet, committing each batch.
+        look_up()
+        if not started:
+            progress("embed", 0, len(missing))
+            started = True
+        send(final=True)
+        while embedding.done < len(missing):
+            embedding.collect(block=True)
+            progress("embed", embedding.done, len(missing))
+        embedding.raise_error()
+    finally:
+        embedding.close()
     report.embedded = len(missing)
 
     # One transaction makes the record match the folder.
