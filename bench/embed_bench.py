@@ -1,0 +1,157 @@
+"""MiniLM embedding throughput by runtime, batch size, threads and length bucketing: the table
+of docs/BENCHMARKS.md section ``embed-runtimes``.
+
+    .venv/bin/python -m bench.embed_bench [--chunks 256] [--batches 1 8 16 32 64] [--threads 1 2] [--no-write]
+
+The texts are real passages: RealTimeQA news articles (``../shared/bench-data/rtqa``) cut by
+the index's own chunker at the default size, in file order. Every configuration embeds the
+same texts once for warm-up, then is timed over ``--rounds`` runs (best of, in chunks/s), all in
+one process on one machine, so the ratios compare. Runtimes:
+
+* ``torch``: sentence-transformers on PyTorch (``torch.set_num_threads``), texts in their order;
+* ``onnx``: the cached ONNX Runtime graph (``index_build/onnx_minilm.py``, all graph
+  optimisations), with the given intra-op threads;
+* ``… sorted``: the same, texts sorted by length first so that a batch pads less;
+* ``onnx int8``: the graph with int8 dynamic quantisation of its weights
+  (``onnxruntime.quantization.quantize_dynamic``; VNNI / AMX where the CPU has them), sorted.
+  Not a runtime of the ``minilm`` embedder: its vectors differ, so it would be an embedder of
+  its own (``--rebuild``) and only if retrieval holds.
+
+Agreement: the cosine of each runtime's vector with PyTorch's, per text (≥ 0.999 keeps an
+index valid without a rebuild).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from bench.common import load_articles, loadavg, machine_info, markdown_table, update_section
+
+
+def log(msg: str) -> None:
+    print(f"[embed {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def passages(n: int) -> list[str]:
+    from index_build.chunk import chunk_document
+    from index_build.models import Document
+    from index_build.settings import load_settings
+
+    s = load_settings(environ={})
+    out: list[str] = []
+    for rec in load_articles(max(8, n // 4)):
+        doc = Document(rec["id"], rec["id"], rec["text"], rec["id"], title=rec.get("title", ""))
+        out += [c.text for c in chunk_document(doc, s.chunk_tokens, s.chunk_overlap)]
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+def in_batches(fn, texts: list[str], batch: int, bucket: bool) -> np.ndarray:
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i])) if bucket else list(range(len(texts)))
+    out = np.zeros((len(texts), 384), dtype=np.float32)
+    for i in range(0, len(order), batch):
+        idx = order[i:i + batch]
+        out[idx] = fn([texts[j] for j in idx])
+    return out
+
+
+def best_rate(fn, texts, batch, bucket, rounds) -> tuple[float, np.ndarray]:
+    vectors = in_batches(fn, texts, batch, bucket)  # warm-up (and the vectors)
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        in_batches(fn, texts, batch, bucket)
+        best = min(best, time.perf_counter() - t0)
+    return len(texts) / best, vectors
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.embed_bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--chunks", type=int, default=256)
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 8, 16, 32, 64])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from index_build.embed import _minilm_path, cache_dir
+    from index_build.onnx_minilm import OnnxMiniLM, export, graph_path
+
+    info = machine_info()
+    texts = passages(args.chunks)
+    model = SentenceTransformer(_minilm_path(), device="cpu")
+    graph = graph_path(_minilm_path(), cache_dir())
+    if not graph.exists():
+        export(model, _minilm_path(), graph)
+    from index_build.chunk import count_tokens
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    int8_graph = graph.with_name(graph.stem + "-int8-bench.onnx")
+    if not int8_graph.exists():
+        quantize_dynamic(str(graph), str(int8_graph), weight_type=QuantType.QInt8)
+    tokens = count_tokens(texts)
+    log(f"{len(texts)} passages, mean {np.mean(tokens):.0f} tokens (the index's tokenizer)")
+
+    def torch_fn(batch):
+        def fn(part):
+            return model.encode(part, batch_size=batch, normalize_embeddings=True, convert_to_numpy=True,
+                                show_progress_bar=False)
+        return fn
+
+    results: dict[tuple[str, int, int], float] = {}
+    reference = None
+    agreement: dict[str, float] = {}
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        onnx = OnnxMiniLM(_minilm_path(), graph, threads=threads)
+        int8 = OnnxMiniLM(_minilm_path(), int8_graph, threads=threads)
+        for batch in args.batches:
+            for name, fn, bucket in (("torch", torch_fn(batch), False), ("onnx", onnx.embed, False),
+                                     ("onnx sorted", onnx.embed, True), ("onnx int8", int8.embed, True)):
+                rate, vectors = best_rate(fn, texts, batch, bucket, args.rounds)
+                results[(name, batch, threads)] = rate
+                if name == "torch" and reference is None:
+                    reference = vectors
+                elif reference is not None and name not in agreement:
+                    agreement[name] = float(np.min(np.sum(vectors * reference, axis=1)))
+                log(f"{name:12s} batch {batch:3d} threads {threads}: {rate:6.1f} chunks/s")
+    load = loadavg()
+    base = results.get(("torch", 64, max(args.threads)), max(results.values()))
+    names = ("torch", "onnx", "onnx sorted", "onnx int8")
+    rows = []
+    for threads in args.threads:
+        for batch in args.batches:
+            rows.append([threads, batch] + [f"{results[(n, batch, threads)]:.1f} ({results[(n, batch, threads)] / base:.2f}×)"
+                                            for n in names])
+    best = max(results, key=results.get)
+    section = "\n".join([
+        f"### MiniLM embedding by runtime, batch and threads (`bench.embed_bench`, {info['date']}, {info['cpu']}, "
+        f"{info['usable_cores']} cores" + (f", load {load:.1f}" if load is not None else "") + ")",
+        "",
+        f"{len(texts)} RealTimeQA news passages cut by the index's chunker (mean {np.mean(tokens):.0f} tokens), "
+        f"chunks/s, best of {args.rounds} runs after a warm-up; in brackets the ratio to PyTorch at batch 64 on "
+        f"{max(args.threads)} threads (today's build path). *sorted*: the texts sorted by length before batching.",
+        "",
+        markdown_table(["threads", "batch", *names], rows),
+        "",
+        f"Fastest: {best[0]}, batch {best[1]}, {best[2]} threads ({results[best]:.1f} chunks/s, "
+        f"{results[best] / base:.2f}× PyTorch at batch 64). Smallest per-text cosine with PyTorch's vector: "
+        + ", ".join(f"{k} {v:.5f}" for k, v in agreement.items()) + ".",
+    ])
+    print(section)
+    if not args.no_write:
+        update_section("embed-runtimes", section, info=info)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
