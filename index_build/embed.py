@@ -133,7 +133,7 @@ class MiniLMEmbedder:
             model = self._load()
             with _one_thread(len(texts) <= SMALL_INPUT):
                 out = model.encode(
-                    texts, batch_size=self.batch_size, normalize_embeddings=True,
+                    texts, batch_size=min(self.batch_size, ENCODE_BATCH), normalize_embeddings=True,
                     convert_to_numpy=True, show_progress_bar=False,
                 )
         return np.asarray(out, dtype=np.float32)
@@ -145,6 +145,11 @@ class MiniLMEmbedder:
 # bench/scale_bench.py measured 76 ms per query with 2 threads against 27 ms with 1 at a load
 # average of 4, and 496 ms against 30 ms at a load of 8. Batches (index builds) keep all threads.
 SMALL_INPUT = 16
+# PyTorch runs a build's passages 16 at a time (``embed_batch_size`` passages per call still make
+# one commit unit): bench/embed_bench.py on 2 threads, Intel Xeon (AVX-512): 55.0 chunks/s at
+# 16 against 45.1 at 64 and 46.1 at 32 (docs/BENCHMARKS.md, embed-runtimes). Not yet measured
+# on AMD EPYC (AVX2): run the bench there before trusting the figure.
+ENCODE_BATCH = 16
 
 
 class _one_thread:

@@ -41,7 +41,7 @@ def graph_path(model_dir: str, cache: Path) -> Path:
 class OnnxMiniLM:
     """Mean-pooled, unit-length MiniLM vectors from ONNX Runtime (and the ``tokenizers`` package)."""
 
-    def __init__(self, model_dir: str, graph: Path):
+    def __init__(self, model_dir: str, graph: Path, threads: int | None = None):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -51,7 +51,7 @@ class OnnxMiniLM:
         self._tokenizer = tok
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = max(1, min(2, os.cpu_count() or 1))
+        opts.intra_op_num_threads = threads or max(1, min(2, os.cpu_count() or 1))
         opts.inter_op_num_threads = 1
         # Idle threads sleep instead of spinning: on a busy 2-core machine (a build, other
         # requests) spinning workers steal the core the query needs.
