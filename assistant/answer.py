@@ -71,7 +71,7 @@ def stage2_features(corpus, q: QuestionParse, question: str, cands: list[Candida
                     ) -> tuple[np.ndarray, list[SentenceParse], list[SentenceParse]]:
     """Stage-2 rows for ``cands``: the question–sentence cosine with the index's embedder and the parses."""
     if not cands:
-        return stage2_matrix(x1, [], q, [], [], np.zeros(0), corpus.chunk_count), [], []
+        return stage2_matrix(x1, [], q, [], [], np.zeros(0)), [], []
     # The embedding (ONNX Runtime, which releases the GIL) runs on a worker thread while spaCy
     # parses here: on news sentences each takes ~50–90 ms, and on 2 cores they overlap.
     pending = _OVERLAP.submit(corpus.embedder.embed, [question] + [c.text for c in cands])
@@ -82,7 +82,7 @@ def stage2_features(corpus, q: QuestionParse, question: str, cands: list[Candida
     cos = vectors[1:] @ vectors[0]
     now = parses[:len(cands)]
     before = parses[len(cands):] if q.asks_words else [_EMPTY] * len(cands)
-    return stage2_matrix(x1, cands, q, now, before, cos, corpus.chunk_count), now, before
+    return stage2_matrix(x1, cands, q, now, before, cos), now, before
 
 
 def choose(cands: list[Candidate], probs, answer_threshold: float, second_threshold: float,

@@ -33,7 +33,6 @@ class Candidate:
     title: str
     position: float  # start / len(document text): 0 = the lead
     doc_sentence: int  # how many sentences of the passage come before it (0 = first of the passage)
-    doc_chars: int = 0  # the length of its document's text
 
 
 def _before(text: str, a: int) -> str:
@@ -65,6 +64,5 @@ def candidate_sentences(corpus, passages: list[Passage]) -> list[Candidate]:
                 continue  # the headline line
             if len(words(text)) < MIN_WORDS or instruction_like(text):
                 continue
-            out.append(Candidate(p.doc_id, a, b, text, p, _before(doc.text, a), title, a / n, i,
-                                 len(doc.text)))
+            out.append(Candidate(p.doc_id, a, b, text, p, _before(doc.text, a), title, a / n, i))
     return out

@@ -140,12 +140,6 @@ class CorpusView:
     def snapshot(self) -> "CorpusView":
         return self
 
-    @property
-    def chunk_count(self) -> int:
-        """How many passages the index holds (a feature of the answer selector: how many
-        distractors a question meets)."""
-        return len(self.ids)
-
     def idf(self, term: str) -> float:
         n = max(1, len(self.ids))
         df = self.df.get(term, 0)

@@ -5,8 +5,7 @@
   its passage; the rarest question term the context lacks; phrase (adjacent-term) matches;
   how much the sentence adds beyond the question; the passage's rank and score; where the
   sentence sits in its document.
-* **Stage 2** (the stage-1 shortlist): stage 1 but the position in the document
-  (``STAGE1_ONLY``), the index's size and the document's length, plus the MiniLM cosine of question and
+* **Stage 2** (the stage-1 shortlist): stage 1 plus the MiniLM cosine of question and
   sentence (the index's own embedder), and from the spaCy parse the question type × the
   kinds of new entity the sentence holds (one that the question does not already name), the
   "which X" focus noun, the question's entities found nearby, and for "what did X say"
@@ -29,7 +28,7 @@ from .candidates import Candidate
 from .nlp import ENTITY_GROUPS, QUESTION_TYPES, QuestionParse, SentenceParse, entity_group
 from .text import content_terms, tokenize, words
 
-__all__ = ["STAGE1", "STAGE1_ONLY", "STAGE2", "QuestionTerms", "question_terms", "stage1_matrix", "stage2_matrix"]
+__all__ = ["STAGE1", "STAGE2", "QuestionTerms", "question_terms", "stage1_matrix", "stage2_matrix"]
 
 _GROUPS = tuple(ENTITY_GROUPS)
 _QUOTE = re.compile(r"[“”\"]")
@@ -40,19 +39,13 @@ STAGE1 = (
     "novelty", "log_words", "inv_rank", "passage_score", "passage_gap", "position", "lead",
     "first_in_passage", "has_digit", "has_quote", "new_capitals", "same_doc_as_top",
 )
-# Where a sentence sits shortlists it (stage 1) but does not decide (stage 2): in the training
-# news the quiz's evidence passage states its answer in the first sentence, and with these
-# features stage 2 learned "the lead answers" — which mid-article answers in a user's
-# sources do not share (measured: without them, better held-out news and seed scores both).
-STAGE1_ONLY = ("position", "lead", "first_in_passage")
-_KEEP1 = tuple(i for i, f in enumerate(STAGE1) if f not in STAGE1_ONLY)
-STAGE2 = tuple(STAGE1[i] for i in _KEEP1) + (
+STAGE2 = STAGE1 + (
     "cos", "cos_rel", "cos_inv_rank", "lemma_overlap", "q_entities_sentence", "q_entities_context",
     "focus_in_sentence", "new_entities", "asks_words", "asks_x_speaker_here", "asks_x_speaker_before",
     "asks_x_other_speaker", "asks_x_speech", "asks_x_quote",
 ) + tuple(f"new_{g}" for g in _GROUPS) + tuple(f"q_{t}" for t in QUESTION_TYPES) + tuple(
     f"q_{t}_x_new_{g}" for t in QUESTION_TYPES for g in _GROUPS) + tuple(
-    f"q_{t}_x_cos" for t in QUESTION_TYPES) + ("log_chunks", "log_doc_chars")
+    f"q_{t}_x_cos" for t in QUESTION_TYPES)
 
 
 @dataclass(frozen=True)
@@ -121,14 +114,11 @@ def _is_new(entity: str, q: QuestionParse) -> bool:
 
 
 def stage2_matrix(stage1: np.ndarray, cands: list[Candidate], q: QuestionParse, parses: list[SentenceParse],
-                  before_parses: list[SentenceParse], cos: np.ndarray, chunk_count: int) -> np.ndarray:
-    """Stage-2 rows: stage 1 (less ``STAGE1_ONLY``) and the rest; ``chunk_count`` is the
-    index's size (how many distractors a question meets: a 3-article folder is not an archive)."""
+                  before_parses: list[SentenceParse], cos: np.ndarray) -> np.ndarray:
     n = len(cands)
-    kept = stage1[:, list(_KEEP1)]
-    extra = np.zeros((n, len(STAGE2) - len(_KEEP1)), dtype=np.float64)
+    extra = np.zeros((n, len(STAGE2) - len(STAGE1)), dtype=np.float64)
     if not n:
-        return np.hstack([kept, extra])
+        return np.hstack([stage1, extra])
     cos = np.asarray(cos, dtype=np.float64)
     order = np.argsort(-cos)
     cos_rank = np.empty(n)
@@ -162,6 +152,5 @@ def stage2_matrix(stage1: np.ndarray, cands: list[Candidate], q: QuestionParse, 
         row += [float(t == qt) for t in QUESTION_TYPES]
         row += [float(t == qt) * new[g] for t in QUESTION_TYPES for g in _GROUPS]
         row += [float(t == qt) * cos[i] for t in QUESTION_TYPES]
-        row += [math.log(max(1, chunk_count)), math.log1p(c.doc_chars)]
         extra[i] = row
-    return np.hstack([kept, extra])
+    return np.hstack([stage1, extra])

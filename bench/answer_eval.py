@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         log(json.dumps(measured[answerer]))
     load = loadavg()
     cv = load_ranker().info["cv"]
-    held, arts, small = cv["held_out_rtqa"], cv.get("held_out_rtqa_articles_only", {}), cv.get("held_out_small_corpora", {})
+    held, arts = cv["held_out_rtqa"], cv.get("held_out_rtqa_articles_only", {})
 
     def f(v):
         return "—" if v is None else f"{v:.3f}"
@@ -69,9 +69,6 @@ def main(argv=None) -> int:
         [f"… the same, articles only ({arts.get('answerable', 0)} questions whose answer an article holds; the "
          "evidence passage dropped)", f(arts.get("answer_match")), "—", "—", f(arts.get("abstain_answerable")), "—",
          "—", "—"],
-        [f"… the same, small corpora ({small.get('answerable', 0)} questions asked of the answer's article + 2–16 "
-         f"related ones; {small.get('withheld', 0)} of the related ones only)", f(small.get("answer_match")), "—", "—",
-         f(small.get("abstain_answerable")), f(small.get("abstain_withheld")), "—", "—"],
     ]
     names = {"rules": "rule-based selector (`answerer = rules`, before)",
              "learned": "learned selector (`answerer = learned`)",

@@ -13,12 +13,6 @@ Data (nothing of it lands in the repository; only the weights and scores do):
   evidence doc and every passage containing the answer text are dropped from the retrieved
   ones; the rest are that question's unanswerable version: every sentence a negative, and the
   question must be abstained on.
-* **Articles only**: the quiz's evidence passage dropped, kept when a retrieved news article
-  still holds the answer text (an ordinary article sentence answers, as in a user's sources).
-* **Small corpora**: the question asked of a folder of a few articles, retrieval, IDF and the
-  index size narrowed to them (``Subset``): the (up to two) articles holding the answer text and
-  2–16 related ones (answerable), or for a withheld question the related ones only (to be
-  abstained on). The benchmark's full index has 13,565 passages; a user's folder may have 11.
 * **Seed gold files** (``tests/data/seed-*.jsonl`` on an index of ``sources/``): a sentence is a
   positive when it holds one of the question's evidence strings or all its key facts;
   the unanswerable ones contribute negatives.
@@ -59,9 +53,7 @@ SEED_GOLD = (REPO / "tests" / "data" / "seed-dev.jsonl", REPO / "tests" / "data"
 OUT = REPO / "assistant" / "data" / "answer_model.json"
 CANDIDATE_PASSAGES = 8
 RETRIEVE = 24
-SMALL_POOL = 40  # passages whose documents make a question's small corpus
-SMALL_RELATED = (2, 4, 8, 16)  # how many related articles a small corpus holds (drawn per question)
-LABELS = 4  # bump when the labelling here changes (the cached candidates and labels then go stale)
+LABELS = 3  # bump when the labelling here changes (the cached candidates and labels then go stale)
 
 
 def _code_digest() -> str:
@@ -116,7 +108,6 @@ class Sample:
         self.cands, self.x1, self.y, self.answer, self.key_facts, self.source = cands, x1, y, answer, key_facts, source
         self.short = None  # shortlist indices
         self.x2 = None
-        self.chunk_count = 0  # the size of the index this sample's question was asked of
 
     def correct(self, texts: list[str]) -> bool:
         joined = " ".join(texts)
@@ -148,66 +139,10 @@ def stating_sentence(cands, in_evidence: list[bool], answer: str, question: str)
     return best
 
 
-class Subset:
-    """A corpus view narrowed to some documents as if they were the whole index: retrieval,
-    IDF and the index size see only their passages (a user's folder of a few articles)."""
-
-    def __init__(self, inner, docs):
-        from index_build.lexical import chunk_tokens
-
-        self._inner = inner
-        rows = [i for d in docs for i in inner._rows_of.get(d, [])]
-        self._mask = np.zeros(len(inner.ids), dtype=bool)
-        self._mask[rows] = True
-        df: dict[str, int] = {}
-        for i in rows:
-            for t in set(chunk_tokens(inner.titles[i], inner.texts[i]).split()):
-                df[t] = df.get(t, 0) + 1
-        self.df, self.chunk_count = df, len(rows)
-
-    def mask(self, filters):
-        return self._mask
-
-    def idf(self, term: str) -> float:
-        df = self.df.get(term, 0)
-        return float(np.log(1 + (max(1, self.chunk_count) - df + 0.5) / (df + 0.5)))
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-
-def small_corpora(corpus, q: dict, record_ids: dict, withheld: bool, rng: random.Random):
-    """The question asked of a small folder: (condition, documents, answerable). ``small``: the
-    (up to two) news articles that hold the answer text among the question's retrieved ones, and
-    2–16 related articles that do not; ``small_withheld`` (for a withheld question): the related
-    articles only. Never the quiz's evidence passage (a user's sources are articles)."""
-    from assistant.retrieve import retrieve
-
-    docs: list[str] = []
-    for p in retrieve(corpus, q["question"], k=SMALL_POOL).passages:
-        if p.doc_id not in docs and record_ids.get(p.doc_id) != q["evidence_doc"]:
-            docs.append(p.doc_id)
-
-    def has_answer(d):
-        doc = corpus.document(d)
-        return doc is not None and answer_in(q["answer"], doc.text)
-
-    holding = [d for d in docs if has_answer(d)][:2]
-    related = [d for d in docs if d not in holding and not has_answer(d)]
-    m = rng.choice(SMALL_RELATED)
-    out = []
-    if holding:
-        out.append(("small", holding + related[:m], True))
-    if withheld and related:
-        out.append(("small_withheld", related[:m + 1], False))
-    return out
-
-
 def rtqa_samples(settings, questions, seed: int, limit: int | None) -> list[Sample]:
     from assistant.corpus import Corpus
     from assistant.candidates import candidate_sentences
     from assistant.features import question_terms, stage1_matrix
-    from assistant.models import Filters
     from assistant.retrieve import retrieve
     from index_build.record import Record
 
@@ -219,7 +154,6 @@ def rtqa_samples(settings, questions, seed: int, limit: int | None) -> list[Samp
         rec.close()
     rng = random.Random(seed)
     withheld = set(rng.sample(range(len(questions)), len(questions) // 2))
-    rng_small = random.Random(seed + 1)
     if limit:
         questions = questions[:limit]
     out: list[Sample] = []
@@ -251,18 +185,6 @@ def rtqa_samples(settings, questions, seed: int, limit: int | None) -> list[Samp
                 continue  # the answer text only in a passage's part that makes no candidate
             out.append(Sample(f"{q['id']}:{cond}", q["id"], q["question"], answerable, cands, x1, y, q["answer"],
                               cond=cond))
-            out[-1].chunk_count = corpus.chunk_count
-        for cond, docs, answerable in small_corpora(corpus, q, record_ids, n in withheld, rng_small):
-            sub = Subset(corpus, docs)
-            ps = retrieve(sub, q["question"], Filters(sources=("(these documents)",)), k=CANDIDATE_PASSAGES).passages
-            cands = candidate_sentences(corpus, ps)
-            x1 = stage1_matrix(sub, question_terms(sub, q["question"]), cands)
-            y = np.array([answerable and answer_in(q["answer"], c.text) for c in cands], dtype=bool)
-            if answerable and not y.any():
-                continue  # the answer text only in a part of the articles that was not retrieved
-            out.append(Sample(f"{q['id']}:{cond}", q["id"], q["question"], answerable, cands, x1, y, q["answer"],
-                              cond=cond))
-            out[-1].chunk_count = sub.chunk_count
         if n % 250 == 0:
             log(f"rtqa candidates: {n}/{len(questions)} questions ({time.perf_counter() - t0:.0f} s)")
     return out
@@ -296,7 +218,6 @@ def seed_samples() -> list[Sample]:
                 gid = f"seed:{path.stem}:{item.id}"
                 out.append(Sample(gid, gid, c.question, item.answerable, cands, x1, y, "",
                                   item.key_facts, source="seed"))
-                out[-1].chunk_count = corpus.chunk_count
         # Stage 2 needs the embedder and documents of this index: computed while it exists.
         stage2_for(out, corpus, shortlist_from=None)
     return out
@@ -425,8 +346,7 @@ def stage2_for(samples: list[Sample], corpus, shortlist_from: str | None = "oof1
             scores = getattr(s, shortlist_from)
             idx = sorted(range(len(s.cands)), key=lambda i: (-scores[i], i))[:SHORTLIST]
         cands = [s.cands[i] for i in idx]
-        x2, _, _ = stage2_features(_Sized(corpus, s.chunk_count), parse_question(s.question), s.question, cands,
-                                   s.x1[idx])
+        x2, _, _ = stage2_features(corpus, parse_question(s.question), s.question, cands, s.x1[idx])
         s.full2 = (idx, x2)
         if n % 500 == 0 and n:
             log(f"stage 2 features: {n}/{len(samples)} ({time.perf_counter() - t0:.0f} s)")
@@ -449,16 +369,6 @@ class _CachedCorpus:
 
     def __init__(self, inner, vectors):
         self._inner, self.embedder = inner, _CachedEmbedder(inner.embedder, vectors)
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-
-class _Sized:
-    """A corpus view that reports another index size (a sample's small corpus)."""
-
-    def __init__(self, inner, chunk_count: int):
-        self._inner, self.chunk_count = inner, chunk_count
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
@@ -583,9 +493,8 @@ def main(argv=None) -> int:
         stage2_for(samples, Corpus(settings).snapshot(), shortlist_from="oof1")
         cache.write_bytes(pickle.dumps((samples, seeds)))
     # The shortlist's ceiling: a positive among the top SHORTLIST by stage 1.
-    rt = [s for s in samples if s.cond in ("full", "withheld")]  # the benchmark's conditions
+    rt = [s for s in samples if s.cond != "articles"]  # the benchmark's conditions: full and withheld
     arts = [s for s in samples if s.cond == "articles"]
-    smalls = [s for s in samples if s.cond in ("small", "small_withheld")]
     ans = [s for s in rt if s.answerable]
     ceiling_cands = sum(s.y.any() for s in ans) / max(1, len(ans))
     ceiling_short = sum(s.y[np.argsort(-s.oof1)[:SHORTLIST]].any() for s in ans if len(s.cands)) / max(1, len(ans))
@@ -605,17 +514,14 @@ def main(argv=None) -> int:
     log(f"top-1 sentence holds the answer: stage 2 {top1('oof2', rt):.3f}, cosine alone {top1('cos_only', rt):.3f}")
 
     # Thresholds, nested: each fold decided with thresholds chosen on the other folds.
-    nested, nested_arts, nested_small = [], [], []
+    nested, nested_arts = [], []
     for k in range(args.folds):
         ta, tb, _ = choose_thresholds([s for s in rt if fold[s.group] != k], "oof2", args.abstain_target)
         nested += decisions([s for s in rt if fold[s.group] == k], "oof2", ta, tb)
         nested_arts += decisions([s for s in arts if fold[s.group] == k], "oof2", ta, tb)
-        nested_small += decisions([s for s in smalls if fold[s.group] == k], "oof2", ta, tb)
     held_out = score(nested)
     held_out_arts = score(nested_arts)
-    held_out_small = score(nested_small)
     log(f"held-out, articles only (evidence passage dropped, {len(arts)} questions): {held_out_arts}")
-    log(f"held-out, small corpora (the answer's article + 2-16 related ones): {held_out_small}")
     t_answer, t_second, fitted = choose_thresholds(rt, "oof2", args.abstain_target)
     seed_scores = score(decisions(seeds, "oof2", t_answer, t_second))
     log(f"held-out rtqa: {held_out}")
@@ -652,11 +558,8 @@ def main(argv=None) -> int:
         "info": {
             "trained": info["date"], "machine": info.get("cpu", ""), "git": info.get("git", ""),
             "data": (f"RealTimeQA dev: {len(questions) if not args.questions else args.questions} questions on "
-                     f"their evidence docs + 1,000 articles (MiniLM index), {sum(s.cond == 'withheld' for s in samples)} "
-                     f"with the evidence withheld (seed {args.seed}); {len(arts)} on the news articles only; "
-                     f"{sum(s.cond == 'small' for s in smalls)} asked of a small corpus (the answer's article + 2-16 "
-                     f"related ones) and {sum(s.cond == 'small_withheld' for s in smalls)} of related articles only; "
-                     f"seed gold: {len(seeds)} questions "
+                     f"their evidence docs + 1,000 articles (MiniLM index), {sum(not s.answerable for s in samples)} "
+                     f"with the evidence withheld (seed {args.seed}); seed gold: {len(seeds)} questions "
                      f"(weight {args.seed_weight})"),
             "candidate_passages": CANDIDATE_PASSAGES, "folds": args.folds, "C": args.c, "stage2": (
                 args.stage2 if args.stage2 == "logistic" else
@@ -664,8 +567,6 @@ def main(argv=None) -> int:
             "cv": {"held_out_rtqa": {k: round(v, 4) if isinstance(v, float) else v for k, v in held_out.items()},
                    "held_out_rtqa_articles_only": {k: round(v, 4) if isinstance(v, float) else v
                                                    for k, v in held_out_arts.items()},
-                   "held_out_small_corpora": {k: round(v, 4) if isinstance(v, float) else v
-                                              for k, v in held_out_small.items()},
                    "fitted_rtqa": {k: round(v, 4) if isinstance(v, float) else v for k, v in (fitted or {}).items()},
                    "seeds_out_of_fold": {k: round(v, 4) if isinstance(v, float) else v for k, v in seed_scores.items()},
                    "sentence_ceiling_candidates": round(ceiling_cands, 4),

@@ -158,35 +158,14 @@ def test_new_entities_of_the_question_type_are_features():
     p = Passage(1, "c", "d", "s.txt", "T", "", None, 0, 100, "x", 1.0)
     texts = ["Ecuador's president declared an internal armed conflict on Tuesday.",
              "The country declared an internal armed conflict."]
-    cands = [Candidate("d", 0, len(t), t, p, "", "T", 0.1, 0, 5000) for t in texts]
+    cands = [Candidate("d", 0, len(t), t, p, "", "T", 0.1, 0) for t in texts]
     q = parse_question("Which country declared an internal armed conflict?")
     x = stage2_matrix(np.zeros((2, len(STAGE1))), cands, q, parse_sentences(texts), parse_sentences(["", ""]),
-                      np.array([0.5, 0.6]), 11)
-    assert x.shape == (2, len(STAGE2))
+                      np.array([0.5, 0.6]))
     col = STAGE2.index("q_which_x_new_place")
     assert x[0, col] == 1.0 and x[1, col] == 0.0
     assert x[1, STAGE2.index("cos_rel")] == 0.0 and x[0, STAGE2.index("cos_rel")] == pytest.approx(-0.1)
     assert x[1, STAGE2.index("focus_in_sentence")] == 1.0
-
-
-def test_stage_two_sees_the_index_size_and_document_length_but_not_the_position():
-    from assistant.candidates import Candidate
-    from assistant.features import STAGE1, STAGE1_ONLY, STAGE2, stage2_matrix
-    from assistant.models import Passage
-    from assistant.nlp import parse_question, parse_sentences
-
-    p = Passage(1, "c", "d", "s.txt", "T", "", None, 0, 100, "x", 1.0)
-    texts = ["The talks ended on Monday without a deal.", "Both sides blamed each other for the failure."]
-    cands = [Candidate("d", 0, len(t), t, p, "", "T", pos, 0, n) for t, pos, n in zip(texts, (0.0, 0.6), (200, 9000))]
-    x1 = np.arange(2 * len(STAGE1), dtype=float).reshape(2, len(STAGE1))
-    x = stage2_matrix(x1, cands, parse_question("How did the talks end?"), parse_sentences(texts),
-                      parse_sentences(["", ""]), np.array([0.4, 0.3]), 13565)
-    assert not set(STAGE1_ONLY) & set(STAGE2)
-    for name in STAGE1:  # every other stage-1 column is carried over unchanged
-        if name not in STAGE1_ONLY:
-            assert list(x[:, STAGE2.index(name)]) == list(x1[:, STAGE1.index(name)])
-    assert x[0, STAGE2.index("log_chunks")] == pytest.approx(np.log(13565))
-    assert list(x[:, STAGE2.index("log_doc_chars")]) == pytest.approx([np.log1p(200), np.log1p(9000)])
 
 
 # -- decision and composition ------------------------------------------------------------

@@ -88,7 +88,7 @@ def test_combined_falls_back_to_the_rules_only_where_the_learned_selector_abstai
     def make(answerer):
         return Assistant(load_settings(environ={}, index_dir=real_index, answerer=answerer))
 
-    question = "What proverb did Ri Yong Ho cite?"  # one both selectors answer
+    question = "What did Ri Yong Ho demand?"
     rules, combined = make("rules").ask(question), make("combined").ask(question)
     learned = make("learned").ask(question)
     assert not learned.abstained and combined.text == learned.text  # the learned answer when there is one
