@@ -46,11 +46,12 @@ def main(argv=None) -> int:
     with temp_dir("briefing-seed-answers-") as tmp:
         settings = load_settings(environ={}, index_dir=tmp / "index", sources_dir=REPO / "sources", embedder="minilm")
         build_index(settings, REPO / "sources")
+        assistants = {a: Assistant(replace(settings, answerer=a)) for a in args.answerers}
+        for assistant in assistants.values():
+            assistant.ask("What did Ri Yong Ho demand?")  # warm-up: model and parser loaded
         for path in files:
             items = load_gold(path)
-            for answerer in args.answerers:
-                assistant = Assistant(replace(settings, answerer=answerer))
-                assistant.ask(items[0].question)  # warm-up: model and parser loaded
+            for answerer, assistant in assistants.items():
                 m, _ = evaluate(assistant, items)
                 measured[(path.stem, answerer)] = m
                 log(f"{path.stem} {answerer}: {json.dumps(m)}")
