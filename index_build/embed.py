@@ -15,8 +15,10 @@ Profiles:
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -77,12 +79,15 @@ class MiniLMEmbedder:
         self._model = None  # loaded on first use: an unchanged re-index never needs it
         self._lock = threading.Lock()
         # "auto": small inputs (questions, answer sentences) through ONNX Runtime when its graph
-        # is cached, batches through PyTorch; "torch": PyTorch only (benchmarks compare the two).
+        # is cached; batches (builds) through whichever of PyTorch and ONNX Runtime measured
+        # faster on this machine (``_batch_runtime``). "torch" / "onnx": that runtime only.
         self.runtime = (runtime or os.environ.get("BRIEFING_EMBED_RUNTIME") or "auto").strip().lower()
-        if self.runtime not in ("auto", "torch"):
-            raise EmbedderError(f"BRIEFING_EMBED_RUNTIME = {self.runtime!r} is unknown; use auto or torch")
+        if self.runtime not in RUNTIMES:
+            raise EmbedderError(f"BRIEFING_EMBED_RUNTIME = {self.runtime!r} is unknown; use auto, torch or onnx")
         self._onnx = None
         self._onnx_failed = False
+        self._route: str | None = None  # the batch runtime, once decided
+        self._trials: dict[str, list[float]] = {"torch": [], "onnx": []}  # seconds per 1,000 chars
 
     def _load(self):
         if self._model is None:
@@ -105,7 +110,7 @@ class MiniLMEmbedder:
 
     def _fast(self):
         """The ONNX Runtime path for small inputs, or None (not cached and cannot be, or off)."""
-        if self.runtime != "auto" or self._onnx_failed:
+        if self.runtime == "torch" or self._onnx_failed:
             return None
         if self._onnx is None:
             from .onnx_minilm import OnnxMiniLM, graph_path
@@ -129,14 +134,115 @@ class MiniLMEmbedder:
             fast = self._fast()
             if fast is not None:
                 return fast.embed(texts)
+            return self._embed_torch(texts)[0]
+        runtime = self._batch_runtime()
+        got = self._embed_onnx(texts) if runtime == "onnx" else None
+        if got is None:
+            runtime, got = "torch", self._embed_torch(texts)
+        out, seconds = got
+        if self.runtime == "auto" and self._route is None:
+            self._trials[runtime].append(seconds * 1000 / max(1, sum(len(t) for t in texts)))
+            self._decide()
+        return out
+
+    def _embed_torch(self, texts: list[str]) -> tuple[np.ndarray, float]:
+        """Vectors and the seconds the encoding took (a first call's model load not counted)."""
         with self._lock:  # the model is not safe to call from two threads at once
             model = self._load()
+            t0 = time.perf_counter()
             with _one_thread(len(texts) <= SMALL_INPUT):
                 out = model.encode(
                     texts, batch_size=min(self.batch_size, ENCODE_BATCH), normalize_embeddings=True,
                     convert_to_numpy=True, show_progress_bar=False,
                 )
-        return np.asarray(out, dtype=np.float32)
+        return np.asarray(out, dtype=np.float32), time.perf_counter() - t0
+
+    def _embed_onnx(self, texts: list[str]) -> tuple[np.ndarray, float] | None:
+        fast = self._fast()  # (a first call opens the session: not part of the measured time)
+        if fast is None:
+            return None
+        t0 = time.perf_counter()
+        out = fast.embed_each(texts)
+        return out, time.perf_counter() - t0
+
+    # -- which runtime embeds batches ------------------------------------------------------
+    def _batch_runtime(self) -> str:
+        """``torch`` or ``onnx`` for a batch. Forced by ``runtime``; else the decision cached for
+        this machine; else a trial: the first batches alternate between the two (PyTorch first:
+        loading it exports the ONNX graph) and are timed per character of text."""
+        if self.runtime != "auto":
+            return self.runtime
+        if self._route is None:
+            self._route = _cached_route()
+        if self._route is not None:
+            return self._route
+        if self._onnx_failed:
+            self._route = "torch"
+            return "torch"
+        return "torch" if len(self._trials["torch"]) <= len(self._trials["onnx"]) else "onnx"
+
+    def _decide(self) -> None:
+        if self._onnx_failed:
+            self._route = "torch"
+            return
+        if min(len(v) for v in self._trials.values()) < ROUTE_TRIALS:
+            return
+        speed = {k: min(v) for k, v in self._trials.items()}
+        self._route = min(speed, key=speed.get)
+        _store_route(self._route, speed)
+
+
+RUNTIMES = ("auto", "torch", "onnx")
+# A build's first 2 + 2 batches (64 passages each) decide between PyTorch and ONNX Runtime; the
+# faster (best time per character) embeds the rest, and the choice is cached for the machine.
+# Measured (bench/embed_bench.py, 2 threads, 128 news passages): AMD EPYC (AVX2) PyTorch 27.7
+# chunks/s at batch 16 against ONNX Runtime 46.4 one text at a time; Intel Xeon (AVX-512) the
+# other way round, PyTorch 55.0 against ONNX 31-40. So the machine decides, not a constant.
+ROUTE_TRIALS = 2
+_ROUTE_FILE = "minilm-runtime.json"
+
+
+def _machine() -> str:
+    """The CPU model and core count and the two runtimes' versions: what the speed depends on."""
+    import platform
+    from importlib import metadata
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = []
+    for pkg in ("torch", "onnxruntime"):
+        try:
+            versions.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{pkg} -")
+    return f"{cpu} × {os.cpu_count()}; " + ", ".join(versions)
+
+
+def _cached_route() -> str | None:
+    try:
+        data = json.loads((cache_dir() / _ROUTE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("machine") != _machine() or data.get("runtime") not in ("torch", "onnx"):
+        return None
+    return data["runtime"]
+
+
+def _store_route(runtime: str, speed: dict[str, float]) -> None:
+    path = cache_dir() / _ROUTE_FILE
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"machine": _machine(), "runtime": runtime,
+                                   "s_per_1000_chars": {k: round(v, 5) for k, v in speed.items()},
+                                   "measured": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache: decided again next time
+        tmp.unlink(missing_ok=True)
 
 
 # A question (or a handful of texts) is embedded on one thread. With torch's default of one
@@ -147,8 +253,8 @@ class MiniLMEmbedder:
 SMALL_INPUT = 16
 # PyTorch runs a build's passages 16 at a time (``embed_batch_size`` passages per call still make
 # one commit unit): bench/embed_bench.py on 2 threads, Intel Xeon (AVX-512): 55.0 chunks/s at
-# 16 against 45.1 at 64 and 46.1 at 32 (docs/BENCHMARKS.md, embed-runtimes). Not yet measured
-# on AMD EPYC (AVX2): run the bench there before trusting the figure.
+# 16 against 45.1 at 64 and 46.1 at 32; AMD EPYC (AVX2): 27.7 at 16 against 20.3 at 64
+# (docs/BENCHMARKS.md, embed-runtimes).
 ENCODE_BATCH = 16
 
 

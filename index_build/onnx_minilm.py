@@ -6,8 +6,9 @@ ONNX Runtime from a graph exported once from the packaged weights and cached und
 (cosine ≥ 0.9999 per text, checked on export), so it is the same embedder and an index built
 either way stays valid. What it saves (AMD EPYC, 2 cores, load ~1): a question in ~4 ms
 instead of ~18 ms, the question + 10 answer sentences in ~55 ms instead of ~90–130 ms, and
-for `briefing ask` the ~6 s import of torch and sentence-transformers. Large batches (index
-builds) stay on PyTorch, which was faster there (64 chunks: 3.0 s against 3.9 s).
+for `briefing ask` the ~6 s import of torch and sentence-transformers. A build's batches take
+whichever of the two measured faster on the machine (``embed.py``, ``_batch_runtime``): ONNX
+Runtime one text at a time on AMD EPYC (1.7× PyTorch), PyTorch on Intel Xeon with AVX-512.
 
 The export needs torch and ``onnx`` (both installed); it runs the first time the PyTorch model
 is loaded in a process and the cached graph is missing or belongs to other weights.
@@ -61,14 +62,27 @@ class OnnxMiniLM:
         self._lock = threading.Lock()  # a tokenizers Tokenizer is not safe across threads
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """One padded batch (a question and a few sentences)."""
         with self._lock:
             encodings = self._tokenizer.encode_batch(list(texts))
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
-        for i, e in enumerate(encodings):
-            ids[i, :len(e.ids)] = e.ids
-            mask[i, :len(e.ids)] = 1
+        return self._run([e.ids for e in encodings])
+
+    def embed_each(self, texts: list[str]) -> np.ndarray:
+        """One text per run, no padding: a build's passages. Measured (bench/embed_bench.py,
+        AMD EPYC, 2 threads): 46.4 chunks/s one at a time against 39.2 in padded batches of 16."""
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(list(texts))
+        if not encodings:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.vstack([self._run([e.ids]) for e in encodings])
+
+    def _run(self, rows: list[list[int]]) -> np.ndarray:
+        width = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, r in enumerate(rows):
+            ids[i, :len(r)] = r
+            mask[i, :len(r)] = 1
         hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
                                           "token_type_ids": np.zeros_like(ids)})[0]
         m = mask[:, :, None].astype(np.float32)

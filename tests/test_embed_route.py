@@ -1,0 +1,100 @@
+"""Which runtime embeds a build's batches: measured on the machine, cached, and overridable.
+
+Unit tests with a fake pair of runtimes (no model): the routing logic only. The real vectors
+of both runtimes are compared in tests/test_real_model.py."""
+
+import json
+
+import numpy as np
+import pytest
+
+from index_build import embed
+from index_build.embed import ROUTE_TRIALS, SMALL_INPUT, MiniLMEmbedder
+
+
+class _Fake(MiniLMEmbedder):
+    """Seconds per 1,000 characters given per runtime; the calls are recorded."""
+
+    def __init__(self, torch_s: float, onnx_s: float | None, runtime: str | None = None):
+        super().__init__(runtime=runtime)
+        self.cost = {"torch": torch_s, "onnx": onnx_s}
+        self.calls: list[str] = []
+
+    def _vectors(self, texts):
+        return np.ones((len(texts), self.dimension), dtype=np.float32) / np.sqrt(self.dimension)
+
+    def _embed_torch(self, texts):
+        self.calls.append("torch")
+        return self._vectors(texts), self.cost["torch"] * sum(map(len, texts)) / 1000
+
+    def _embed_onnx(self, texts):
+        if self.cost["onnx"] is None:  # no onnxruntime / no graph
+            self._onnx_failed = True
+            return None
+        self.calls.append("onnx")
+        return self._vectors(texts), self.cost["onnx"] * sum(map(len, texts)) / 1000
+
+
+BATCH = ["a passage of news text " * 10] * (SMALL_INPUT + 1)
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIEFING_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("BRIEFING_EMBED_RUNTIME", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("torch_s, onnx_s, winner", [(2.0, 1.0, "onnx"), (1.0, 2.0, "torch")])
+def test_the_faster_runtime_embeds_the_rest_of_the_build(torch_s, onnx_s, winner, cache):
+    emb = _Fake(torch_s, onnx_s)
+    for _ in range(2 * ROUTE_TRIALS + 3):
+        assert emb.embed(BATCH).shape == (len(BATCH), emb.dimension)
+    trial = emb.calls[:2 * ROUTE_TRIALS]
+    assert trial == ["torch", "onnx"] * ROUTE_TRIALS  # PyTorch first: loading it exports the graph
+    assert emb.calls[2 * ROUTE_TRIALS:] == [winner] * 3
+    saved = json.loads((cache / "minilm-runtime.json").read_text())
+    assert saved["runtime"] == winner and saved["machine"] == embed._machine()
+    assert saved["s_per_1000_chars"]["torch"] == pytest.approx(torch_s)
+
+
+def test_a_later_process_on_the_same_machine_skips_the_trial(cache):
+    first = _Fake(2.0, 1.0)
+    for _ in range(2 * ROUTE_TRIALS):
+        first.embed(BATCH)
+    later = _Fake(1.0, 2.0)  # would measure the other way, but the machine's decision stands
+    later.embed(BATCH)
+    assert later.calls == ["onnx"]
+
+
+def test_a_cached_decision_from_another_machine_is_not_used(cache):
+    (cache / "minilm-runtime.json").write_text(json.dumps({"machine": "another CPU", "runtime": "onnx"}))
+    emb = _Fake(1.0, 2.0)
+    emb.embed(BATCH)
+    assert emb.calls == ["torch"]  # a new trial
+
+
+@pytest.mark.parametrize("junk", ["not json", "[]", '{"machine": null}'])
+def test_an_unreadable_cached_decision_means_a_new_trial(junk, cache):
+    (cache / "minilm-runtime.json").write_text(junk)
+    emb = _Fake(2.0, 1.0)
+    for _ in range(2 * ROUTE_TRIALS + 1):
+        emb.embed(BATCH)
+    assert emb.calls[-1] == "onnx"
+
+
+def test_without_onnx_runtime_batches_stay_on_pytorch(cache):
+    emb = _Fake(2.0, None)
+    for _ in range(4):
+        emb.embed(BATCH)
+    assert emb.calls == ["torch"] * 4
+    assert not (cache / "minilm-runtime.json").exists()  # nothing measured, nothing decided
+
+
+def test_a_forced_runtime_is_never_second_guessed(cache, monkeypatch):
+    monkeypatch.setenv("BRIEFING_EMBED_RUNTIME", "torch")
+    emb = _Fake(9.0, 1.0)
+    for _ in range(2 * ROUTE_TRIALS + 1):
+        emb.embed(BATCH)
+    assert emb.calls == ["torch"] * (2 * ROUTE_TRIALS + 1)
+    assert not (cache / "minilm-runtime.json").exists()
