@@ -30,7 +30,7 @@ NOT_BENCHMARKS = {"__init__", "common", "run_all", "train_answer", "answer_eval"
 # run stays under 30 minutes (see each section of docs/BENCHMARKS.md for what it ran). A list
 # of argument lists runs the benchmark once per list. Budget on 2 idle cores (CPU minutes
 # measured on a shared machine, see the `scale` section): build_bench ~8, memo_bench ~1,
-# rtqa_eval ~5, scale_bench ~14, seed_answers ~1, embed_bench ~4.
+# rtqa_eval ~5, scale_bench ~14, seed_answers ~1, embed_bench ~4, runtime_build ~4.
 ARGS: dict[str, list[list[str]]] = {
     # The large static builds are scale_bench's (1k-100k chunks); here the incremental cases.
     "build_bench": [["--profile", "minilm", "--articles", "100"], ["--profile", "static", "--articles", "1000"]],
