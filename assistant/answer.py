@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .candidates import Candidate, candidate_sentences
-from .features import question_terms, stage1_matrix, stage2_matrix
+from .features import (QuestionTerms, pool_matrix, question_terms, soft_matrix, speaks_for, stage1_matrix,
+                       stage2_matrix)
 from .models import Passage
 from .nlp import QuestionParse, SentenceParse, entity_group, parse_question, parse_sentences
-from .ranker import Ranker, load_ranker
+from .ranker import Ranker, corpus_size, load_ranker
 from .text import redundant
 
-__all__ = ["Scored", "Selection", "select_answer", "shortlist", "stage2_features", "choose", "MAX_SENTENCES"]
+__all__ = ["Scored", "Selection", "select_answer", "shortlist", "stage2_features", "choose", "MAX_SENTENCES",
+           "names_a_subject", "someone_elses_words"]
 
 MAX_SENTENCES = 2
 _OVERLAP = ThreadPoolExecutor(max_workers=2, thread_name_prefix="briefing-embed")
@@ -48,6 +50,7 @@ class Selection:
     best: float  # the best probability (0 without candidates)
     short_answer: str = ""
     speaker: str = ""  # who speaks in the first chosen sentence when it does not say so itself
+    threshold: float = 0.0  # the answer threshold this index's size calls for
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -55,34 +58,67 @@ class Selection:
         return not self.chosen
 
 
-def shortlist(corpus, question: str, passages: list[Passage], ranker: Ranker, size: int | None = None
-              ) -> tuple[list[Candidate], np.ndarray]:
-    """The stage-1 shortlist (best first) and its stage-1 feature rows."""
+def shortlist(corpus, qterms: QuestionTerms, passages: list[Passage], ranker: Ranker, size: int | None = None
+              ) -> tuple[list[Candidate], np.ndarray, list[Candidate]]:
+    """The stage-1 shortlist (best first), its stage-1 feature rows, and every candidate."""
     cands = candidate_sentences(corpus, passages)
-    x1 = stage1_matrix(corpus, question_terms(corpus, question), cands)
+    x1 = stage1_matrix(corpus, qterms, cands)
     if not cands:
-        return [], x1
+        return [], x1, []
     scores = ranker.stage1.logit(x1)
     order = sorted(range(len(cands)), key=lambda i: (-scores[i], i))[: size or ranker.shortlist]
-    return [cands[i] for i in order], x1[order]
+    return [cands[i] for i in order], x1[order], cands
 
 
-def stage2_features(corpus, q: QuestionParse, question: str, cands: list[Candidate], x1: np.ndarray
+_TOKENS: list = []  # the MiniLM embedder whose token states serve indexes built with another embedder
+
+
+def _minilm_states(texts: list[str]):
+    """Token states from MiniLM (ONNX Runtime) for an index whose embedder has none (the
+    static profile): the token-level features are the ones the model was trained on. None
+    when MiniLM cannot run here (the features then match words exactly)."""
+    try:
+        if not _TOKENS:
+            from index_build.embed import MiniLMEmbedder
+
+            _TOKENS.append(MiniLMEmbedder())
+        return _TOKENS[0].embed_tokens(texts)[1]
+    except Exception:  # no model package, no ONNX Runtime: exact word matches instead
+        return None
+
+
+def _embed_with_tokens(embedder, texts: list[str]):
+    """(vectors with the index's embedder, token states or None). An embedder that gives token
+    states (MiniLM) is asked once: when it has none for this call (its PyTorch route), the
+    features match words exactly rather than run MiniLM a second time. Only an embedder with
+    no token states at all (the static profile) borrows them from MiniLM."""
+    if getattr(embedder, "gives_tokens", False):
+        return embedder.embed_tokens(texts)
+    return embedder.embed(texts), _minilm_states(texts)
+
+
+def stage2_features(corpus, q: QuestionParse, question: str, cands: list[Candidate], x1: np.ndarray,
+                    pool: list[Candidate] | None = None, qterms: QuestionTerms | None = None
                     ) -> tuple[np.ndarray, list[SentenceParse], list[SentenceParse]]:
-    """Stage-2 rows for ``cands``: the question–sentence cosine with the index's embedder and the parses."""
+    """Stage-2 rows for ``cands``: the question–sentence cosine and token-level match with the
+    index's embedder, the parses, and features of the whole candidate ``pool`` (default: ``cands``)."""
     if not cands:
         return stage2_matrix(x1, [], q, [], [], np.zeros(0)), [], []
     # The embedding (ONNX Runtime, which releases the GIL) runs on a worker thread while spaCy
     # parses here: on news sentences each takes ~50–90 ms, and on 2 cores they overlap.
-    pending = _OVERLAP.submit(corpus.embedder.embed, [question] + [c.text for c in cands])
+    texts = [question] + [c.text for c in cands]
+    pending = _OVERLAP.submit(_embed_with_tokens, corpus.embedder, texts)
     # The previous sentence's parse only matters for "what did X say" (whose words these are).
     parses = parse_sentences([c.text for c in cands] + ([c.before for c in cands] if q.asks_words else []))
-    vectors = np.asarray(pending.result(), dtype=np.float64)
+    vectors, states = pending.result()
+    vectors = np.asarray(vectors, dtype=np.float64)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     cos = vectors[1:] @ vectors[0]
     now = parses[:len(cands)]
     before = parses[len(cands):] if q.asks_words else [_EMPTY] * len(cands)
-    return stage2_matrix(x1, cands, q, now, before, cos), now, before
+    soft = soft_matrix(corpus, question, texts[1:], states[0] if states else None, states[1:] if states else None)
+    pooled = pool_matrix(corpus, q, qterms or question_terms(corpus, question), pool or cands, cands, now)
+    return stage2_matrix(x1, cands, q, now, before, cos, pooled, soft), now, before
 
 
 def choose(cands: list[Candidate], probs, answer_threshold: float, second_threshold: float,
@@ -131,22 +167,55 @@ def _speaker(s: Scored) -> str:
     return ""
 
 
+def names_a_subject(q: QuestionParse) -> bool:
+    """Whether the question asks for the words of someone it names ("What did Kim Jong Un
+    say?", "What did South Korea's foreign minister tell Pompeo?"): only then can a sentence be
+    known to be someone else's words. "The senior official" names no one, and "he" may be
+    anyone; those are left to the model."""
+    return bool(q.asks_words and q.subject) and any(w[:1].isupper() for w in q.subject.split())
+
+
+def someone_elses_words(q: QuestionParse, text: str, sp: SentenceParse, bp: SentenceParse) -> bool:
+    """Whether the sentence ``text`` (parse ``sp``; ``bp`` the parse of its ``Candidate.before``)
+    is the words of someone named other than the question's subject: every speaker it names is
+    another person, or, for a quote that names none, every speaker its attribution names."""
+    speakers = sp.speakers or (bp.speakers if re.search(r"[“”\"]", text) else ())
+    named = [s for s in speakers if s and s.split()[-1].lower() not in _PRONOUNS and s[:1].isupper()]
+    return bool(named) and len(named) == len(speakers) and not any(speaks_for(q.subject, s) for s in named)
+
+
+def _attributed(q: QuestionParse, cands: list[Candidate], parses: list[SentenceParse],
+                befores: list[SentenceParse], probs: np.ndarray) -> np.ndarray:
+    """For "what did X say / tell / demand" with X a name, a sentence that is someone else's
+    words (``someone_elses_words``) cannot answer (probability 0), like an invalid citation."""
+    if not names_a_subject(q):
+        return probs
+    out = np.array(probs, dtype=np.float64, copy=True)
+    for i, (c, sp, bp) in enumerate(zip(cands, parses, befores)):
+        if someone_elses_words(q, c.text, sp, bp):
+            out[i] = 0.0
+    return out
+
+
 def select_answer(corpus, question: str, passages: list[Passage], ranker: Ranker | None = None,
                   max_sentences: int = MAX_SENTENCES) -> Selection:
     ranker = ranker or load_ranker()
     t0 = time.perf_counter()
     q = parse_question(question)
-    cands, x1 = shortlist(corpus, question, passages, ranker)
+    qterms = question_terms(corpus, question)
+    cands, x1, pool = shortlist(corpus, qterms, passages, ranker)
     t1 = time.perf_counter()
-    x2, parses, befores = stage2_features(corpus, q, question, cands, x1)
+    x2, parses, befores = stage2_features(corpus, q, question, cands, x1, pool, qterms)
     t2 = time.perf_counter()
     probs = ranker.stage2.proba(x2)
+    allowed = _attributed(q, cands, parses, befores, probs)
     scored = [Scored(c, float(p), sp, bp) for c, p, sp, bp in zip(cands, probs, parses, befores)]
     ranked = sorted(scored, key=lambda s: -s.probability)
-    best = ranked[0].probability if ranked else 0.0
-    chosen = [scored[i] for i in choose(cands, probs, ranker.answer_threshold, ranker.second_threshold, max_sentences)]
+    best = float(allowed.max()) if len(allowed) else 0.0
+    t_answer, t_second = ranker.thresholds(corpus_size(corpus))
+    chosen = [scored[i] for i in choose(cands, allowed, t_answer, t_second, max_sentences)]
     short = _short_answer(q, chosen[0], ranker) if chosen else ""
     speaker = _speaker(chosen[0]) if chosen else ""
     t3 = time.perf_counter()
-    return Selection(q, tuple(ranked), tuple(chosen), best, short, speaker,
+    return Selection(q, tuple(ranked), tuple(chosen), best, short, speaker, t_answer,
                      {"candidates": (t1 - t0) * 1000, "features": (t2 - t1) * 1000, "decide": (t3 - t2) * 1000})

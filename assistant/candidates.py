@@ -9,6 +9,7 @@ a headline is not a sentence of the report, and an instruction supports nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from index_build.chunk import sentence_spans
@@ -17,7 +18,7 @@ from .models import Passage
 from .text import words
 from .verify import instruction_like
 
-__all__ = ["Candidate", "candidate_sentences", "MIN_WORDS"]
+__all__ = ["Candidate", "candidate_sentences", "sentence_before", "MIN_WORDS"]
 
 MIN_WORDS = 4
 
@@ -29,17 +30,37 @@ class Candidate:
     end: int
     text: str
     passage: Passage
-    before: str  # the previous sentence of the same paragraph ("" at a paragraph's start)
+    before: str  # the previous sentence of the same paragraph ("" at a paragraph's start); inside a
+    # quotation that runs on over several sentences, the one that attributes it (``sentence_before``)
     title: str
     position: float  # start / len(document text): 0 = the lead
     doc_sentence: int  # how many sentences of the passage come before it (0 = first of the passage)
 
 
-def _before(text: str, a: int) -> str:
-    window = text[max(0, a - 600):a]
+_QUOTED = re.compile(r"“[^”]*(?:”|$)|\"[^\"]*(?:\"|$)")
+
+
+def _inside_quote(para: str) -> bool:
+    """Whether ``para`` (a paragraph up to a sentence) ends inside an open quotation."""
+    return para.count("“") > para.count("”") or para.count('"') % 2 == 1
+
+
+def sentence_before(text: str, a: int) -> str:
+    """The sentence before ``a`` in its paragraph. When the sentence at ``a`` is inside a
+    quotation that began sentences earlier ("“…,” said Justin Higgins. “The United States
+    seeks stability. We remain open to negotiations.”"), the nearest earlier sentence with
+    words outside the quotation marks: the one that says whose words these are."""
+    window = text[max(0, a - 1200):a]
     para = window[window.rfind("\n\n") + 2:] if "\n\n" in window else window
     spans = sentence_spans(para)
-    return para[spans[-1][0]:spans[-1][1]] if spans else ""
+    if not spans:
+        return ""
+    if _inside_quote(para):
+        for x, y in reversed(spans):
+            sentence = para[x:y]
+            if len(words(_QUOTED.sub(" ", sentence))) >= 2:
+                return sentence
+    return para[spans[-1][0]:spans[-1][1]]
 
 
 def candidate_sentences(corpus, passages: list[Passage]) -> list[Candidate]:
@@ -64,5 +85,5 @@ def candidate_sentences(corpus, passages: list[Passage]) -> list[Candidate]:
                 continue  # the headline line
             if len(words(text)) < MIN_WORDS or instruction_like(text):
                 continue
-            out.append(Candidate(p.doc_id, a, b, text, p, _before(doc.text, a), title, a / n, i))
+            out.append(Candidate(p.doc_id, a, b, text, p, sentence_before(doc.text, a), title, a / n, i))
     return out

@@ -24,7 +24,8 @@ from index_build.errors import BriefingError
 from .models import Answer, Filters
 from .service import Assistant
 
-__all__ = ["GoldItem", "load_gold", "evaluate", "METRICS", "format_table", "answer_in", "withheld_ids"]
+__all__ = ["GoldItem", "load_gold", "evaluate", "METRICS", "format_table", "answer_in", "withheld_ids",
+           "answer_elsewhere"]
 
 METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "key_fact_recall", "answer_match", "answer_ceiling",
            "answer_match_in_ceiling", "answer_match_outside_ceiling", "short_answer_match", "abstain_withheld",
@@ -104,6 +105,32 @@ def answer_in(answer: str, text: str) -> bool:
     return bool(a) and re.search(rf"(?<!\w){re.escape(a)}(?!\w)", t) is not None
 
 
+def answer_elsewhere(texts: list[str], records: list[str | None], wanted: dict[str, tuple[str, str]]) -> set[str]:
+    """Which of ``wanted`` (id → (answer text, evidence record id)) have their answer text in
+    a passage (``texts``, each of the record ``records[i]``) of another record than their
+    evidence: withholding the evidence would not make those unanswerable, so they are not
+    asked withheld (issue 13: "drop questions whose answer text still occurs in the index")."""
+    import bisect
+
+    starts, parts, at = [], [], 0
+    for t in texts:
+        starts.append(at)
+        parts.append(t.lower())
+        at += len(t) + 1
+    blob = "\x00".join(parts)
+    out: set[str] = set()
+    for qid, (answer, evidence) in wanted.items():
+        a = answer.strip().lower()
+        if not a:
+            continue
+        pattern = re.compile(re.escape(a) if len(a) >= 4 else rf"(?<!\w){re.escape(a)}(?!\w)")
+        for m in pattern.finditer(blob):
+            if records[bisect.bisect_right(starts, m.start()) - 1] != evidence:
+                out.add(qid)
+                break
+    return out
+
+
 def withheld_ids(items: list[GoldItem], share: float, seed: int = 7) -> set[str]:
     """The rtqa questions (a random ``share``) asked again with their evidence withheld."""
     ids = sorted(i.id for i in items if i.evidence_doc and i.answerable)
@@ -116,8 +143,9 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
     """Ask every question; return the metrics and one row per question.
 
     ``withhold``: for this share of the rtqa questions, also ask with the evidence document's
-    passages and every passage holding the answer text dropped from the retrieved ones
-    (``abstain_withheld``: how many of those were abstained on)."""
+    passages dropped from the retrieved ones (``abstain_withheld``: how many of those were
+    abstained on); questions whose answer text another document also holds are not asked so
+    (``answer_elsewhere``)."""
     corpus = assistant.corpus
     if record_ids is None:
         record_ids = {}
@@ -145,6 +173,9 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
     short: list[bool] = []
     abst_withheld: list[bool] = []
     withheld = withheld_ids(items, withhold) if withhold else set()
+    if withheld:
+        withheld -= answer_elsewhere(corpus.texts, [record_ids.get(d) for d in corpus.doc_ids],
+                                     {i.id: (i.answer, i.evidence_doc) for i in items if i.id in withheld})
     for n, item in enumerate(items, start=1):
         answer: Answer = assistant.ask(item.question, list(item.history), Filters(), top_k=10)
         times.append(answer.timings_ms.get("total", 0.0))

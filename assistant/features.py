@@ -11,6 +11,10 @@
   "which X" focus noun, the question's entities found nearby, and for "what did X say"
   whether X is the one speaking (the subject of the sentence's speech verb, or of the
   previous sentence's when the quote runs on).
+  Also soft coverage from the embedder's token states (BERTScore-style: each question word's
+  best-matching token of the sentence, IDF-weighted; exact word matches where no token states
+  are available), and features of the whole candidate pool: how much of the question the
+  retrieved passages cover at all, and how many other documents repeat a sentence's new entity.
 
 Nothing here is keyed to particular words of particular questions: which feature matters for
 which question type is learned (``ranker.py``; trained by ``bench/train_answer.py``).
@@ -26,9 +30,10 @@ import numpy as np
 
 from .candidates import Candidate
 from .nlp import ENTITY_GROUPS, QUESTION_TYPES, QuestionParse, SentenceParse, entity_group
-from .text import content_terms, tokenize, words
+from .text import STOPWORDS, content_terms, stem, tokenize, words
 
-__all__ = ["STAGE1", "STAGE2", "QuestionTerms", "question_terms", "stage1_matrix", "stage2_matrix"]
+__all__ = ["STAGE1", "STAGE2", "QuestionTerms", "question_terms", "stage1_matrix", "stage2_matrix", "soft_matrix",
+           "pool_matrix", "speaks_for"]
 
 _GROUPS = tuple(ENTITY_GROUPS)
 _QUOTE = re.compile(r"[“”\"]")
@@ -45,7 +50,11 @@ STAGE2 = STAGE1 + (
     "asks_x_other_speaker", "asks_x_speech", "asks_x_quote",
 ) + tuple(f"new_{g}" for g in _GROUPS) + tuple(f"q_{t}" for t in QUESTION_TYPES) + tuple(
     f"q_{t}_x_new_{g}" for t in QUESTION_TYPES for g in _GROUPS) + tuple(
-    f"q_{t}_x_cos" for t in QUESTION_TYPES)
+    f"q_{t}_x_cos" for t in QUESTION_TYPES) + (
+    "u_cover", "u_missing_rare", "ent_support", "ent_supported",
+    "ms_recall", "ms_min", "ms_low2", "ms_precision", "ms_recall_rel")
+_POOL = 4
+_SOFT = 5
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,25 @@ def stage1_matrix(corpus, q: QuestionTerms, cands: list[Candidate]) -> np.ndarra
 
 def _mentions(name: str, text: str) -> bool:
     low = text.lower()
-    parts = [p.lower().strip(".’'") for p in re.split(r"\s+", name) if len(p.strip(".’'")) >= 3]
+    # Words of 3+ letters, and capitalised 2-letter ones: the names Ri, Xi, Wu (not "of", "to").
+    parts = [p.lower().strip(".’'") for p in re.split(r"\s+", name)
+             if len(p.strip(".’'")) >= 3 or (len(p.strip(".’'")) == 2 and p[:1].isupper() and p[1:2].islower())]
     return bool(parts) and any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", low) for p in parts)
+
+
+def speaks_for(subject: str, speaker: str) -> bool:
+    """Whether ``speaker`` (a sentence's speaker) is the question's ``subject`` ("What did X
+    say"), matched by the subject's names: "South Korea's foreign minister" is not "North
+    Korean Foreign Minister Ri" just because both are foreign ministers."""
+    return _mentions(_names(subject), speaker)
+
+
+def _names(subject: str) -> str:
+    """The part of a question's subject that names someone: its capitalised words when it has
+    any ("South Korea's foreign minister" → "South Korea's": the role words "foreign minister"
+    fit any foreign minister), else the whole subject ("the senior official")."""
+    caps = [w for w in re.split(r"\s+", subject) if w[:1].isupper()]
+    return " ".join(caps) if caps else subject
 
 
 def _is_new(entity: str, q: QuestionParse) -> bool:
@@ -113,12 +139,83 @@ def _is_new(entity: str, q: QuestionParse) -> bool:
     return bool(parts) and not all(p in qlow for p in parts)
 
 
-def stage2_matrix(stage1: np.ndarray, cands: list[Candidate], q: QuestionParse, parses: list[SentenceParse],
-                  before_parses: list[SentenceParse], cos: np.ndarray) -> np.ndarray:
-    n = len(cands)
-    extra = np.zeros((n, len(STAGE2) - len(STAGE1)), dtype=np.float64)
+def _content_tokens(words_: tuple[str, ...]) -> list[int]:
+    keep = [j for j, w in enumerate(words_) if w and re.search(r"\w", w) and w.lower() not in STOPWORDS]
+    return keep or list(range(len(words_)))
+
+
+def soft_matrix(corpus, question: str, sentences: list[str], q_state=None, states=None) -> np.ndarray:
+    """Per sentence: soft recall of the question's words (IDF-weighted mean over its content
+    tokens of the best cosine with a token of the sentence), the worst-matched token, the mean
+    of the two worst, soft precision (how much of the sentence matches the question), and the
+    recall relative to the best sentence's. ``q_state`` / ``states``: the embedder's
+    ``TokenStates``; without them, a token matches when its word's stem is the same (the
+    degenerate case: one-hot token vectors)."""
+    n = len(sentences)
+    x = np.zeros((n, _SOFT), dtype=np.float64)
     if not n:
-        return np.hstack([stage1, extra])
+        return x
+    if q_state is not None and states is not None:
+        qw = q_state.words
+        keep = _content_tokens(qw)
+        qv = q_state.vectors[keep]
+        sims = [qv @ st.vectors.T if len(st.vectors) else np.zeros((len(keep), 1)) for st in states]
+    else:
+        qw = tuple(words(question))
+        keep = _content_tokens(qw)
+        qstems = [stem(qw[j].lower()) for j in keep]
+        sims = []
+        for text in sentences:
+            toks = [stem(w.lower()) for w in words(text)] or [""]
+            sims.append(np.array([[float(a == b) for b in toks] for a in qstems]).reshape(len(keep), len(toks)))
+    if not keep:
+        return x
+    wts = np.array([corpus.idf(stem(qw[j].lower())) for j in keep], dtype=np.float64)
+    wts = wts / max(wts.sum(), 1e-9)
+    for i, sim in enumerate(sims):
+        m = sim.max(axis=1)
+        x[i, :4] = (float(m @ wts), float(m.min()), float(np.sort(m)[:2].mean()), float(sim.max(axis=0).mean()))
+    x[:, 4] = x[:, 0] - x[:, 0].max()
+    return x
+
+
+def pool_matrix(corpus, q: QuestionParse, qterms: QuestionTerms, pool: list[Candidate], cands: list[Candidate],
+                parses: list[SentenceParse]) -> np.ndarray:
+    """Per sentence of ``cands``, features of the whole candidate ``pool`` (every sentence of the
+    retrieved passages): the question's IDF mass its words cover, the rarest question term none
+    of it holds, and how many other documents of it repeat one of the sentence's new entities.
+    (Not how many documents it spans: that learns the size of the corpus, and one added
+    document would then change unrelated answers.)"""
+    union: set[str] = set()
+    for c in pool:
+        union |= set(tokenize(c.text)) | set(tokenize(c.title))
+    total = sum(qterms.idf) or 1.0
+    cover = sum(w for t, w in zip(qterms.stems, qterms.idf) if t in union) / total
+    top = max(qterms.idf) if qterms.idf else 1.0
+    missing = [w for t, w in zip(qterms.stems, qterms.idf) if t not in union]
+    lows = [(c.doc_id, c.text.lower()) for c in pool]
+    x = np.zeros((len(cands), _POOL), dtype=np.float64)
+    for i, (c, sp) in enumerate(zip(cands, parses)):
+        support = 0
+        for text, label in sp.entities:
+            if entity_group(label) and _is_new(text, q):
+                low = text.lower()
+                support = max(support, len({d for d, t in lows if d != c.doc_id and low in t}))
+        x[i] = (cover, max(missing) / top if missing else 0.0, math.log1p(support), float(support > 0))
+    return x
+
+
+def stage2_matrix(stage1: np.ndarray, cands: list[Candidate], q: QuestionParse, parses: list[SentenceParse],
+                  before_parses: list[SentenceParse], cos: np.ndarray, pool: np.ndarray | None = None,
+                  soft: np.ndarray | None = None) -> np.ndarray:
+    """Stage-2 rows: ``stage1`` plus the cosine and parse features, then ``pool``
+    (``pool_matrix``) and ``soft`` (``soft_matrix``) columns."""
+    n = len(cands)
+    extra = np.zeros((n, len(STAGE2) - len(STAGE1) - _POOL - _SOFT), dtype=np.float64)
+    pool = np.zeros((n, _POOL)) if pool is None else pool
+    soft = np.zeros((n, _SOFT)) if soft is None else soft
+    if not n:
+        return np.hstack([stage1, extra, pool.reshape(0, _POOL), soft.reshape(0, _SOFT)])
     cos = np.asarray(cos, dtype=np.float64)
     order = np.argsort(-cos)
     cos_rank = np.empty(n)
@@ -134,8 +231,8 @@ def stage2_matrix(stage1: np.ndarray, cands: list[Candidate], q: QuestionParse, 
                 new[g] = 1.0
                 n_new += 1
         context = f"{c.text}\n{c.before}\n{c.title}\n{c.passage.text}"
-        here = any(_mentions(q.subject, s) for s in sp.speakers) if q.asks_words and q.subject else False
-        before = (not sp.speakers and any(_mentions(q.subject, s) for s in bp.speakers)
+        here = any(speaks_for(q.subject, s) for s in sp.speakers) if q.asks_words and q.subject else False
+        before = (not sp.speakers and any(speaks_for(q.subject, s) for s in bp.speakers)
                   if q.asks_words and q.subject else False)
         other = bool(sp.speakers) and not here if q.asks_words else False
         quote = bool(_QUOTE.search(c.text))
@@ -153,4 +250,4 @@ def stage2_matrix(stage1: np.ndarray, cands: list[Candidate], q: QuestionParse, 
         row += [float(t == qt) * new[g] for t in QUESTION_TYPES for g in _GROUPS]
         row += [float(t == qt) * cos[i] for t in QUESTION_TYPES]
         extra[i] = row
-    return np.hstack([stage1, extra])
+    return np.hstack([stage1, extra, pool, soft])

@@ -47,6 +47,10 @@ SPEECH_LEMMAS = frozenset("""say tell state demand stress warn urge call claim a
     emphasize emphasise rebuke condemn welcome dismiss reiterate voice confirm report caution concede counter
     agree threaten admit estimate testify characterize label""".split())
 
+# Nouns of a statement: their verb's subject speaks ("Ri read out a statement", "the ministry
+# issued a statement", "Putin made remarks"), whatever the verb.
+STATEMENT_NOUNS = frozenset("statement remark comment speech address announcement message".split())
+
 _WH = {"who": "who", "whom": "who", "whose": "who", "when": "when", "where": "where", "why": "why",
        "which": "which", "what": "what", "how": "how"}
 _AUX = frozenset("is are was were did does do has have had can could will would should may might".split())
@@ -176,6 +180,11 @@ def _sentence(doc) -> SentenceParse:
         if lemma in SPEECH_LEMMAS and t.pos_ in ("VERB", "AUX"):
             has_speech = True
             s = _speaker_of(t)
+            if s:
+                speakers.append(s)
+        elif lemma in STATEMENT_NOUNS and t.dep_ == "dobj" and t.head.pos_ == "VERB":
+            has_speech = True
+            s = _speaker_of(t.head)
             if s:
                 speakers.append(s)
         elif lemma == "accord" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "to":  # "according to X"

@@ -8,7 +8,12 @@ nothing is trained at install or run time).
   probability that it states the answer.
 * ``answer_threshold``: answer when the best probability reaches it, else abstain; chosen on
   held-out folds. ``second_threshold``: a second sentence joins the answer when its own
-  probability reaches it.
+  probability reaches it. Both are calibrated for an index the size of the training index
+  (``big_chunks`` passages); ``small`` holds the pair calibrated the same way on small
+  corpora (a few articles on one story, ``small_chunks`` passages at the median). A small
+  index offers fewer look-alike sentences from other stories, so the same probability is
+  less often a false answer there; ``thresholds(n)`` moves between the two pairs on the log
+  of the index size.
 * ``short_answer_prior``: for each question type, how often (in the training data) the answer
   was a named entity of each kind: the short answer is the new entity of the likeliest kind.
 """
@@ -16,6 +21,7 @@ nothing is trained at install or run time).
 from __future__ import annotations
 
 import json
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +32,7 @@ from index_build.errors import BriefingError
 
 from .features import STAGE1, STAGE2
 
-__all__ = ["Ranker", "Linear", "Trees", "load_ranker", "load_model", "MODEL_PATH"]
+__all__ = ["Ranker", "corpus_size", "size_thresholds", "Linear", "Trees", "load_ranker", "load_model", "MODEL_PATH"]
 
 MODEL_PATH = Path(__file__).parent / "data" / "answer_model.json"
 
@@ -131,6 +137,16 @@ class Ranker:
     short_answer_prior: dict[str, dict[str, float]]
     short_answer_min: float
     info: dict
+    big_chunks: int = 0  # the training index's size (0: one pair of thresholds for every size)
+    small_chunks: int = 0
+    small_thresholds: tuple[float, float] | None = None
+
+    def thresholds(self, chunks: int) -> tuple[float, float]:
+        """(answer, second-sentence) thresholds for an index of ``chunks`` passages: the small
+        corpora's pair up to ``small_chunks``, the training index's from ``big_chunks`` on, and
+        in between a straight line on log(size)."""
+        return size_thresholds(chunks, (self.answer_threshold, self.second_threshold), self.big_chunks,
+                               self.small_thresholds, self.small_chunks)
 
     @classmethod
     def from_json(cls, d: dict, where: str = "the answer model") -> "Ranker":
@@ -138,7 +154,7 @@ class Ranker:
             r = cls(Linear.from_json(d["stage1"]), load_model(d["stage2"]), int(d["shortlist"]),
                     float(d["answer_threshold"]), float(d["second_threshold"]),
                     {k: dict(v) for k, v in d["short_answer_prior"].items()}, float(d["short_answer_min"]),
-                    dict(d.get("info") or {}))
+                    dict(d.get("info") or {}), *_calibration(d.get("small_corpora")))
         except (KeyError, TypeError, ValueError) as e:
             raise BriefingError(f"{where} is incomplete ({type(e).__name__}: {e}); "
                                 "retrain it with `python -m bench.train_answer`") from None
@@ -146,6 +162,28 @@ class Ranker:
             raise BriefingError(f"{where} was trained on another feature set than this version computes; "
                                 "retrain it with `python -m bench.train_answer`")
         return r
+
+
+def _calibration(d: dict | None) -> tuple[int, int, tuple[float, float] | None]:
+    if not d:
+        return 0, 0, None
+    return int(d["big_chunks"]), int(d["small_chunks"]), (float(d["answer_threshold"]), float(d["second_threshold"]))
+
+
+def size_thresholds(chunks: int, big: tuple[float, float], big_chunks: int,
+                    small: tuple[float, float] | None, small_chunks: int) -> tuple[float, float]:
+    """``Ranker.thresholds``: ``small`` up to ``small_chunks`` passages, ``big`` from
+    ``big_chunks`` on, a straight line on log(size) between (``big`` alone without ``small``)."""
+    if small is None or not 0 < small_chunks < big_chunks:
+        return big
+    lo, hi = math.log(small_chunks), math.log(big_chunks)
+    w = min(1.0, max(0.0, (math.log(max(chunks, 1)) - lo) / (hi - lo)))
+    return small[0] + w * (big[0] - small[0]), small[1] + w * (big[1] - small[1])
+
+
+def corpus_size(corpus) -> int:
+    """How many passages the index holds (what ``Ranker.thresholds`` calibrates on)."""
+    return len(getattr(corpus, "ids", ()) or ())
 
 
 _LOCK = threading.Lock()

@@ -20,11 +20,12 @@ from index_build.settings import Settings
 
 from .converse import Condensed, condense
 from .corpus import Corpus
-from .answer import select_answer
-from .ranker import load_ranker
+from .answer import names_a_subject, select_answer, someone_elses_words
+from .candidates import sentence_before
 from .extractive import candidates, select
 from .generate import NOT_IN_SOURCES, SYSTEM_PROMPT, Generator, build_prompt, make_generator
 from .models import Answer, Citation, Filters, Passage
+from .nlp import parse_question, parse_sentences
 from .question import analyze
 from .retrieve import retrieve
 from .text import tokenize
@@ -143,7 +144,9 @@ class Assistant:
                 return answer
             # "combined": where the learned selector abstains, the hand-written one may still answer.
             fallback = self._rules(corpus, question, condensed, passages, top_k)
-            return answer if fallback.abstained else fallback
+            if fallback.abstained or _others_words(corpus, condensed.question, fallback):
+                return answer
+            return fallback
         return self._rules(corpus, question, condensed, passages, top_k)
 
     def _rules(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
@@ -173,7 +176,7 @@ class Assistant:
                       confidence=sel.best)
 
     def _abstain_related(self, question: str, passages: list[Passage], top_k: int, sel) -> Answer:
-        floor = load_ranker().answer_threshold * RELATED_SHARE
+        floor = sel.threshold * RELATED_SHARE
         near = {s.candidate.passage.chunk_id for s in sel.ranked if s.probability >= floor}
         kept = [p for p in passages if p.chunk_id in near]
         answer = self._abstain(question, kept, top_k)
@@ -235,6 +238,22 @@ class Assistant:
         cits = sorted(citations.values(), key=lambda c: c.n)
         return Answer(question=question, text=" ".join(kept), abstained=False, citations=cits,
                       passages=_cited_first(passages, cits)[:top_k], dropped=dropped)
+
+
+def _others_words(corpus, question: str, answer: Answer) -> bool:
+    """For "what did X say", whether every sentence the answer cites is the words of someone
+    else that the source names: the same check the learned selector applies to its candidates
+    (``answer.someone_elses_words``), applied to the hand-written selector's answer."""
+    q = parse_question(question)
+    if not names_a_subject(q) or not answer.citations:
+        return False
+    befores = []
+    for c in answer.citations:
+        doc = corpus.document(c.doc_id)
+        befores.append(sentence_before(doc.text, c.start) if doc is not None else "")
+    parses = parse_sentences([c.quote for c in answer.citations] + befores)
+    n = len(answer.citations)
+    return all(someone_elses_words(q, c.quote, parses[i], parses[n + i]) for i, c in enumerate(answer.citations))
 
 
 def _cite(corpus, chosen, speaker: str = "") -> tuple[list[Citation], str]:

