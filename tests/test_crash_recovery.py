@@ -366,7 +366,7 @@ def kill_at(phase: str, rnd: random.Random, sources: Path, index: Path, before: 
             dirty = dirty_after(db, before.generation)
             reached = wait_until(proc, lambda: (term.read(), dirty())[1])
             delay = (tuning["chroma"] * rnd.uniform(0, 1) if phase == "chroma"
-                     else tuning["delete"] * rnd.uniform(0.7, 1.3))
+                     else tuning["delete"] * rnd.uniform(0.85, 1.15))
         if reached:
             time.sleep(delay)
         interrupted = kill(proc)
@@ -405,7 +405,8 @@ def kill_runs(title: str, plan: tuple[str, ...], required: set[str], rnd: random
     kills: list[Kill] = []
     # Delays after the record commit: the longest that still lands among Chroma's writes, and
     # the one that lands among its deletes. Both phases last tens of milliseconds, less on a
-    # fast or idle machine, so each adapts to where the previous kill landed.
+    # fast or idle machine, so each adapts to where the previous kills landed (the deletes'
+    # window, ~10 ms wide on a fast Xeon, by bisection once a kill has landed on each side).
     tuning = {"chroma": 0.05, "delete": 0.1}
     for attempt in range(MAX_RUNS):
         n = sum(k.interrupted for k in kills)
@@ -415,8 +416,16 @@ def kill_runs(title: str, plan: tuple[str, ...], required: set[str], rnd: random
         phase = plan[n % len(plan)] if n < KILLS else sorted(missing)[0]
         kill = cycle(attempt, phase, tuning)
         kills.append(kill)
-        if phase == "delete":  # the store phase lasts ~0.1-0.2 s; aim at its second half
-            tuning["delete"] *= 1.4 if kill.reached == "chroma" else 0.7 if kill.reached in ("finish", "done") else 1
+        if phase == "delete":  # Chroma's deletes: a window of ~10-100 ms after the record commit
+            if kill.reached == "chroma":  # too early
+                tuning["delete_lo"] = max(tuning.get("delete_lo", 0.0), kill.delay)
+            elif kill.reached in ("finish", "done"):  # too late
+                tuning["delete_hi"] = min(tuning.get("delete_hi", 1.0), kill.delay)
+            lo, hi = tuning.get("delete_lo"), tuning.get("delete_hi")
+            if lo is not None and hi is not None:  # bisect: the latest too early, the earliest too late
+                tuning["delete"] = (lo + hi) / 2
+            elif kill.reached != "delete":
+                tuning["delete"] *= 1.6 if hi is None else 0.6
         elif phase == "chroma" and kill.reached in ("delete", "finish", "done"):  # overshot: aim earlier
             tuning["chroma"] *= 0.6
     text = summary(title, kills)
