@@ -20,7 +20,7 @@ from index_build.settings import Settings
 
 from .converse import Condensed, condense
 from .corpus import Corpus
-from .answer import names_a_subject, select_answer, someone_elses_words
+from .answer import Selection, names_a_subject, select_answer, someone_elses_words
 from .candidates import sentence_before
 from .extractive import candidates, select
 from .generate import NOT_IN_SOURCES, SYSTEM_PROMPT, Generator, build_prompt, make_generator
@@ -139,12 +139,15 @@ class Assistant:
     def _extractive(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
                     top_k: int) -> Answer:
         if self.settings.answerer in ("learned", "combined"):
-            answer = self._learned(corpus, question, condensed, passages, top_k)
+            answer, sel = self._learned(corpus, question, condensed, passages, top_k)
             if not answer.abstained or self.settings.answerer == "learned":
                 return answer
-            # "combined": where the learned selector abstains, the hand-written one may still answer.
+            # "combined": where the learned selector abstains, the hand-written one may still
+            # answer, but not with a sentence the learned one weighed and found far from the
+            # question, nor with someone else's words.
             fallback = self._rules(corpus, question, condensed, passages, top_k)
-            if fallback.abstained or _others_words(corpus, condensed.question, fallback):
+            if (fallback.abstained or _implausible(sel, fallback)
+                    or _others_words(corpus, condensed.question, fallback)):
                 return answer
             return fallback
         return self._rules(corpus, question, condensed, passages, top_k)
@@ -163,17 +166,18 @@ class Assistant:
                       passages=_cited_first(passages, citations)[:top_k])
 
     def _learned(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
-                 top_k: int) -> Answer:
-        """The learned, calibrated selector (``answer.py``; ``answerer = "learned"``)."""
+                 top_k: int) -> tuple[Answer, Selection]:
+        """The learned, calibrated selector (``answer.py``; ``answerer = "learned"``): its
+        answer and the selection it came from."""
         sel = select_answer(corpus, condensed.question, passages[:CANDIDATE_PASSAGES])
         if sel.abstained:
-            return self._abstain_related(question, passages, top_k, sel)
+            return self._abstain_related(question, passages, top_k, sel), sel
         citations, text = _cite(corpus, [s.candidate for s in sel.chosen], sel.speaker)
         if not citations:
-            return self._abstain_related(question, passages, top_k, sel)
+            return self._abstain_related(question, passages, top_k, sel), sel
         return Answer(question=question, text=text, abstained=False, citations=citations,
                       passages=_cited_first(passages, citations)[:top_k], short_answer=sel.short_answer,
-                      confidence=sel.best)
+                      confidence=sel.best), sel
 
     def _abstain_related(self, question: str, passages: list[Passage], top_k: int, sel) -> Answer:
         floor = sel.threshold * RELATED_SHARE
@@ -238,6 +242,16 @@ class Assistant:
         cits = sorted(citations.values(), key=lambda c: c.n)
         return Answer(question=question, text=" ".join(kept), abstained=False, citations=cits,
                       passages=_cited_first(passages, cits)[:top_k], dropped=dropped)
+
+
+def _implausible(sel: Selection, answer: Answer) -> bool:
+    """Whether the answer cites a sentence that the learned selector scored below its
+    relevance floor (the floor that decides which passages an abstention lists as close):
+    the hand-written selector then answers with what the calibrated one found far from the
+    question. A sentence it never scored (outside its shortlist: a byline) is not judged."""
+    floor = sel.threshold * RELATED_SHARE
+    scored = {(s.candidate.doc_id, s.candidate.start, s.candidate.end): s.probability for s in sel.ranked}
+    return any(scored.get((c.doc_id, c.start, c.end), 1.0) < floor for c in answer.citations)
 
 
 def _others_words(corpus, question: str, answer: Answer) -> bool:

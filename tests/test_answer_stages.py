@@ -315,3 +315,18 @@ def test_a_quote_is_the_words_of_the_speaker_its_attribution_names():
     plain = "Tillerson met the press on Tuesday."
     assert not someone_elses_words(tillerson, plain, *parse_sentences([plain, before]))  # no quote: no speaker
     assert not names_a_subject(parse_question("What did the senior official say?"))
+
+
+def test_the_fallback_may_not_cite_what_the_learned_selector_found_far_from_the_question():
+    from types import SimpleNamespace as NS
+
+    from assistant.service import RELATED_SHARE, _implausible
+
+    def scored(doc, a, b, p):
+        return NS(candidate=NS(doc_id=doc, start=a, end=b), probability=p)
+
+    sel = NS(threshold=0.3, ranked=[scored("d", 0, 10, 0.25), scored("d", 20, 30, 0.3 * RELATED_SHARE - 0.01)])
+    cite = lambda doc, a, b: NS(doc_id=doc, start=a, end=b)  # noqa: E731
+    assert not _implausible(sel, NS(citations=[cite("d", 0, 10)]))  # close below the threshold: may answer
+    assert _implausible(sel, NS(citations=[cite("d", 0, 10), cite("d", 20, 30)]))  # one far sentence: no
+    assert not _implausible(sel, NS(citations=[cite("d", 40, 50)]))  # never scored (a byline): not judged
