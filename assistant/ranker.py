@@ -9,7 +9,7 @@ nothing is trained at install or run time).
 * ``answer_threshold``: answer when the best probability reaches it, else abstain; chosen on
   held-out folds. ``second_threshold``: a second sentence joins the answer when its own
   probability reaches it. Both are calibrated for an index the size of the training index
-  (``big_chunks`` passages); ``small`` holds the pair calibrated the same way on small
+  (``big_chunks`` passages); ``small_thresholds`` is the pair calibrated the same way on small
   corpora (a few articles on one story, ``small_chunks`` passages at the median). A small
   index offers fewer look-alike sentences from other stories, so the same probability is
   less often a false answer there; ``thresholds(n)`` moves between the two pairs on the log
