@@ -142,13 +142,26 @@ def choose(cands: list[Candidate], probs, answer_threshold: float, second_thresh
 
 
 def _short_answer(q: QuestionParse, s: Scored, ranker: Ranker) -> str:
-    prior = ranker.short_answer_prior.get(q.qtype, {})
+    """What answers a factoid question in the sentence: the noun phrase that stands where the
+    question's wh-word does (the subject of "invite" for "Who had invited Yun?"), else the new
+    entity of the kind that answers this question type most often."""
     qlow = q.text.lower()
+
+    def named_by_question(text: str) -> bool:
+        parts = re.findall(r"\w+", text.lower())
+        return not parts or all(w in qlow for w in parts)
+
+    verb, role = q.gap
+    if verb and q.qtype in ("who", "which", "what"):
+        for v, r, phrase in s.parse.roles:
+            if v == verb and r == role and not named_by_question(phrase) and phrase in s.candidate.text \
+                    and phrase.split()[-1].lower() not in _PRONOUNS:
+                return phrase
+    prior = ranker.short_answer_prior.get(q.qtype, {})
     best, best_p = "", ranker.short_answer_min
     for text, label in s.parse.entities:
         p = prior.get(entity_group(label), 0.0)
-        parts = re.findall(r"\w+", text.lower())
-        if parts and all(w in qlow for w in parts):
+        if named_by_question(text):
             continue  # the question already names it
         if p > best_p and text in s.candidate.text:
             best, best_p = text, p

@@ -85,6 +85,8 @@ class QuestionParse:
     asks_words: bool  # a speech verb is the question's main verb ("what did X say / demand")
     subject: str  # whose words ("Ri Yong Ho"), or ""
     lemmas: frozenset[str]  # content lemmas, lowercased
+    gap: tuple[str, str] = ("", "")  # (verb lemma, "subject" | "object"): the wh-word's place
+    # ("Who had invited Yun?" → ("invite", "subject"); "Whom did Haley accuse?" → ("accuse", "object"))
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class SentenceParse:
     speakers: tuple[str, ...]  # subjects of speech verbs, as written ("Justin Higgins", "the ministry")
     has_speech: bool  # a speech verb anywhere
     lemmas: frozenset[str]
+    roles: tuple[tuple[str, str, str], ...] = ()  # (verb lemma, "subject" | "object", its noun phrase)
 
 
 def _qtype(doc) -> str:
@@ -158,6 +161,47 @@ def _asks_words(doc) -> tuple[bool, str]:
     return False, ""
 
 
+_ROLE = {"nsubj": "subject", "dobj": "object", "nsubjpass": "object"}
+
+
+def _gap(doc) -> tuple[str, str]:
+    """Where the question's wh-word (or its "which X" noun) stands: its main verb and whether
+    it is that verb's subject or object (a verb with a subject of its own: "Whom did Haley
+    accuse?", "Which leader did Trump meet?")."""
+    wh = next((t for t in doc if t.lower_ in ("who", "whom", "what", "which")), None)
+    verb = next((t for t in doc if t.dep_ == "ROOT" and t.pos_ == "VERB"), None)
+    if wh is None or verb is None or verb.lemma_.lower() in ("be", "do", "have"):
+        return "", ""
+    whs = {wh.i, wh.head.i} if wh.dep_ == "det" else {wh.i}
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+    for c in subjects:
+        if c.i in whs:
+            return verb.lemma_.lower(), _ROLE[c.dep_]
+    return (verb.lemma_.lower(), "object") if subjects else ("", "")
+
+
+def _phrase(t) -> str:
+    """The noun phrase headed by ``t`` without its clauses ("the Russian government")."""
+    keep = [c for c in t.subtree if c.i == t.i or c.dep_ in ("det", "amod", "compound", "poss", "case", "flat",
+                                                             "nummod", "quantmod", "cc", "conj")]
+    lo, hi = min(c.i for c in keep), max(c.i for c in keep)
+    return t.doc[lo:hi + 1].text
+
+
+def _roles(doc) -> tuple[tuple[str, str, str], ...]:
+    out = []
+    for t in doc:
+        if t.pos_ not in ("VERB", "AUX"):
+            continue
+        for c in t.children:
+            if c.dep_ in _ROLE and c.pos_ in ("NOUN", "PROPN"):
+                out.append((t.lemma_.lower(), _ROLE[c.dep_], _phrase(c)))
+            elif c.dep_ == "agent":  # "was invited by the Russian government"
+                out += [(t.lemma_.lower(), "subject", _phrase(g)) for g in c.children
+                        if g.dep_ == "pobj" and g.pos_ in ("NOUN", "PROPN")]
+    return tuple(out)
+
+
 @lru_cache(maxsize=4096)
 def parse_question(text: str) -> QuestionParse:
     nlp = load_nlp()
@@ -165,7 +209,7 @@ def parse_question(text: str) -> QuestionParse:
     asks_words, subject = _asks_words(doc)
     ents = tuple((e.text, e.label_) for e in doc.ents)
     lemmas = frozenset(t.lemma_.lower() for t in doc if t.is_alpha and not t.is_stop)
-    return QuestionParse(text, _qtype(doc), _focus(doc), ents, asks_words, subject, lemmas)
+    return QuestionParse(text, _qtype(doc), _focus(doc), ents, asks_words, subject, lemmas, _gap(doc))
 
 
 _SENT_CACHE: dict[str, SentenceParse] = {}
@@ -193,7 +237,8 @@ def _sentence(doc) -> SentenceParse:
                 if g.dep_ == "pobj":
                     speakers.append(doc[min(c.i for c in g.subtree):g.i + 1].text)
     lemmas = frozenset(t.lemma_.lower() for t in doc if t.is_alpha and not t.is_stop)
-    return SentenceParse(tuple((e.text, e.label_) for e in doc.ents), tuple(speakers), has_speech, lemmas)
+    return SentenceParse(tuple((e.text, e.label_) for e in doc.ents), tuple(speakers), has_speech, lemmas,
+                         _roles(doc))
 
 
 def parse_sentences(texts: list[str]) -> list[SentenceParse]:

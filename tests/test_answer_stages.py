@@ -287,6 +287,14 @@ def test_the_short_answer_is_an_entity_of_the_likeliest_kind():
                parse_sentences([""])[0])
     assert _short_answer(parse_question("Who is the State Department spokesman?"), s, r) == "Justin Higgins"
     assert _short_answer(parse_question("Why did they say it?"), s, r) == ""
+    # Where the question's wh-word stands as the subject of its verb, the sentence's subject of
+    # that verb answers, entity or not (not the sentence's one person, Putin).
+    t = "The Russian government had invited Yun as part of President Vladimir Putin’s larger effort."
+    s = Scored(Candidate("d", 0, len(t), t, p, "", "T", 0.0, 0), 0.9, parse_sentences([t])[0],
+               parse_sentences([""])[0])
+    assert parse_question("Who had invited Yun to Moscow?").gap == ("invite", "subject")
+    assert _short_answer(parse_question("Who had invited Yun to Moscow?"), s, r) == "The Russian government"
+    assert parse_question("Who is the president of Russia?").gap == ("", "")  # "be": entities decide
 
 
 def test_a_quotation_that_runs_on_keeps_its_attribution_as_context():
