@@ -116,7 +116,7 @@ def answer_elsewhere(texts: list[str], records: list[str | None], wanted: dict[s
     for t in texts:
         starts.append(at)
         parts.append(t.lower())
-        at += len(t) + 1
+        at += len(parts[-1]) + 1  # (lowercasing may change the length: "İ" → "i̇")
     blob = "\x00".join(parts)
     out: set[str] = set()
     for qid, (answer, evidence) in wanted.items():
