@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .candidates import Candidate, candidate_sentences
-from .features import (QuestionTerms, pool_matrix, question_terms, soft_matrix, speaks_for, stage1_matrix,
-                       stage2_matrix)
+from .features import (QUOTE_MARK, QuestionTerms, pool_matrix, question_terms, soft_matrix, speaks_for,
+                       stage1_matrix, stage2_matrix)
 from .models import Passage
 from .nlp import QuestionParse, SentenceParse, entity_group, parse_question, parse_sentences
 from .ranker import Ranker, corpus_size, load_ranker
@@ -171,7 +171,7 @@ def _short_answer(q: QuestionParse, s: Scored, ranker: Ranker) -> str:
 def _speaker(s: Scored) -> str:
     """Who is quoted in ``s`` when the sentence itself names no speaker: the speaker of the
     sentence before it (the quote runs on)."""
-    if s.parse.speakers or not re.search(r"[“”\"]", s.candidate.text):
+    if s.parse.speakers or not QUOTE_MARK.search(s.candidate.text):
         return ""
     before = s.before if s.before is not _EMPTY else parse_sentences([s.candidate.before])[0]
     for name in before.speakers:
@@ -192,7 +192,7 @@ def someone_elses_words(q: QuestionParse, text: str, sp: SentenceParse, bp: Sent
     """Whether the sentence ``text`` (parse ``sp``; ``bp`` the parse of its ``Candidate.before``)
     is the words of someone named other than the question's subject: every speaker it names is
     another person, or, for a quote that names none, every speaker its attribution names."""
-    speakers = sp.speakers or (bp.speakers if re.search(r"[“”\"]", text) else ())
+    speakers = sp.speakers or (bp.speakers if QUOTE_MARK.search(text) else ())
     named = [s for s in speakers if s and s.split()[-1].lower() not in _PRONOUNS and s[:1].isupper()]
     return bool(named) and len(named) == len(speakers) and not any(speaks_for(q.subject, s) for s in named)
 

@@ -33,10 +33,10 @@ from .nlp import ENTITY_GROUPS, QUESTION_TYPES, QuestionParse, SentenceParse, en
 from .text import STOPWORDS, content_terms, stem, tokenize, words
 
 __all__ = ["STAGE1", "STAGE2", "QuestionTerms", "question_terms", "stage1_matrix", "stage2_matrix", "soft_matrix",
-           "pool_matrix", "speaks_for"]
+           "pool_matrix", "speaks_for", "QUOTE_MARK"]
 
 _GROUPS = tuple(ENTITY_GROUPS)
-_QUOTE = re.compile(r"[“”\"]")
+QUOTE_MARK = re.compile(r"[“”\"]")  # a quotation mark, curly or straight
 _DIGIT = re.compile(r"\d")
 
 STAGE1 = (
@@ -103,7 +103,7 @@ def stage1_matrix(corpus, q: QuestionTerms, cands: list[Candidate]) -> np.ndarra
             len([t for t in toks if t not in q.stems]) / max(1, len(toks)),
             math.log1p(len(ws)), 1.0 / c.passage.rank, c.passage.score, top_score - c.passage.score,
             c.position, float(c.position < 0.05), float(c.doc_sentence == 0),
-            float(bool(_DIGIT.search(c.text))), float(bool(_QUOTE.search(c.text))),
+            float(bool(_DIGIT.search(c.text))), float(bool(QUOTE_MARK.search(c.text))),
             float(any(w.lower() not in q.words for w in caps)), float(c.doc_id == top.doc_id),
         )
     x[:, 3] = x[:, 0] - x[:, 0].max()
@@ -235,7 +235,7 @@ def stage2_matrix(stage1: np.ndarray, cands: list[Candidate], q: QuestionParse, 
         before = (not sp.speakers and any(speaks_for(q.subject, s) for s in bp.speakers)
                   if q.asks_words and q.subject else False)
         other = bool(sp.speakers) and not here if q.asks_words else False
-        quote = bool(_QUOTE.search(c.text))
+        quote = bool(QUOTE_MARK.search(c.text))
         row = [
             cos[i], cos[i] - cos.max(), 1.0 / cos_rank[i],
             len(q.lemmas & sp.lemmas) / len(q.lemmas) if q.lemmas else 0.0,

@@ -180,7 +180,7 @@ class Assistant:
                       confidence=sel.best), sel
 
     def _abstain_related(self, question: str, passages: list[Passage], top_k: int, sel) -> Answer:
-        floor = sel.threshold * RELATED_SHARE
+        floor = _related_floor(sel)
         near = {s.candidate.passage.chunk_id for s in sel.ranked if s.probability >= floor}
         kept = [p for p in passages if p.chunk_id in near]
         answer = self._abstain(question, kept, top_k)
@@ -244,12 +244,18 @@ class Assistant:
                       passages=_cited_first(passages, cits)[:top_k], dropped=dropped)
 
 
+def _related_floor(sel: Selection) -> float:
+    """The probability a sentence needs to count as close to the question: what an abstention
+    lists, and what the hand-written fallback may cite."""
+    return sel.threshold * RELATED_SHARE
+
+
 def _implausible(sel: Selection, answer: Answer) -> bool:
     """Whether the answer cites a sentence that the learned selector scored below its
     relevance floor (the floor that decides which passages an abstention lists as close):
     the hand-written selector then answers with what the calibrated one found far from the
     question. A sentence it never scored (outside its shortlist: a byline) is not judged."""
-    floor = sel.threshold * RELATED_SHARE
+    floor = _related_floor(sel)
     scored = {(s.candidate.doc_id, s.candidate.start, s.candidate.end): s.probability for s in sel.ranked}
     return any(scored.get((c.doc_id, c.start, c.end), 1.0) < floor for c in answer.citations)
 

@@ -82,7 +82,7 @@ SEED_GOLD = (REPO / "tests" / "data" / "seed-dev.jsonl", REPO / "tests" / "data"
 OUT = REPO / "assistant" / "data" / "answer_model.json"
 CANDIDATE_PASSAGES = 8
 RETRIEVE = 24
-LABELS = 5  # bump when the labelling here changes (the cached candidates and labels then go stale)
+LABELS = 6  # bump when the labelling here changes (the cached candidates and labels then go stale)
 
 
 def _code_digest() -> str:
@@ -318,7 +318,7 @@ def small_corpus_samples(settings, questions, seed: int, count: int, where: Path
         for q in group:
             passages = retrieve(corpus, q["question"], k=RETRIEVE).passages
             for s in _question_samples(corpus, ids, q, passages, True, small=True):
-                s.index_dir = root / "index"
+                s.index_dir, s.n_chunks = root / "index", len(corpus.ids)
                 out.append(s)
         if n % 25 == 0:
             log(f"small corpora: {n} ({i}/{len(picked)} questions, {time.perf_counter() - t0:.0f} s)")
@@ -692,14 +692,6 @@ def main(argv=None) -> int:
         samples = [s for s in samples if s.cond != "withheld" or getattr(s, "half", True)]
         everything = samples + seeds
     big_chunks = _chunk_count(settings.db_path)
-    sizes: dict[Path, int] = {}
-    for s in everything:
-        if s.cond.startswith("small-"):
-            if s.index_dir not in sizes:
-                sizes[s.index_dir] = _chunk_count(load_settings(environ={}, index_dir=s.index_dir).db_path)
-            s.n_chunks = sizes[s.index_dir]
-        elif s.source == "rtqa":
-            s.n_chunks = big_chunks
     trains2 = (lambda s: True) if args.small_train else (lambda s: not s.cond.startswith("small-"))  # noqa: E731
     # The shortlist's ceiling: a positive among the top SHORTLIST by stage 1.
     rt = [s for s in samples if s.cond in ("full", "withheld")]  # the benchmark's conditions
@@ -742,7 +734,7 @@ def main(argv=None) -> int:
     calibration = None
     if smalls:
         s_answer, s_second, _ = choose_thresholds(smalls, "oof2", args.small_target)
-        small_chunks = int(np.median(sorted(set(sizes.values()))))
+        small_chunks = int(np.median(sorted({s.n_chunks for s in smalls})))  # of the distinct sizes
         calibration = {"big_chunks": big_chunks, "small_chunks": small_chunks, "answer_threshold": s_answer,
                        "second_threshold": s_second, "abstain_target": args.small_target}
         log(f"small corpora (median {small_chunks} passages): thresholds {s_answer} / {s_second}")
