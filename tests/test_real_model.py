@@ -127,6 +127,22 @@ def test_batches_through_onnx_runtime_give_the_pytorch_vectors(minilm):
     assert float(np.min(np.sum(got * expected, axis=1))) >= 0.9999
 
 
+def test_batches_in_bfloat16_give_the_float32_vectors(minilm):
+    """On a CPU with AMX / AVX-512 BF16 a build may embed in bfloat16 (~2.4× faster on such a
+    Xeon): its vectors must stay the float32 ones (cosine ≥ 0.999), or an index would mix two
+    embedders. Runs everywhere (elsewhere PyTorch emulates bfloat16: slow, same numbers)."""
+    from index_build.embed import BF16_AGREEMENT, SMALL_INPUT, MiniLMEmbedder
+
+    texts = [f"{QUESTION} ({i})" if i % 3 else "North Korea " * (20 * i + 1) for i in range(SMALL_INPUT + 4)]
+    bf16 = MiniLMEmbedder(runtime="torch-bf16")
+    got = bf16.embed(texts)
+    assert bf16._bf16_checked and not bf16._bf16_failed
+    expected = MiniLMEmbedder(runtime="torch").embed(texts)
+    assert got.dtype == np.float32 and got.shape == expected.shape == (len(texts), 384)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert float(np.min(np.sum(got * expected, axis=1))) >= BF16_AGREEMENT
+
+
 def test_a_damaged_cached_graph_falls_back_to_pytorch_and_is_removed(tmp_path, monkeypatch):
     from index_build.embed import MiniLMEmbedder, _minilm_path
     from index_build.onnx_minilm import graph_path
@@ -165,5 +181,5 @@ def test_an_unknown_embed_runtime_is_one_clear_error(monkeypatch):
     from index_build.errors import EmbedderError
 
     monkeypatch.setenv("BRIEFING_EMBED_RUNTIME", "cuda")
-    with pytest.raises(EmbedderError, match="use auto, torch or onnx"):
+    with pytest.raises(EmbedderError, match="use auto, torch, torch-bf16 or onnx"):
         MiniLMEmbedder()
