@@ -152,3 +152,14 @@ def test_a_decision_cached_among_fewer_runtimes_is_measured_again(cache):
     later = _Fake(2.0, 1.0, bf16_s=0.5)  # same machine string, but now three candidates
     later.embed(BATCH)
     assert later.calls == ["torch"]  # a new trial, not the cached "onnx"
+
+
+def test_the_last_few_passages_of_a_build_stay_on_the_batch_runtime(cache):
+    """A build's tail (≤ SMALL_INPUT passages) after PyTorch batches: no second runtime opened."""
+    emb = _Fake(1.0, 2.0)
+    emb._model = object()  # PyTorch loaded by the batches
+    for _ in range(2 * ROUTE_TRIALS):
+        emb.embed(BATCH)
+    assert emb._route == "torch"
+    emb.embed(BATCH[:3])
+    assert emb.calls[-1] == "torch" and emb._onnx is None
