@@ -10,7 +10,8 @@ one process on one machine, so the ratios compare. Runtimes:
 
 * ``torch``: sentence-transformers on PyTorch (``torch.set_num_threads``), texts in their order;
 * ``torch bf16``: the same inside ``torch.autocast("cpu", dtype=torch.bfloat16)`` (AMX or
-  AVX-512 BF16 do the matrix products), only on a CPU with native bfloat16 (the route of
+  AVX-512 BF16 do the matrix products), each batch padded to a multiple of ``BF16_PAD``
+  tokens as the build does, only on a CPU with native bfloat16 (the route of
   ``index_build/embed.py`` tries it only there);
 * ``onnx``: the cached ONNX Runtime graph (``index_build/onnx_minilm.py``, all graph
   optimisations), with the given intra-op threads;
@@ -117,14 +118,16 @@ def run(args, tmp) -> int:
     def torch_fn(batch, bf16=False):
         import contextlib
 
+        extra = {"processing_kwargs": {"text": {"pad_to_multiple_of": BF16_PAD}}} if bf16 else {}
+
         def fn(part):
             with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
                 out = model.encode(part, batch_size=batch, normalize_embeddings=True, convert_to_numpy=True,
-                                   show_progress_bar=False)
+                                   show_progress_bar=False, **extra)
             return np.asarray(out, dtype=np.float32)
         return fn
 
-    from index_build.embed import MiniLMEmbedder
+    from index_build.embed import BF16_PAD, MiniLMEmbedder
 
     native_bf16 = MiniLMEmbedder().bf16_native()
 

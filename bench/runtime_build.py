@@ -15,7 +15,8 @@ and no runtime warms another's caches):
   with the decision that build cached.
 
 Reported: build wall time (model load included), chunks/s, the process's peak RSS, and the
-ratios to the first two rows. Replaces section ``build-runtimes`` of docs/BENCHMARKS.md.
+ratios to the first two rows. Replaces section ``build-runtimes-<cpu maker>`` of docs/BENCHMARKS.md
+(one per kind of machine, side by side).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import time
 
 from bench.common import (REPO, load_articles, loadavg, machine_info, markdown_table, temp_dir, update_section,
                           write_slice)
+from bench.embed_bench import section_name
 
 BEFORE = "before issue 15"
 RUNTIMES = (BEFORE, "torch", "onnx", "torch-bf16", "auto", "auto, cached")
@@ -116,7 +118,7 @@ def main(argv=None) -> int:
     ])
     print(section)
     if not args.no_write:
-        update_section("build-runtimes", section, info=info)
+        update_section(section_name(info["cpu"]).replace("embed-runtimes", "build-runtimes"), section, info=info)
     return 0
 
 
