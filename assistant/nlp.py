@@ -15,6 +15,7 @@ process (lazily, in ~1 s) and parses are cached by text.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -141,6 +142,13 @@ def _speaker_of(verb) -> str:
     return ""
 
 
+def _is_wh_phrase(phrase: str) -> bool:
+    """"Which newspaper", "whose spokesman", "who": the speaker is what the question asks
+    for, so it asks who spoke, not for someone's words ("the official who met Yun" is not)."""
+    first = re.findall(r"[a-z]+", phrase.lower())[:1]
+    return bool(first) and first[0] in _WH
+
+
 def _asks_words(doc) -> tuple[bool, str]:
     """Does the question ask for someone's words, and whose? The speech verb's subject in
     the parse; the small model often tags the verb of "What did Ri Yong Ho demand?" as a
@@ -148,7 +156,7 @@ def _asks_words(doc) -> tuple[bool, str]:
     for t in doc:
         if t.lemma_.lower() in SPEECH_LEMMAS and t.pos_ == "VERB" and t.dep_ in ("ROOT", "ccomp", "xcomp", "advcl"):
             speaker = _speaker_of(t)
-            if speaker and speaker.lower() not in ("who", "what", "which"):
+            if speaker and not _is_wh_phrase(speaker):
                 return True, speaker
     toks = [t for t in doc if not t.is_punct]
     for i, t in enumerate(toks[:4]):
@@ -156,7 +164,7 @@ def _asks_words(doc) -> tuple[bool, str]:
             for j in range(i + 2, len(toks)):
                 if toks[j].lemma_.lower() in SPEECH_LEMMAS or toks[j].lower_ in SPEECH_LEMMAS:
                     subject = doc[toks[i + 1].i:toks[j].i].text.strip()
-                    return (True, subject) if subject else (False, "")
+                    return (True, subject) if subject and not _is_wh_phrase(subject) else (False, "")
             break
     return False, ""
 

@@ -131,6 +131,25 @@ def test_which_questions_have_a_focus_and_speech_questions_a_subject():
     assert not parse_question("Why did Joseph Yun travel to Moscow?").asks_words
 
 
+@pytest.mark.parametrize("question", ["Which company announced it would ban the word “blacklist”?",
+                                      "Which newspaper reported the number of work permits?",
+                                      "Whose spokesman said the visit increased pressure?"])
+def test_a_question_that_asks_who_spoke_does_not_ask_for_someones_words(question):
+    """The wh-phrase is the speaker asked for, not a speaker named: no sentence may be vetoed
+    as "someone else's words" (the answer's speaker is never "Which company")."""
+    from types import SimpleNamespace
+
+    from assistant.answer import _attributed, names_a_subject
+    from assistant.nlp import parse_question, parse_sentences
+
+    q = parse_question(question)
+    assert not q.asks_words and not names_a_subject(q)
+    text = "Microsoft announced on Tuesday that it would drop the terms."
+    sp, = parse_sentences([text])
+    assert sp.speakers  # a named speaker, who is the answer
+    assert _attributed(q, [SimpleNamespace(text=text)], [sp], [sp], np.array([0.7]))[0] == 0.7
+
+
 def test_the_speaker_is_the_subject_of_the_speech_verb():
     from assistant.nlp import parse_sentences
 
