@@ -16,6 +16,8 @@ Profiles:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import json
 import os
@@ -173,8 +175,6 @@ class MiniLMEmbedder:
     def _embed_torch(self, texts: list[str], bf16: bool = False) -> tuple[np.ndarray, float]:
         """Vectors and the seconds the encoding took (a first call's model load not counted);
         ``bf16``: the matrix products in bfloat16 (``torch.autocast``), the vectors in float32."""
-        import contextlib
-
         with self._lock:  # the model is not safe to call from two threads at once
             model = self._load()
             t0 = time.perf_counter()
@@ -283,6 +283,7 @@ BF16_PROBE = 4
 BF16_PAD = 32
 
 
+@functools.lru_cache(maxsize=None)
 def _cpu_has(*flags: str) -> bool:
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
@@ -290,6 +291,8 @@ def _cpu_has(*flags: str) -> bool:
     except OSError:
         return False
     return any(flag in have for flag in flags)
+
+
 _ROUTE_FILE = "minilm-runtime.json"
 
 
@@ -320,7 +323,8 @@ def _cached_route(candidates: list[str]) -> str | None:
     except (OSError, ValueError):
         return None
     if (not isinstance(data, dict) or data.get("machine") != _machine() or data.get("runtime") not in candidates
-            or sorted(data.get("s_per_1000_chars") or ()) != sorted(candidates)):
+            or not isinstance(data.get("s_per_1000_chars"), dict)
+            or sorted(data["s_per_1000_chars"]) != sorted(candidates)):
         return None
     return data["runtime"]
 

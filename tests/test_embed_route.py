@@ -84,7 +84,8 @@ def test_a_cached_decision_from_another_machine_is_not_used(cache):
     assert emb.calls == ["torch"]  # a new trial
 
 
-@pytest.mark.parametrize("junk", ["not json", "[]", '{"machine": null}'])
+@pytest.mark.parametrize("junk", ["not json", "[]", '{"machine": null}',
+                                  json.dumps({"machine": embed._machine(), "runtime": "onnx", "s_per_1000_chars": 5})])
 def test_an_unreadable_cached_decision_means_a_new_trial(junk, cache):
     (cache / "minilm-runtime.json").write_text(junk)
     emb = _Fake(2.0, 1.0)
