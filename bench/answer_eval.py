@@ -71,6 +71,8 @@ def main(argv=None) -> int:
     rows = [
         ["before (the model of e133ecf, its own held-out folds, withheld as then defined: also the questions whose "
          "answer other documents hold)", "0.305", "—", "—", "0.439", "0.803", "—", "—"],
+        ["the model of 885b490 (2026-12-06, before the wh-subject fix of the question parse), its held-out folds",
+         "0.341", "—", "—", "0.355", "0.806", "—", "—"],
         ["learned selector, held-out folds (`bench.train_answer`, 5-fold CV by question)", f(held["answer_match"]), "—",
          "—", f(held["abstain_answerable"]), f(held["abstain_withheld"]), "—", "—"],
         [f"… the same, articles only ({arts.get('answerable', 0)} questions whose answer an article holds; the "
