@@ -171,6 +171,11 @@ def _ranked_actors(g: Gathered, featured: set[tuple[str, int]]) -> list[tuple[st
     return sorted(score.items(), key=lambda x: -x[1])
 
 
+# "In their words" needs at least this share of the quoted passage inside quotation marks
+# (half: more of the speaker's words than of the reporter's).
+OWN_WORDS_SHARE = 0.5
+
+
 def positions(g: Gathered, featured: set[tuple[str, int]] = frozenset()) -> list[Draft]:
     """Each actor's stance: their own quoted words first, then what they are reported to
     have said, then what the sources say they did or, failing all that, where they appear."""
@@ -183,8 +188,11 @@ def positions(g: Gathered, featured: set[tuple[str, int]] = frozenset()) -> list
             s = g.info(p)
             an = g.docs[p.doc_id]
             first, last = an.unit(s.index)
-            # Quoted words are the actor's own only when no one else speaks in the sentence.
-            quoted = s.speakers == (name,) and any(an.sentences[i].quoted for i in range(first, last + 1))
+            # Quoted words are the actor's own only when no one else speaks in the sentence, and
+            # the passage is mostly their words: a reporter's sentence around a quoted fragment
+            # ("Pompeo said he had a “quick, polite exchange” with Ri…") is reported speech.
+            quoted = (s.speakers == (name,) and any(an.sentences[i].quoted for i in range(first, last + 1))
+                      and an.quoted_share(first, last) >= OWN_WORDS_SHARE)
             if name in s.speakers and s.attributed_by is None:
                 tiers[0 if quoted else 1].append((p.relevance, p, "In their words" if quoted else "Reported"))
             elif name in s.subjects and s.attributed_by is None:

@@ -115,6 +115,19 @@ class DocSpeakers:
     def span(self, first: int, last: int) -> tuple[int, int]:
         return self.sentences[first].start, self.sentences[last].end
 
+    def quoted_share(self, first: int, last: int) -> float:
+        """How much of sentences ``first``..``last`` (their letters and digits) stands inside
+        quotation marks: the speaker's own words, against the reporter's."""
+        inside = self.sentences[first].inside
+        quoted = total = 0
+        for s in self.sentences[first:last + 1]:
+            masked, inside = _mask_quotes(s.text, inside)
+            for a, b in zip(s.text, masked):
+                if a.isalnum():
+                    total += 1
+                    quoted += a != b
+        return quoted / total if total else 0.0
+
 
 def display_name(actor: Actor) -> str:
     return actor.name[:1].upper() + actor.name[1:]

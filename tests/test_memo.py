@@ -137,6 +137,33 @@ def test_positions_name_the_actors_with_correctly_attributed_words(memo):
     assert higgins and all(b.group.startswith("Justin Higgins") for b in higgins)
 
 
+def _share_in_quotes(text: str) -> float:
+    """Letters and digits inside quotation marks (“…” or "…"), over all of them."""
+    inside, quoted, total = False, 0, 0
+    for ch in text:
+        if ch in "“”\"":
+            inside = ch == "“" or (ch == '"' and not inside)
+        elif ch.isalnum():
+            total += 1
+            quoted += inside
+    return quoted / total if total else 0.0
+
+
+def test_in_their_words_is_the_speakers_own_words_not_the_reporters(memo):
+    """Issue 16: a reporter's sentence around a quoted fragment ("Pompeo said he had a “quick,
+    polite exchange”…", "Ri read out a statement that…") is reported speech, not their words."""
+    positions = memo.section("positions").bullets
+    own = [b for b in positions if b.label == "In their words"]
+    assert len(own) >= 6
+    for b in own:
+        quote = _quote(memo, b)
+        assert _share_in_quotes(quote) >= 0.5, quote
+    reported = " ".join(_quote(memo, b) for b in positions if b.label != "In their words")
+    assert "quick, polite exchange" not in " ".join(_quote(memo, b) for b in own)
+    assert "Ri read out a statement" not in " ".join(_quote(memo, b) for b in own)
+    assert "Ri read out a statement" in reported or "simultaneous actions" in reported
+
+
 def test_disagreement_states_pressure_against_dialogue(memo):
     section = memo.section("disagreements")
     pairs = {}
