@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from urllib.parse import quote as _pct, unquote
@@ -249,6 +250,9 @@ def to_docx(memo: Memo, path: Path) -> Path:
     props = doc.core_properties
     props.title, props.subject, props.keywords = memo.title[:255], memo.topic[:255], "briefing-memo"
     props.comments = f"briefing memo, {memo.mode}; {len(memo.citations)} citations with briefing-cite anchors"
+    props.author = props.last_modified_by = "Briefing"  # not python-docx's template author
+    props.category = "Briefing memo"
+    props.created = props.modified = datetime.now(timezone.utc).replace(tzinfo=None)
     doc.add_heading(memo.title, level=0)
     meta = doc.add_paragraph()
     meta.add_run(_meta_line(memo)).italic = True
@@ -262,7 +266,7 @@ def to_docx(memo: Memo, path: Path) -> Path:
             if int(m.group(1)) not in b.citations:
                 continue
             para.add_run(b.text[last:m.start()])
-            para.add_run(m.group(1)).font.superscript = True
+            _docx_link(para, m.group(1), _cite_bookmark(int(m.group(1))))
             last = m.end()
         if b.text[last:]:
             para.add_run(b.text[last:])
@@ -282,6 +286,7 @@ def to_docx(memo: Memo, path: Path) -> Path:
     doc.add_heading("Citations", level=1)
     for c in memo.citations:
         para = doc.add_paragraph()
+        _docx_bookmark(para, _cite_bookmark(c.n), c.n)
         para.add_run(str(c.n)).font.superscript = True
         para.add_run(f" {quoted(c.quote)} ")
         where = para.add_run(f"— {c.title}, {_where(c)}")
@@ -293,6 +298,45 @@ def to_docx(memo: Memo, path: Path) -> Path:
     path = Path(path)
     doc.save(str(path))
     return path
+
+
+def _cite_bookmark(n: int) -> str:
+    return f"briefing_cite_{n}"
+
+
+def _docx_bookmark(para, name: str, bookmark_id: int) -> None:
+    """A bookmark around the whole paragraph (python-docx has no API for one)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    start, end = OxmlElement("w:bookmarkStart"), OxmlElement("w:bookmarkEnd")
+    start.set(qn("w:id"), str(bookmark_id))
+    start.set(qn("w:name"), name)
+    end.set(qn("w:id"), str(bookmark_id))
+    para._p.insert(1 if para._p.pPr is not None else 0, start)  # after the paragraph properties
+    para._p.append(end)
+
+
+def _docx_link(para, text: str, bookmark: str) -> None:
+    """A superscript citation number that jumps to its entry under "Citations" (an internal
+    hyperlink: ``w:hyperlink w:anchor``), styled as a link."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("w:anchor"), bookmark)
+    link.set(qn("w:history"), "1")
+    run, props = OxmlElement("w:r"), OxmlElement("w:rPr")
+    for tag, val in (("w:color", "1F4E9A"), ("w:u", "single"), ("w:vertAlign", "superscript")):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), val)
+        props.append(el)
+    t = OxmlElement("w:t")
+    t.text = text
+    run.append(props)
+    run.append(t)
+    link.append(run)
+    para._p.append(link)
 
 
 def file_stem(memo: Memo) -> str:

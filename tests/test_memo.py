@@ -291,6 +291,26 @@ def test_docx_opens_with_real_headings_superscripts_and_anchors(memo, tmp_path):
     assert [(a.n, a.doc_id, a.start, a.end, a.quote) for a in anchors] == [
         (c.n, c.doc_id, c.start, c.end, c.quote) for c in memo.citations]
     assert doc.core_properties.title == memo.title and doc.core_properties.keywords == "briefing-memo"
+    assert doc.core_properties.author == "Briefing" != "python-docx"
+
+
+def test_docx_citation_numbers_link_to_their_entries(memo, tmp_path):
+    """Issue 16: every [n] in the text is an internal link to the bookmark on citation n."""
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    from assistant.memo_export import to_docx
+
+    doc = Document(str(to_docx(memo, tmp_path / "memo.docx")))
+    body = doc.element.body
+    marks = {b.get(qn("w:name")) for b in body.iter(qn("w:bookmarkStart"))}
+    links = [(h.get(qn("w:anchor")), "".join(t.text for t in h.iter(qn("w:t")))) for h in body.iter(qn("w:hyperlink"))]
+    assert links and all(anchor in marks for anchor, _ in links)  # no link points nowhere
+    assert all(anchor == f"briefing_cite_{text}" for anchor, text in links)  # [3] goes to citation 3
+    cited = {n for s in memo.sections for b in s.bullets for n in b.citations}
+    assert {int(text) for _, text in links} == cited
+    ids = [b.get(qn("w:id")) for b in body.iter(qn("w:bookmarkStart"))]
+    assert len(ids) == len(set(ids)) == len(memo.citations)
 
 
 def test_html_is_print_ready_and_escapes_source_text(memo):
