@@ -122,7 +122,29 @@ def speaks_for(subject: str, speaker: str) -> bool:
     """Whether ``speaker`` (a sentence's speaker) is the question's ``subject`` ("What did X
     say"), matched by the subject's names: "South Korea's foreign minister" is not "North
     Korean Foreign Minister Ri" just because both are foreign ministers."""
-    return _mentions(_names(subject), speaker)
+    return _mentions(_names(subject), speaker) or _same_name_forms(_names(subject), speaker)
+
+
+def _same_name_forms(name: str, text: str) -> bool:
+    """A name word of 4+ letters and a word of ``text`` that differ only by an adjective
+    ending: "Russian" and "Russia", "Korean" and "Korea", "Japanese" and "Japan", "Ukrainian"
+    and "Ukraine" (a country's adjective names the same speaker: "the Russian foreign
+    ministry" is "The Russia foreign ministry"; "Hale" is not "Haley")."""
+    parts = [p.lower().strip(".’'") for p in re.split(r"\s+", name)]
+    parts = [p for p in parts if len(p) >= 4 and p.isalpha()]
+    if not parts:
+        return False
+    ws = {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 4}
+
+    def same(a: str, b: str) -> bool:  # b = a + an adjective ending
+        return b.startswith(a) and b[len(a):] in _DEMONYM_ENDINGS or (a.endswith("e") and same(a[:-1], b))
+
+    return any(same(p, w) or same(w, p) for p in parts for w in ws)
+
+
+# English endings that make a country's adjective: Russia-n, Korea-n, Japan-ese, Israel-i,
+# Ukrain(e)-ian (a final "e" may drop; irregular ones such as Britain-British are not matched).
+_DEMONYM_ENDINGS = frozenset({"n", "an", "ian", "ese", "i", "ish"})
 
 
 def _names(subject: str) -> str:

@@ -263,6 +263,9 @@ def test_pool_features_see_the_whole_candidate_set():
     ("Ri", "Ri", True),
     ("Xi Jinping", "Xi", True),
     ("the State Department spokesman", "State Department spokesman Justin Higgins", True),
+    ("the Russian foreign ministry", "The Russia foreign ministry", True),  # a country's adjective
+    ("Ukrainian officials", "Ukraine", True),
+    ("Haley", "Hale", False),  # not an adjective ending
 ])
 def test_a_question_subject_is_matched_to_a_speaker_by_its_names(subject, speaker, same):
     from assistant.features import speaks_for
