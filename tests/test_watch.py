@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -13,6 +14,21 @@ import pytest
 from index_build.build import build_index
 from index_build.watch import watch_sources
 from tests.conftest import BRIEFING, FAKE, SEED_001, article_text, cli_env
+
+
+def _signal_state(pid: int) -> str:
+    """Pending, blocked and ignored signal masks of ``pid`` and of each of its threads (from
+    /proc): why a process would not act on SIGINT (bit 2, mask 0x2)."""
+    out = []
+    try:
+        for task in sorted(os.listdir(f"/proc/{pid}/task")):
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            out.append(f"{task}({fields.get('Name', '').strip()} {fields.get('State', '').strip()}): "
+                       + " ".join(f"{k}={fields.get(k, '').strip()}" for k in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")))
+    except OSError as e:
+        out.append(f"unreadable ({e})")
+    return "; ".join(out)
 
 
 def _next(q: queue.Queue, timeout: float = 20):
@@ -76,8 +92,10 @@ def test_watch_command_prints_a_report_per_change_and_stops_on_ctrl_c(tmp_path, 
         try:
             proc.wait(timeout=60)  # generous: 2 loaded cores in CI
         except subprocess.TimeoutExpired:
+            state = _signal_state(proc.pid)
             proc.kill()
-            raise
+            pytest.fail(f"no exit 60 s after SIGINT; the child's signal state: {state}; "
+                        f"this test process's: {_signal_state(os.getpid())}")
     stderr = proc.stderr.read()
     assert proc.returncode in (0, 130)
     assert "Traceback" not in stderr

@@ -10,6 +10,7 @@ import difflib
 import functools
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -179,6 +180,10 @@ def index(obj: Context, sources: str | None, rebuild: bool, watch: bool, as_json
         if not as_json:
             click.echo(f"Watching {settings.sources_dir} for changes (Ctrl+C to stop)…", err=True)
         code = 0
+        # Ctrl+C must reach this process even if whatever started it had SIGINT blocked (a
+        # blocked signal stays pending for ever; the mask is inherited): unblock it here, before
+        # the watcher's thread starts. An *ignored* SIGINT (a background job) stays ignored.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         try:
             for report in _in_background(watch_sources(settings, progress=None if as_json else TerminalProgress())):
                 _print_report(report, as_json)
