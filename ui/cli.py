@@ -10,7 +10,6 @@ import difflib
 import functools
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -180,55 +179,18 @@ def index(obj: Context, sources: str | None, rebuild: bool, watch: bool, as_json
         if not as_json:
             click.echo(f"Watching {settings.sources_dir} for changes (Ctrl+C to stop)…", err=True)
         code = 0
-        # Ctrl+C must reach this process even if whatever started it had SIGINT blocked (a
-        # blocked signal stays pending for ever; the mask is inherited): unblock it here, before
-        # the watcher's thread starts. An *ignored* SIGINT (a background job) stays ignored.
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         try:
-            for report in _in_background(watch_sources(settings, progress=None if as_json else TerminalProgress())):
+            for report in watch_sources(settings, progress=None if as_json else TerminalProgress()):
                 _print_report(report, as_json)
         except KeyboardInterrupt:
             code = 130
-        # Ctrl+C ends the watch at once: every finished build is committed (SQLite), a build cut
-        # short is as safe as one killed (the record is written in transactions), and a library
-        # thread (Chroma, tokenizers, the watcher) must not keep the process alive after it.
+        # Ctrl+C ends the watch at once: every finished build is committed (SQLite), and a
+        # library thread (Chroma, tokenizers) must not keep the process alive after it.
         if not as_json:
             click.echo("stopped watching", err=True)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
-
-
-def _in_background(items):
-    """Iterate ``items`` on a daemon thread and yield them here. The main thread only waits
-    (in short timeouts), so Ctrl+C reaches it at once even while the watcher or a build sits in
-    native code (watchfiles, SQLite, Chroma) that would otherwise hold the signal back; an
-    exception of the iteration is raised here."""
-    import queue
-    import threading
-
-    out: queue.Queue = queue.Queue()
-    done = object()
-
-    def run():
-        try:
-            for item in items:
-                out.put((True, item))
-        except BaseException as e:  # handed to the main thread, which reports it
-            out.put((False, e))
-        out.put((True, done))
-
-    threading.Thread(target=run, name="briefing-watch", daemon=True).start()
-    while True:
-        try:
-            ok, item = out.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        if not ok:
-            raise item
-        if item is done:
-            return
-        yield item
 
 
 @main.command()
