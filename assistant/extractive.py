@@ -19,7 +19,7 @@ from index_build.chunk import sentence_spans
 from .corpus import Corpus
 from .models import Passage
 from .question import Question, entities, speech_verb
-from .text import content_terms, redundant, tokenize, words
+from .text import QUOTE_MARK, content_terms, redundant, tokenize, words
 
 __all__ = ["Candidate", "candidates", "select", "MIN_SENTENCE_COVERAGE", "MIN_CONTEXT_COVERAGE"]
 
@@ -210,7 +210,7 @@ def _eligible(q: Question, text: str, before: str, header: str) -> str:
         in_text = bool(subject) and _mentions(subject, text)
         if subject and not in_text and not (_mentions(subject, before) or _mentions(subject, header)):
             return f"does not mention {q.subject}"
-        says = bool(re.search(r"[“”\"]", text)) or any(
+        says = bool(QUOTE_MARK.search(text)) or any(
             w[:1].islower() and speech_verb(w) for w in re.findall(r"[\w’'-]+", text))
         if not says:
             return "reports no one's words"
@@ -220,7 +220,7 @@ def _eligible(q: Question, text: str, before: str, header: str) -> str:
             return ""
         if not in_text and _ANAPHOR.search(text) and not _other_speaker(subject, text):
             return ""
-        if not _other_speaker(subject, text) and _speech_near(subject, before) and re.search(r"[“”\"]", text):
+        if not _other_speaker(subject, text) and _speech_near(subject, before) and QUOTE_MARK.search(text):
             return ""
         return f"not {q.subject}'s words"
     return ""

@@ -30,13 +30,12 @@ import numpy as np
 
 from .candidates import Candidate
 from .nlp import ENTITY_GROUPS, QUESTION_TYPES, QuestionParse, SentenceParse, entity_group
-from .text import STOPWORDS, content_terms, stem, tokenize, words
+from .text import QUOTE_MARK, STOPWORDS, content_terms, stem, tokenize, words
 
 __all__ = ["STAGE1", "STAGE2", "QuestionTerms", "question_terms", "stage1_matrix", "stage2_matrix", "soft_matrix",
-           "pool_matrix", "speaks_for", "QUOTE_MARK"]
+           "pool_matrix", "speaks_for"]
 
 _GROUPS = tuple(ENTITY_GROUPS)
-QUOTE_MARK = re.compile(r"[“”\"]")  # a quotation mark, curly or straight
 _DIGIT = re.compile(r"\d")
 
 STAGE1 = (
@@ -122,7 +121,8 @@ def speaks_for(subject: str, speaker: str) -> bool:
     """Whether ``speaker`` (a sentence's speaker) is the question's ``subject`` ("What did X
     say"), matched by the subject's names: "South Korea's foreign minister" is not "North
     Korean Foreign Minister Ri" just because both are foreign ministers."""
-    return _mentions(_names(subject), speaker) or _same_name_forms(_names(subject), speaker)
+    names = _names(subject)
+    return _mentions(names, speaker) or _same_name_forms(names, speaker)
 
 
 def _same_name_forms(name: str, text: str) -> bool:

@@ -25,7 +25,7 @@ from .candidates import sentence_before
 from .extractive import candidates, select
 from .generate import NOT_IN_SOURCES, SYSTEM_PROMPT, Generator, build_prompt, make_generator
 from .models import Answer, Citation, Filters, Passage
-from .nlp import parse_question, parse_sentences
+from .nlp import QuestionParse, parse_sentences
 from .question import analyze
 from .retrieve import retrieve
 from .text import tokenize
@@ -147,7 +147,7 @@ class Assistant:
             # question, nor with someone else's words.
             fallback = self._rules(corpus, question, condensed, passages, top_k)
             if (fallback.abstained or _implausible(sel, fallback)
-                    or _others_words(corpus, condensed.question, fallback)):
+                    or _others_words(corpus, sel.question, fallback)):
                 return answer
             return fallback
         return self._rules(corpus, question, condensed, passages, top_k)
@@ -260,11 +260,10 @@ def _implausible(sel: Selection, answer: Answer) -> bool:
     return any(scored.get((c.doc_id, c.start, c.end), 1.0) < floor for c in answer.citations)
 
 
-def _others_words(corpus, question: str, answer: Answer) -> bool:
+def _others_words(corpus, q: QuestionParse, answer: Answer) -> bool:
     """For "what did X say", whether every sentence the answer cites is the words of someone
     else that the source names: the same check the learned selector applies to its candidates
     (``answer.someone_elses_words``), applied to the hand-written selector's answer."""
-    q = parse_question(question)
     if not names_a_subject(q) or not answer.citations:
         return False
     befores = []

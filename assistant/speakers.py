@@ -24,7 +24,7 @@ from .names import (GROUP, MEDIA, MORE_NAME, NON_PERSON, ROLE_MODIFIERS, ROLE_NO
                     after_prepositions, doc_spans, group_name, introduced_people, is_person_name, known_in, names,
                     spelling)
 from .question import speech_verb
-from .text import STOPWORDS
+from .text import QUOTE_MARK, STOPWORDS
 
 __all__ = ["Actor", "SentenceInfo", "DocSpeakers", "analyse", "merge_people", "display_name"]
 
@@ -133,17 +133,16 @@ def display_name(actor: Actor) -> str:
     return actor.name[:1].upper() + actor.name[1:]
 
 
-_QUOTE_MARKS = re.compile(r'[“”"]')
 _NONSPACE = re.compile(r"\S")
 
 
 def _mask_quotes(text: str, inside: bool) -> tuple[str, bool]:
     """``text`` with quoted words blanked (offsets kept), and whether a quotation is still
     open at its end. Curly quotes open and close; straight double quotes toggle."""
-    if not inside and not _QUOTE_MARKS.search(text):
+    if not inside and not QUOTE_MARK.search(text):
         return text, False
     out, pos = [], 0
-    for m in _QUOTE_MARKS.finditer(text):
+    for m in QUOTE_MARK.finditer(text):
         seg = text[pos:m.start()]
         out.append(_NONSPACE.sub("_", seg) if inside else seg)
         mark = m.group()

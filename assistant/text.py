@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["tokenize", "stem", "STOPWORDS", "content_terms", "words", "redundant"]
+__all__ = ["tokenize", "stem", "STOPWORDS", "content_terms", "words", "redundant", "QUOTE_MARK"]
 
+QUOTE_MARK = re.compile(r"[“”\"]")  # a quotation mark, curly or straight
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 
 STOPWORDS = frozenset(

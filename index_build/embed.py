@@ -283,13 +283,24 @@ BF16_PROBE = 4
 BF16_PAD = 32
 
 
-@functools.lru_cache(maxsize=None)
-def _cpu_has(*flags: str) -> bool:
+@functools.lru_cache(maxsize=1)
+def _cpuinfo() -> dict[str, str]:
+    """The first CPU's fields from /proc/cpuinfo ("model name", "flags"…); empty elsewhere."""
+    out: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            have = next((set(ln.split(":", 1)[1].split()) for ln in f if ln.startswith("flags")), set())
+            for ln in f:
+                if not ln.strip():
+                    break  # the end of the first processor's block
+                key, _, value = ln.partition(":")
+                out.setdefault(key.strip(), value.strip())
     except OSError:
-        return False
+        pass
+    return out
+
+
+def _cpu_has(*flags: str) -> bool:
+    have = set(_cpuinfo().get("flags", "").split())
     return any(flag in have for flag in flags)
 
 
@@ -301,12 +312,7 @@ def _machine() -> str:
     import platform
     from importlib import metadata
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
+    cpu = _cpuinfo().get("model name") or platform.processor() or platform.machine()
     versions = []
     for pkg in ("torch", "onnxruntime"):
         try:
