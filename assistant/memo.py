@@ -24,7 +24,8 @@ from index_build.errors import BriefingError
 from .corpus import Corpus
 from .memo_gather import Gathered, gather
 from .memo_contrast import disagreements
-from .memo_sections import Draft, bottom_line, developments, open_questions, positions, timeline
+from .memo_budget import TRIMMED_NOTE, within_budget, word_budget
+from .memo_sections import Draft, bottom_line, developments, open_questions, positions, timeline, unconfirmed
 from .models import Citation, Filters
 from .verify import citation_valid
 
@@ -37,6 +38,7 @@ SECTION_TITLES = {
     "developments": "Key developments",
     "positions": "Positions by actor",
     "disagreements": "Where sources disagree",
+    "unconfirmed": "Unconfirmed or disputed",
     "timeline": "Timeline",
     "open_questions": "Open questions",
 }
@@ -45,6 +47,7 @@ EMPTY_NOTES = {
     "developments": "No further developments in the sources.",
     "positions": "The sources quote no one on this topic.",
     "disagreements": "No contrasting statements found in the sources.",
+    "unconfirmed": "The sources mark nothing on this topic as alleged, denied or unconfirmed.",
     "timeline": "The sources give no dates for these events.",
     "open_questions": "The sources raise no open questions on this topic.",
 }
@@ -89,6 +92,7 @@ class Memo:
     mode: str = "extractive"
     timings_ms: dict = field(default_factory=dict, compare=False, hash=False)
     dropped: tuple[str, ...] = ()  # generated sentences that verification removed
+    budget: int | None = None  # the word budget it was held to (None: --long)
 
     @property
     def title(self) -> str:
@@ -110,6 +114,7 @@ class Memo:
             "sources": [asdict(s) for s in self.sources],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "dropped": list(self.dropped),
+            "budget": self.budget,
         }
 
 
@@ -126,6 +131,7 @@ def memo_from_json(data: dict) -> Memo:
                                  c["end"], c["quote"]) for c in data["citations"]),
         sources=tuple(MemoSource(**s) for s in data["sources"]),
         dropped=tuple(data.get("dropped", ())),
+        budget=data.get("budget"),
     )
 
 
@@ -179,12 +185,14 @@ class _Citer:
 
 
 def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Progress | None = None,
-               llm: str | None = None, now: dt.datetime | None = None) -> Memo:
+               llm: str | None = None, now: dt.datetime | None = None, long: bool = False) -> Memo:
     """A briefing memo on ``topic`` from the assistant's index.
 
     ``progress(stage, done, total)`` is called as work proceeds (stages ``gather``,
     ``write``). ``llm``: a generator spec as for answers (``extractive`` forces the
-    extractive memo; default: the configured ``BRIEFING_LLM``, else extractive)."""
+    extractive memo; default: the configured ``BRIEFING_LLM``, else extractive).
+    ``long``: no length budget (by default the memo's words are at most a quarter of the
+    words of the documents it cites, and at most ``MAX_WORDS``; see ``memo_budget``)."""
     topic = (topic or "").strip()
     if not topic:
         raise BriefingError("a memo needs a topic, e.g. briefing memo \"Russia and the North Korea sanctions\"")
@@ -195,38 +203,46 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
     g = gather(corpus, topic, filters, progress)
     t1 = time.perf_counter()
     citer = _Citer(corpus, g)
-    sections: list[Section] = []
     # The same choice of language model as for answers (an injected one in tests).
     generator = assistant._generator_for(llm) if hasattr(assistant, "_generator_for") else None
     dropped: list[str] = []
     used: set[tuple[str, int]] = set()  # sentences the leading sections quote: not repeated later
     said: list[str] = []
     builders = {
-        "bottom_line": lambda: bottom_line(g),
+        "bottom_line": lambda: bottom_line(g, corpus.embedder),
         "developments": lambda: developments(g, used, said),
         "positions": lambda: positions(g, used),  # actors of the leading sentences come first
         "disagreements": lambda: disagreements(g),
+        "unconfirmed": lambda: unconfirmed(g, used),
         "timeline": lambda: timeline(g),
         "open_questions": lambda: open_questions(g, used, said),
     }
     steps = list(SECTION_TITLES)
+    drafts: dict[str, list[Draft]] = {}
     for i, key in enumerate(steps):
         progress("write", i, len(steps))
-        drafts = builders[key]()
-        if key in ("bottom_line", "developments", "open_questions"):
-            for d in drafts:
+        drafts[key] = builders[key]()
+        if key in ("bottom_line", "developments", "unconfirmed", "open_questions"):
+            for d in drafts[key]:
                 used |= d.keys
                 for doc_id, first, last, _ in d.units:
                     start, end = g.docs[doc_id].span(first, last)
                     said.append(g.docs[doc_id].doc.text[start:end])
+    budget = None if long else word_budget(g, drafts)
+    trimmed: set[str] = set()
+    if budget is not None:
+        drafts, trimmed = within_budget(g, drafts, budget)
+    sections: list[Section] = []
+    for key in steps:
         if key == "bottom_line" and generator is not None and g.pool:
             from .memo_generate import generated_bottom_line
 
-            bullets, lost = generated_bottom_line(generator, g, citer, lambda: citer.bullets(drafts))
+            bullets, lost = generated_bottom_line(generator, g, citer, lambda: citer.bullets(drafts[key]))
             dropped += lost
         else:
-            bullets = citer.bullets(drafts)
-        sections.append(Section(key, SECTION_TITLES[key], tuple(bullets), "" if bullets else EMPTY_NOTES[key]))
+            bullets = citer.bullets(drafts[key])
+        note = "" if bullets else (TRIMMED_NOTE if key in trimmed else EMPTY_NOTES[key])
+        sections.append(Section(key, SECTION_TITLES[key], tuple(bullets), note))
     progress("write", len(steps), len(steps))
     sources = _sources(g, citer.citations)
     t2 = time.perf_counter()
@@ -234,7 +250,7 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
     return Memo(topic, when, tuple(sections), tuple(citer.citations), tuple(sources), filters,
                 "generative" if generator is not None else "extractive",
                 {**g.timings_ms, "gather": (t1 - t0) * 1000, "write": (t2 - t1) * 1000, "total": (t2 - t0) * 1000},
-                tuple(dropped))
+                tuple(dropped), budget)
 
 
 def _sources(g: Gathered, citations: list[Citation]) -> list[MemoSource]:

@@ -199,7 +199,7 @@ def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: P
     timings["analyse"] += (time.perf_counter() - t0) * 1000
     passages = sorted((p for p in best.values() if p.doc_id in docs), key=lambda p: (p.rank, -p.score))
     return Gathered(topic, terms, docs, {d: relevance[d] for d in docs}, pool, passages, queries, timings,
-                    _chunk_rows(corpus, set(docs)))
+                    _chunks=_chunk_rows(corpus, set(docs)))
 
 
 def _pool(terms, docs: dict[str, DocSpeakers], passages: list[Passage]) -> list[Pooled]:

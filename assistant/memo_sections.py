@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .memo_gather import Gathered, Pooled, pool_centrality
 from .speakers import Actor, display_name
 from .text import tokenize, words
 from .timeline import TimeRef, find_dates, parse_published
 
-__all__ = ["Draft", "bottom_line", "developments", "positions", "timeline", "open_questions", "draft", "pick",
+__all__ = ["Draft", "bottom_line", "developments", "positions", "unconfirmed", "unconfirmed_mark", "timeline", "open_questions", "draft", "pick",
            "statement", "standalone", "unit", "actor_named", "redundant"]
 
 
@@ -41,12 +43,29 @@ _EVENT = re.compile(r"\b(\w+ed|met|made|said|told|flew|sent|took|gave|went|came|
 _OPEN_CUES = [
     (re.compile(r"\b(unclear|uncertain|unknown|remains to be seen|open question|unresolved|undecided|"
                 r"skeptical|sceptical|doubts?|doubtful|not knowing|no intention|far apart|yet to|"
-                r"hasn[’']t committed|has not committed|long way to go|could not be reached|declined to comment|"
-                r"(?:didn[’']t|did not) (?:immediately )?respond|whether)\b", re.I), 1.0),
+                r"hasn[’']t committed|has not committed|long way to go|whether)\b", re.I), 1.0),
     (re.compile(r"\b(hope|might|may|could|would need|risk|unless|question|if)\b"), 0.5),
     (re.compile(r"\b(still|remain|remains|yet)\b", re.I), 0.3),
 ]
-BOTTOM_LINE_MAX = 4
+# Claims the sources themselves mark as unconfirmed or contested; the first mark found labels
+# the item. ("Did not respond" is here, not under open questions: it says a claim went
+# unanswered, it asks nothing.)
+_UNCONFIRMED = [
+    ("Denied", re.compile(r"\b(den(?:y|ies|ied|ying)|denials?|refut(?:e|es|ed|ing)|(?:rejected|dismissed) "
+                          r"(?:the|these|those|such) (?:claims?|accusations?|allegations?|reports?|charges?))\b", re.I)),
+    ("Disputed", re.compile(r"\b(disput(?:e|es|ed|ing)|contested|contradict(?:s|ed|ing)?)\b", re.I)),
+    ("Alleged", re.compile(r"\b(alleg(?:e|es|ed|edly|ing|ations?)|accus(?:e|es|ed|ing|ations?))\b", re.I)),
+    ("Unverified", re.compile(r"\b(unconfirmed|unverified|(?:could|can)(?: ?not|n[’']t) (?:be )?(?:independently )?"
+                              r"(?:verif|confirm)\w*|(?:not|n[’']t) (?:been )?(?:independently )?(?:verified|confirmed))\b",
+                              re.I)),
+    ("Reportedly", re.compile(r"\b(reportedly|purportedly|supposedly|rumou?r(?:s|ed)?|unnamed (?:officials?|sources?)|"
+                              r"according to (?:reports|people familiar|sources|unnamed))\b", re.I)),
+    ("No response", re.compile(r"\b((?:did not|didn[’']t|has not|hasn[’']t|have not|haven[’']t) (?:immediately )?"
+                               r"(?:respond|reply|return)\w*|declined to comment|could not be reached|"
+                               r"no immediate (?:response|comment)|unavailable for comment)\b", re.I)),
+]
+UNCONFIRMED_MAX = 5
+BOTTOM_LINE_MAX = 5
 DEVELOPMENTS_MAX = 6
 ACTORS_MAX = 12
 PER_ACTOR = 3
@@ -96,18 +115,77 @@ def pick(cands: list[tuple[float, Pooled]], g: Gathered, limit: int, used: set, 
 
 
 # -- bottom line, developments, open questions -----------------------------------------------
-def bottom_line(g: Gathered) -> list[Draft]:
-    """2–4 sentences: the lead-like, central, on-topic statements of different documents."""
-    cent = pool_centrality(g)
-    lead = {0: 1.0, 1: 0.6, 2: 0.3}
-    cands = [(0.45 * p.relevance + 0.2 * cent.get(p.key, 0) + 0.2 * lead.get(p.position, 0) + 0.15 * p.context, p)
-             for p in g.pool if standalone(g, p) and p.relevance > 0]
-    n_docs = len({p.doc_id for _, p in cands})
-    limit = min(BOTTOM_LINE_MAX, max(2, n_docs))
-    chosen = pick(cands, g, limit, set(), per_doc=1 if n_docs >= limit else 2)
-    if len(chosen) < 2:
-        chosen = pick(cands, g, 2, set())
-    return [draft([unit(g, p)]) for p in chosen]
+# Bottom line: topic-biased LexRank (Erkan & Radev 2004; Otterbacher et al. 2005) over the
+# on-topic statements, with the index's own embedder as the similarity.
+CENTRALITY_POOL = 80  # the most on-topic statements that enter the graph
+SAME_DOC_WEIGHT = 0.5  # an echo in another document counts double one in the same document
+DAMPING = 0.85
+NEAR_DUPLICATE = 0.8  # cosine above which two statements say the same thing
+
+
+def lexrank(vectors: np.ndarray, groups: list[str], bias: np.ndarray, iterations: int = 50) -> np.ndarray:
+    """Stationary scores of a random walk over the cosine-similarity graph of ``vectors``
+    that jumps back to statements in proportion to ``bias`` (their share of the topic).
+    Edges within one group (a document) weigh ``SAME_DOC_WEIGHT``."""
+    n = len(vectors)
+    v = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    sim = np.clip(v @ v.T, 0.0, None)
+    np.fill_diagonal(sim, 0.0)
+    same = np.array([[a == b for b in groups] for a in groups])
+    sim = sim * np.where(same, SAME_DOC_WEIGHT, 1.0)
+    rows = sim.sum(axis=1, keepdims=True)
+    walk = np.where(rows > 0, sim / np.maximum(rows, 1e-12), 1.0 / n)
+    jump = bias / bias.sum() if bias.sum() > 0 else np.full(n, 1.0 / n)
+    r = np.full(n, 1.0 / n)
+    for _ in range(iterations):
+        r = DAMPING * walk.T @ r + (1 - DAMPING) * jump
+    return r
+
+
+def bottom_line(g: Gathered, embedder=None) -> list[Draft]:
+    """3–5 statements: the most central claims across the sources (what many sentences of
+    other documents also say, biased to the topic), near-duplicates removed, each from a
+    different passage and, while there are enough documents, a different document."""
+    ranked = sorted((p for p in g.pool if standalone(g, p) and p.relevance > 0),
+                    key=lambda p: (-(p.relevance + 0.5 * p.context), p.doc_id, p.index))[:CENTRALITY_POOL]
+    if not ranked:
+        return []
+    texts = [g.info(p).text for p in ranked]
+    vectors = None
+    if embedder is not None and len(ranked) >= 3:
+        vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+    if vectors is not None and len(vectors) == len(ranked):
+        bias = np.array([p.relevance + 0.5 * p.context for p in ranked])
+        score = lexrank(vectors, [p.doc_id for p in ranked], bias)
+        unit_vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    else:  # no embedder (or too few statements for a graph): shared terms
+        cent = pool_centrality(g)
+        score = np.array([0.6 * p.relevance + 0.4 * cent.get(p.key, 0.0) for p in ranked])
+        unit_vectors = None
+    n_docs = len({p.doc_id for p in ranked})
+    limit = min(BOTTOM_LINE_MAX, max(3, n_docs))
+    chosen: list[int] = []
+    passages: set[str] = set()
+    per_doc: dict[str, int] = {}
+    for one_per_doc in (True, False):
+        for i in np.argsort(-score, kind="stable"):
+            p = ranked[i]
+            if len(chosen) >= limit or i in chosen:
+                continue
+            if one_per_doc and per_doc.get(p.doc_id, 0) >= 1:
+                continue
+            start, end = g.docs[p.doc_id].span(*g.docs[p.doc_id].unit(p.index))
+            passage = g.chunk_for(p.doc_id, start, end) or f"{p.doc_id}:{p.index}"
+            if passage in passages or any(redundant(p.stems, ranked[j].stems) for j in chosen):
+                continue
+            if unit_vectors is not None and any(float(unit_vectors[i] @ unit_vectors[j]) > NEAR_DUPLICATE
+                                                for j in chosen):
+                continue
+            chosen.append(int(i))
+            passages.add(passage)
+            per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
+    # A central claim the source itself marks as alleged or unconfirmed says so.
+    return [draft([unit(g, ranked[i])], label=unconfirmed_mark(texts[i]) or "") for i in chosen]
 
 
 def developments(g: Gathered, used: set[tuple[str, int]], against: list[str]) -> list[Draft]:
@@ -137,6 +215,28 @@ def open_questions(g: Gathered, used: set[tuple[str, int]], against: list[str]) 
             cands.append((min(cue, 2.0) * (0.3 + p.relevance + 0.5 * p.context), p))
     chosen = pick(cands, g, OPEN_QUESTIONS_MAX, used, per_doc=3, against=against)
     return [draft([unit(g, p)]) for p in chosen]
+
+
+def unconfirmed_mark(text: str) -> str | None:
+    """"Alleged", "Denied", "Disputed", "Unverified", "Reportedly" or "No response" when the
+    sentence marks its claim so, else None."""
+    return next((label for label, pattern in _UNCONFIRMED if pattern.search(text)), None)
+
+
+def unconfirmed(g: Gathered, used: set[tuple[str, int]]) -> list[Draft]:
+    """Claims the sources mark as alleged, denied, disputed, unverified or unanswered, each
+    labelled with the mark ("Alleged", "Denied", …), most on-topic first."""
+    cands, marks = [], {}
+    for p in g.pool:
+        s = g.info(p)
+        if not statement(g, p) or p.relevance <= 0:
+            continue
+        mark = unconfirmed_mark(s.text)
+        if mark is not None:
+            marks[p.key] = mark
+            cands.append((p.relevance + 0.5 * p.context, p))
+    chosen = pick(cands, g, UNCONFIRMED_MAX, used, per_doc=3)
+    return [draft([unit(g, p)], label=marks[p.key]) for p in chosen]
 
 
 # -- positions by actor ----------------------------------------------------------------------

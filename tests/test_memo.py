@@ -16,7 +16,8 @@ from tests.assistant_fixtures import build_seed_index
 from tests.conftest import SEED_000, SEED_001
 
 TOPIC = "Russia and the North Korea sanctions"
-SECTION_KEYS = ["bottom_line", "developments", "positions", "disagreements", "timeline", "open_questions"]
+SECTION_KEYS = ["bottom_line", "developments", "positions", "disagreements", "unconfirmed", "timeline",
+                "open_questions"]
 PORTS = """---
 title: Envoys agree to reopen the northern harbour at Wonsan
 publisher: Harbour Daily
@@ -47,6 +48,15 @@ def assistant(seed_settings):
 
 @pytest.fixture(scope="module")
 def memo(assistant):
+    """The long memo (no length budget): every section's choices are visible."""
+    from assistant.memo import write_memo
+
+    return write_memo(assistant, TOPIC, long=True)
+
+
+@pytest.fixture(scope="module")
+def short_memo(assistant):
+    """The memo as `briefing memo` writes it by default: within its word budget."""
     from assistant.memo import write_memo
 
     return write_memo(assistant, TOPIC)
@@ -66,14 +76,82 @@ def test_memo_has_every_section_with_title_and_date(memo):
 
     assert [s.key for s in memo.sections] == SECTION_KEYS
     assert [s.title for s in memo.sections] == ["Bottom line", "Key developments", "Positions by actor",
-                                                 "Where sources disagree", "Timeline", "Open questions"]
+                                                 "Where sources disagree", "Unconfirmed or disputed", "Timeline",
+                                                 "Open questions"]
     assert all(s.bullets for s in memo.sections), [s.key for s in memo.sections if not s.bullets]
-    assert 2 <= len(memo.section("bottom_line").bullets) <= 4
+    assert memo.budget is None
     assert memo.title == f"Briefing: {TOPIC}"
     assert dt.datetime.fromisoformat(memo.generated).year >= 2024
     assert {s.source for s in memo.sources} == {SEED_000, SEED_001}  # the harbour article is off topic
     seed = next(s for s in memo.sources if s.source == SEED_000)
     assert (seed.publisher, seed.published) == ("The Washington Post", "2017")
+
+
+def test_bottom_line_is_three_to_five_central_claims_from_different_passages(memo):
+    bottom = memo.section("bottom_line").bullets
+    assert 3 <= len(bottom) <= 5
+    spans = [memo.citation(n) for b in bottom for n in b.citations]
+    assert len({c.chunk_id for c in spans}) == len(spans)  # each from a different passage
+    assert len({c.doc_id for c in spans}) == min(len(spans), len(memo.sources))  # across the sources
+    # the claim the source marks as alleged says so
+    alleged = [b for b in bottom if "allegedly" in b.text]
+    assert all(b.label == "Alleged" for b in alleged)
+
+
+def test_lexrank_prefers_the_claim_other_documents_echo():
+    import numpy as np
+
+    from assistant.memo_sections import lexrank
+
+    # three documents: two say nearly the same thing (0, 2), one statement stands alone (1, 3)
+    vectors = np.array([[1.0, 0.1, 0.0], [0.0, 1.0, 0.2], [0.95, 0.15, 0.05], [0.1, 0.2, 1.0]])
+    scores = lexrank(vectors, ["a", "a", "b", "c"], np.ones(4))
+    assert scores.argmax() in (0, 2) and scores[3] < scores[0]
+    # the topic bias moves the walk towards the on-topic statement
+    biased = lexrank(vectors, ["a", "a", "b", "c"], np.array([0.0, 0.0, 0.0, 1.0]))
+    assert biased[3] > scores[3]
+
+
+def test_default_memo_is_shorter_than_a_quarter_of_its_sources(short_memo, memo, assistant):
+    from assistant.memo_budget import MAX_WORDS, MIN_WORDS, SHARE, TRIMMED_NOTE
+    from assistant.text import words
+
+    cited = {c.doc_id for c in short_memo.citations}
+    source_words = sum(len(words(assistant.corpus.document(d).text)) for d in cited)
+    memo_words = sum(len(words(b.text)) - len(b.citations) + len(words(b.label)) for s in short_memo.sections
+                     for b in s.bullets)
+    memo_words += len({(s.key, b.group) for s in short_memo.sections for b in s.bullets if b.group}) * 6
+    assert short_memo.budget is not None and short_memo.budget <= max(MIN_WORDS, min(MAX_WORDS, SHARE * source_words)) + 1
+    assert memo_words <= short_memo.budget + 10, (memo_words, short_memo.budget)
+    long_words = sum(len(words(b.text)) for s in memo.sections for b in s.bullets)
+    assert long_words > 2 * memo_words  # the long memo is really longer
+    # the bottom line is never cut; a section the budget emptied says so
+    assert short_memo.section("bottom_line").bullets == memo.section("bottom_line").bullets
+    assert any(s.note == TRIMMED_NOTE for s in short_memo.sections)
+    assert short_memo.section("positions").bullets and short_memo.section("disagreements").bullets
+    # no sentence is quoted twice in a short memo, but for the two sides of a disagreement
+    spans = [n for s in short_memo.sections if s.key != "disagreements" for b in s.bullets for n in b.citations]
+    assert len(spans) == len(set(spans))
+
+
+def test_unconfirmed_or_disputed_holds_what_the_sources_mark_so(memo):
+    items = memo.section("unconfirmed").bullets
+    labels = {b.label for b in items}
+    assert labels <= {"Alleged", "Denied", "Disputed", "Unverified", "Reportedly", "No response"}
+    assert any(b.label == "No response" and "didn’t immediately respond" in b.text for b in items)
+    # an unanswered request is not an open question
+    assert not any("respond" in b.text for b in memo.section("open_questions").bullets)
+
+
+def test_unconfirmed_marks():
+    from assistant.memo_sections import unconfirmed_mark
+
+    assert unconfirmed_mark("The ministry denied the report on Tuesday.") == "Denied"
+    assert unconfirmed_mark("He allegedly met the envoy twice.") == "Alleged"
+    assert unconfirmed_mark("The figures could not be independently verified.") == "Unverified"
+    assert unconfirmed_mark("The company did not respond to a request for comment.") == "No response"
+    assert unconfirmed_mark("Officials reportedly discussed a ceasefire.") == "Reportedly"
+    assert unconfirmed_mark("The talks ended with an agreement to reopen the harbour.") is None
 
 
 def test_every_bullet_is_cited_and_every_citation_is_exact(memo, assistant):
@@ -186,7 +264,7 @@ def test_timeline_resolves_dates_only_where_the_article_date_allows(memo, assist
     monday = [b for b in memo.section("timeline").bullets if "made a quiet trip to Moscow on Monday" in b.text]
     assert monday and monday[0].label == "“on Monday” (relative; article dated 2017)"
     assert "2017 (published)" in labels
-    dated = write_memo(assistant, "northern harbour Wonsan talks")
+    dated = write_memo(assistant, "northern harbour Wonsan talks", long=True)
     assert {s.source for s in dated.sources} == {"ports.md"}
     assert "4 Mar 2019 (Monday)" in [b.label for b in dated.section("timeline").bullets]
 
@@ -407,7 +485,7 @@ def test_verify_reports_stale_moved_and_missing_citations_after_sources_change(t
     from tests.fakes import FakeEmbedder
 
     settings = build_seed_index(tmp_path / "changing")
-    memo = write_memo(_assistant(settings), TOPIC)
+    memo = write_memo(_assistant(settings), TOPIC, long=True)
     export(memo, tmp_path / "memo.md")
     export(memo, tmp_path / "memo.docx")
     higgins = next(c for c in memo.citations if "increase pressure on [North Korea]" in c.quote)
@@ -468,7 +546,7 @@ def test_verify_moved_citations_hold_and_fix_rewrites_their_anchors(tmp_path):
     from assistant.memo_export import export
 
     settings = build_seed_index(tmp_path / "moving")
-    memo = write_memo(_assistant(settings), TOPIC)
+    memo = write_memo(_assistant(settings), TOPIC, long=True)
     names = ("memo.md", "memo.html", "memo.docx")
     for name in names:
         export(memo, tmp_path / name)
@@ -514,7 +592,7 @@ def test_verify_after_one_word_changed_fails_only_on_that_quote(tmp_path):
     from assistant.memo_export import export
 
     settings = build_seed_index(tmp_path / "one-word")
-    memo = write_memo(_assistant(settings), TOPIC)
+    memo = write_memo(_assistant(settings), TOPIC, long=True)
     export(memo, tmp_path / "memo.md")
     think = next(c for c in memo.citations if c.quote.startswith("“We think it’s just another very small step"))
     moved = [c for c in memo.citations if c.source == SEED_000 and c.start > think.end]
@@ -598,9 +676,14 @@ def test_memo_with_the_real_embedder_from_the_command_line(tmp_path, seed_source
     built = run_briefing("--index-dir", idx, "index", seed_sources, "--json", timeout=600)
     assert built.returncode == 0, built.stderr
     out = tmp_path / "memo.md"
-    made = run_briefing("--index-dir", idx, "memo", TOPIC, "-o", out, timeout=600)
+    made = run_briefing("--index-dir", idx, "memo", TOPIC, "--long", "-o", out, timeout=600)
     assert made.returncode == 0, made.stderr
     md = out.read_text(encoding="utf-8")
+    short = run_briefing("--index-dir", idx, "memo", TOPIC, "--json", timeout=600)
+    assert short.returncode == 0, short.stderr
+    brief = json.loads(short.stdout)
+    assert 3 <= len(brief["sections"][0]["bullets"]) <= 5 and brief["budget"] <= 1200
+    assert len(brief["citations"]) < md.count("<!-- briefing-cite")
     for name in ("Joseph Yun", "Igor Morgulov", "Michael Pompeo", "Ri Yong Ho", "Nikki Haley", "Donald Trump"):
         assert f"### {name}" in md, name
     assert "dialogue, not pressure" in md and "increase pressure" in md

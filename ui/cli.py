@@ -433,15 +433,19 @@ def serve(obj: Context, host: str, port: int, auth: str | None, auth_file: str |
 @click.option("--until", callback=_date, help="Only sources published on or before this date.")
 @click.option("--json", "as_json", is_flag=True, help="Print the memo as JSON.")
 @click.option("--llm", help="Write the bottom line with a language model (as for `ask`); default extractive.")
+@click.option("--long", "long_memo", is_flag=True,
+              help="No length budget (by default a memo has at most a quarter of the words of the "
+                   "documents it cites, and at most 1,200).")
 @global_options
 @click.pass_obj
 @friendly
 def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], publisher: tuple[str, ...],
-         since: str | None, until: str | None, as_json: bool, llm: str | None) -> None:
+         since: str | None, until: str | None, as_json: bool, llm: str | None, long_memo: bool) -> None:
     """Write a briefing memo on TOPIC from all indexed sources.
 
-    Bottom line, key developments, positions by actor, where the sources disagree,
-    timeline, open questions and sources; every bullet quotes and cites its passage.
+    Bottom line, key developments, positions by actor, where the sources disagree, what
+    is unconfirmed or disputed, timeline, open questions and sources; every bullet quotes
+    and cites its passage. Shorter than its sources unless --long.
     """
     from assistant.memo import write_memo
     from assistant.memo_export import export, to_markdown
@@ -450,7 +454,7 @@ def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], 
     _not_empty(topic, "topic", 'briefing memo "North Korea sanctions"')
     assistant = Assistant(obj.settings())
     _check_sources(assistant, source)
-    note = write_memo(assistant, topic, _filters(source, publisher, since, until), llm=llm)
+    note = write_memo(assistant, topic, _filters(source, publisher, since, until), llm=llm, long=long_memo)
     if not note.citations:
         click.echo(f"warning: the indexed sources hold nothing on {topic!r}; the memo is empty", err=True)
     if output:
