@@ -18,16 +18,20 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from index_build.errors import BriefingError
 
 from .corpus import Corpus
-from .memo_gather import Gathered, gather
+from .memo_gather import Gathered, _chunk_rows, gather
 from .memo_contrast import disagreements
 from .memo_budget import TRIMMED_NOTE, within_budget, word_budget
 from .memo_sections import Draft, bottom_line, developments, open_questions, positions, timeline, unconfirmed
 from .models import Citation, Filters
 from .verify import citation_valid
+
+if TYPE_CHECKING:
+    from .memo_since import PriorMemo
 
 __all__ = ["Memo", "Section", "Bullet", "MemoSource", "write_memo", "SECTION_TITLES", "EMPTY_NOTES", "memo_from_json"]
 
@@ -158,7 +162,12 @@ class _Citer:
         key = (doc_id, start, end)
         if key in self.by_span:
             return self.by_span[key]
-        doc = self.g.docs[doc_id].doc
+        an = self.g.docs.get(doc_id)
+        doc = an.doc if an is not None else self.corpus.document(doc_id)  # (a changed earlier citation's)
+        if doc is None:
+            return None
+        if an is None and doc_id not in self.g._chunks:
+            self.g._chunks.update(_chunk_rows(self.corpus, {doc_id}))
         c = Citation(n=len(self.citations) + 1, chunk_id=self.g.chunk_for(doc_id, start, end), doc_id=doc_id,
                      source=doc.source, title=doc.title, start=start, end=end, quote=doc.text[start:end])
         if not citation_valid(self.corpus, c):  # re-read from the record, never trusted
@@ -185,14 +194,17 @@ class _Citer:
 
 
 def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Progress | None = None,
-               llm: str | None = None, now: dt.datetime | None = None, long: bool = False) -> Memo:
+               llm: str | None = None, now: dt.datetime | None = None, long: bool = False,
+               since: "PriorMemo | None" = None) -> Memo:
     """A briefing memo on ``topic`` from the assistant's index.
 
     ``progress(stage, done, total)`` is called as work proceeds (stages ``gather``,
     ``write``). ``llm``: a generator spec as for answers (``extractive`` forces the
     extractive memo; default: the configured ``BRIEFING_LLM``, else extractive).
     ``long``: no length budget (by default the memo's words are at most a quarter of the
-    words of the documents it cites, and at most ``MAX_WORDS``; see ``memo_budget``)."""
+    words of the documents it cites, and at most ``MAX_WORDS``; see ``memo_budget``).
+    ``since``: an earlier memo (``memo_since.read_prior``); the memo then opens with what
+    is new since it and which of its citations changed."""
     topic = (topic or "").strip()
     if not topic:
         raise BriefingError("a memo needs a topic, e.g. briefing memo \"Russia and the North Korea sanctions\"")
@@ -228,11 +240,27 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
                 for doc_id, first, last, _ in d.units:
                     start, end = g.docs[doc_id].span(first, last)
                     said.append(g.docs[doc_id].doc.text[start:end])
+    if since is not None:
+        from .memo_since import changed_checks, new_drafts  # (it reads saved memos: memo_export imports us)
+
+        indexed_at = {d["doc_id"]: d.get("indexed_at") or 0.0 for d in corpus.documents()}
+        drafts = {"new_since": new_drafts(g, drafts, since, indexed_at), **drafts}
+        changed = changed_checks(since, corpus)
     budget = None if long else word_budget(g, drafts)
     trimmed: set[str] = set()
     if budget is not None:
         drafts, trimmed = within_budget(g, drafts, budget)
     sections: list[Section] = []
+    if since is not None:
+        from .memo_since import prior_label
+
+        when = prior_label(since)
+        bullets = citer.bullets(drafts.pop("new_since"))
+        sections.append(Section("new_since", f"New since {when}", tuple(bullets),
+                                "" if bullets else f"Nothing in the sources is new since the memo of {when}."))
+        bullets = _changed_bullets(citer, changed, since)
+        sections.append(Section("changed", f"Changed since {when}", tuple(bullets),
+                                "" if bullets else "Every citation of the earlier memo still holds."))
     for key in steps:
         if key == "bottom_line" and generator is not None and g.pool:
             from .memo_generate import generated_bottom_line
@@ -246,11 +274,30 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
     progress("write", len(steps), len(steps))
     sources = _sources(g, citer.citations)
     t2 = time.perf_counter()
-    when = (now or dt.datetime.now().astimezone()).isoformat(timespec="minutes")
+    when = (now or dt.datetime.now().astimezone()).isoformat(timespec="seconds")
     return Memo(topic, when, tuple(sections), tuple(citer.citations), tuple(sources), filters,
                 "generative" if generator is not None else "extractive",
                 {**g.timings_ms, "gather": (t1 - t0) * 1000, "write": (t2 - t1) * 1000, "total": (t2 - t0) * 1000},
                 tuple(dropped), budget)
+
+
+def _changed_bullets(citer: _Citer, checks, prior: "PriorMemo") -> list[Bullet]:
+    """One item per changed or gone citation of the earlier memo: what it quoted, and what
+    its document says there now (cited), if anything."""
+    quotes = {(a.n, a.doc_id, a.start, a.end): a.quote or "" for a in prior.anchors}
+    out = []
+    for c in checks:
+        was = quoted(quotes.get((c.n, c.doc_id, c.start, c.end), ""))
+        if c.status == "missing":
+            out.append(Bullet(f"{was} — {c.source} is no longer in the index.", (), f"Gone (earlier [{c.n}])"))
+            continue
+        n = citer.cite_span(c.doc_id, c.new_start, c.new_end) if c.new_start is not None else None
+        if n is None:
+            out.append(Bullet(f"{was} — no longer in {c.source}.", (), f"Changed (earlier [{c.n}])"))
+        else:
+            now = one_line(citer.citations[n - 1].quote)
+            out.append(Bullet(f"{was} now reads: {now} [{n}]", (n,), f"Changed (earlier [{c.n}])"))
+    return out
 
 
 def _sources(g: Gathered, citations: list[Citation]) -> list[MemoSource]:

@@ -23,7 +23,7 @@ MAX_WORDS = 1200
 MIN_WORDS = 120  # a memo on one short article still gets its bottom line and a few items
 TRIMMED_NOTE = "Left out to keep the memo within its length budget; a long memo has it."
 # Sections whose items stay whatever the budget; the rest in this order at equal rank.
-KEPT = ("bottom_line",)
+KEPT = ("new_since", "bottom_line")
 ORDER = ("positions", "disagreements", "developments", "timeline", "unconfirmed", "open_questions")
 # Sections whose items come in groups (an actor, a disagreement): an item's rank counts
 # within its group, and a later group starts a little later.
@@ -47,6 +47,10 @@ def word_budget(g: Gathered, drafts: dict[str, list[Draft]]) -> int:
     docs = {doc_id for ds in drafts.values() for d in ds for doc_id, *_ in d.units}
     total = sum(len(words(g.docs[d].doc.text)) for d in docs)
     return int(max(MIN_WORDS, min(MAX_WORDS, SHARE * total)))
+
+
+def _published(d: Draft) -> bool:
+    return d.label.endswith("(published)")
 
 
 def within_budget(g: Gathered, drafts: dict[str, list[Draft]], budget: int) -> tuple[dict[str, list[Draft]], set[str]]:
@@ -88,6 +92,11 @@ def within_budget(g: Gathered, drafts: dict[str, list[Draft]], budget: int) -> t
         keep[key].update(members)
         if group:
             headings.add((key, group))
+    # A publication date alone (an article's headline in the timeline) dates nothing once the
+    # events it dated are left out.
+    timeline = drafts.get("timeline", [])
+    events = {d.units[0][0] for i, d in enumerate(timeline) if i in keep["timeline"] and not _published(d)}
+    keep["timeline"] = {i for i in keep["timeline"] if not _published(timeline[i]) or timeline[i].units[0][0] in events}
     out = {key: (ds if key not in keep else [d for i, d in enumerate(ds) if i in keep[key]])
            for key, ds in drafts.items()}
     trimmed = {key for key, ds in drafts.items() if ds and not out[key]}

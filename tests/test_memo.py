@@ -526,6 +526,80 @@ def test_verify_reports_stale_moved_and_missing_citations_after_sources_change(t
     assert f"[{haley[0].n}] missing: {SEED_001} is no longer in the index" in text_out.stdout
 
 
+KREMLIN = """---
+title: Kremlin rejects new UN sanctions push on North Korea
+publisher: Harbour Daily
+date: 2017-09-14
+---
+Russia said on Thursday it would veto any further United Nations sanctions on North Korea this year, a sharp break with Washington over the crisis.
+"Sanctions have reached their limit, and more pressure will only push Pyongyang into a corner," Russian Foreign Minister Sergei Lavrov told reporters in Moscow.
+Lavrov said Russia would instead press for talks between North Korea and the United States under the Russian-Chinese roadmap.
+"""
+
+
+@pytest.mark.parametrize("suffix", [".md", ".docx"])
+def test_since_memo_lists_the_new_article_and_the_edited_citation_and_nothing_else(tmp_path, suffix):
+    """Issue 16: after one new article on the topic and one edited cited sentence, the new memo
+    opens with that article's claims under "New since" and the edited citation under
+    "Changed", and nothing else there."""
+    import datetime as dt
+
+    from assistant.memo import write_memo
+    from assistant.memo_export import export
+    from assistant.memo_since import read_prior
+    from index_build.build import build_index
+    from tests.fakes import FakeEmbedder
+
+    settings = build_seed_index(tmp_path / "since")
+    old = write_memo(_assistant(settings), TOPIC)
+    saved = export(old, tmp_path / f"old{suffix}")
+    edited = next(c for c in old.citations if c.source == SEED_000 and len(c.quote) > 60)
+    text = (settings.sources_dir / SEED_000).read_text(encoding="utf-8")
+    first_word = re.search(r"\b[a-z]{5,}\b", edited.quote).group(0)
+    changed_quote = edited.quote.replace(first_word, first_word.upper(), 1)
+    assert edited.quote in text
+    (settings.sources_dir / SEED_000).write_text(text.replace(edited.quote, changed_quote), encoding="utf-8")
+    (settings.sources_dir / "kremlin.md").write_text(KREMLIN, encoding="utf-8")
+    build_index(settings, embedder=FakeEmbedder())
+
+    prior = read_prior(saved)
+    assert prior.generated == dt.datetime.fromisoformat(old.generated)
+    memo = write_memo(_assistant(settings), TOPIC, since=prior)
+    assert [s.key for s in memo.sections][:3] == ["new_since", "changed", "bottom_line"]
+    new, changed = memo.sections[0], memo.sections[1]
+    assert new.title.startswith("New since ") and changed.title.startswith("Changed since ")
+    assert new.bullets, new.note
+    assert all(memo.citation(n).source == "kremlin.md" for b in new.bullets for n in b.citations)
+    assert "veto any further United Nations sanctions" in " ".join(b.text for b in new.bullets)
+    assert len(changed.bullets) == 1, changed.bullets
+    only = changed.bullets[0]
+    assert only.label == f"Changed (earlier [{edited.n}])"
+    assert edited.quote.split()[0] in only.text and changed_quote in memo.citation(only.citations[0]).quote
+
+    # The same memo again: nothing new, nothing changed.
+    again = export(memo, tmp_path / f"again{suffix}")
+    later = write_memo(_assistant(settings), TOPIC, since=read_prior(again))
+    assert not later.sections[0].bullets and not later.sections[1].bullets
+    assert later.sections[0].note.startswith("Nothing in the sources is new since")
+
+
+def test_since_memo_from_the_command_line_and_its_errors(seed_settings, tmp_path):
+    old = tmp_path / "old.json"
+    res = _cli("--index-dir", seed_settings.index_dir, "memo", TOPIC, "--json")
+    assert res.exit_code == 0
+    old.write_text(res.stdout, encoding="utf-8")
+    res = _cli("--index-dir", seed_settings.index_dir, "memo", TOPIC, "--since-memo", old)
+    assert res.exit_code == 0, res.output
+    assert "## New since " in res.stdout and "## Changed since " in res.stdout
+    assert "Every citation of the earlier memo still holds." in res.stdout
+    notes = tmp_path / "notes.md"
+    notes.write_text("# my notes\n\nno anchors here\n", encoding="utf-8")
+    for bad, says in ((notes, "no citation anchors"), (tmp_path / "nope.md", "no such file")):
+        res = _cli("--index-dir", seed_settings.index_dir, "memo", TOPIC, "--since-memo", bad)
+        assert res.exit_code != 0 and says in res.output and "Traceback" not in res.output, res.output
+        assert len(res.output.strip().splitlines()) == 1
+
+
 def _edit_seed(settings, old: str, new: str) -> None:
     from index_build.build import build_index
     from tests.fakes import FakeEmbedder

@@ -436,11 +436,15 @@ def serve(obj: Context, host: str, port: int, auth: str | None, auth_file: str |
 @click.option("--long", "long_memo", is_flag=True,
               help="No length budget (by default a memo has at most a quarter of the words of the "
                    "documents it cites, and at most 1,200).")
+@click.option("--since-memo", "since_memo", type=click.Path(dir_okay=False),
+              help="An earlier memo (.md, .docx, .html or .json): open with what is new since it and which of "
+                   "its citations changed.")
 @global_options
 @click.pass_obj
 @friendly
 def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], publisher: tuple[str, ...],
-         since: str | None, until: str | None, as_json: bool, llm: str | None, long_memo: bool) -> None:
+         since: str | None, until: str | None, as_json: bool, llm: str | None, long_memo: bool,
+         since_memo: str | None) -> None:
     """Write a briefing memo on TOPIC from all indexed sources.
 
     Bottom line, key developments, positions by actor, where the sources disagree, what
@@ -449,12 +453,15 @@ def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], 
     """
     from assistant.memo import write_memo
     from assistant.memo_export import export, to_markdown
+    from assistant.memo_since import read_prior
     from assistant.service import Assistant
 
     _not_empty(topic, "topic", 'briefing memo "North Korea sanctions"')
+    prior = read_prior(since_memo) if since_memo else None  # a bad file fails before the index loads
     assistant = Assistant(obj.settings())
     _check_sources(assistant, source)
-    note = write_memo(assistant, topic, _filters(source, publisher, since, until), llm=llm, long=long_memo)
+    note = write_memo(assistant, topic, _filters(source, publisher, since, until), llm=llm, long=long_memo,
+                      since=prior)
     if not note.citations:
         click.echo(f"warning: the indexed sources hold nothing on {topic!r}; the memo is empty", err=True)
     if output:

@@ -32,6 +32,7 @@ import gradio as gr  # noqa: E402
 from assistant.corpus import date_key  # noqa: E402
 from assistant.memo import write_memo  # noqa: E402
 from assistant.memo_export import export_all, to_html  # noqa: E402
+from assistant.memo_since import read_prior  # noqa: E402
 from assistant.models import Filters, filter_date  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from index_build.build import build_index  # noqa: E402
@@ -187,10 +188,11 @@ class WebApp:
         return answer.as_json()
 
     # -- memo ---------------------------------------------------------------------------
-    def memo(self, topic, sources, publishers, since, until, progress=gr.Progress()):
+    def memo(self, topic, sources, publishers, since, until, long_memo=False, earlier=None, progress=gr.Progress()):
         """Write a memo on ``topic``: a status line, its preview, and its .md, .docx and .html
         files (in a folder of their own for this request) — no files when the sources hold
-        nothing on the topic."""
+        nothing on the topic. ``long_memo``: no length budget; ``earlier``: the path of an
+        uploaded earlier memo to open with what is new since it."""
         no_files = gr.update(value=None, visible=False)
         topic = (topic or "").strip()
         try:
@@ -200,8 +202,11 @@ class WebApp:
                 raise InputMistake(f"A memo topic is limited to {MAX_TOPIC_CHARS:,} characters (this one has "
                                    f"{len(topic):,}): name the subject in a few words.")
             filters = _filters(sources, publishers, since, until)
+            prior = read_prior(earlier) if earlier else None
         except InputMistake as e:
             return render.notice_html(str(e)), gr.skip(), no_files, gr.skip()
+        except BriefingError as e:  # the earlier memo is not one Briefing can read
+            return render.notice_html(f"The earlier memo cannot be compared: {e}"), gr.skip(), no_files, gr.skip()
         assistant = self._need_assistant()
         stages = list(_MEMO_STAGES)
 
@@ -213,7 +218,7 @@ class WebApp:
 
         progress(0, desc="Starting")
         try:
-            memo = write_memo(assistant, topic, filters, progress=report_progress)
+            memo = write_memo(assistant, topic, filters, progress=report_progress, long=bool(long_memo), since=prior)
             files = export_all(memo, tempfile.mkdtemp(prefix="briefing-memo-")) if memo.citations else {}
         except BriefingError as e:
             return render.notice_html(str(e)), gr.skip(), no_files, gr.skip()
@@ -376,6 +381,14 @@ class WebApp:
                                 with gr.Row():
                                     m_since = gr.Textbox(label="Published since", placeholder="YYYY-MM-DD", min_width=140)
                                     m_until = gr.Textbox(label="Published until", placeholder="YYYY-MM-DD", min_width=140)
+                            with gr.Accordion("Options", open=False, elem_id="memo-options"):
+                                m_long = gr.Checkbox(label="Long memo (no length budget)", value=False,
+                                                     elem_id="memo-long",
+                                                     info="By default a memo has at most a quarter of the words "
+                                                          "of the documents it cites.")
+                                m_earlier = gr.File(label="What's new since an earlier memo (.md, .docx, .html, .json)",
+                                                    file_types=[".md", ".docx", ".html", ".json"], type="filepath",
+                                                    elem_id="memo-since")
                             write = gr.Button("Write memo", variant="primary", elem_id="write-memo")
                             # Progress shows here, in a place of its own, not over the placeholder text.
                             memo_status = gr.HTML("", elem_id="memo-status", padding=False, min_height=76)
@@ -419,7 +432,7 @@ class WebApp:
                                  show_progress="hidden", api_visibility="undocumented")
             chatbot.clear(lambda: ([], ""), outputs=[history, markdown], api_visibility="undocumented")
             viewer.click(self.open_citation, None, viewer, show_progress="minimal", api_visibility="undocumented")
-            memo_io = dict(inputs=[memo_topic, m_sources, m_publishers, m_since, m_until],
+            memo_io = dict(inputs=[memo_topic, m_sources, m_publishers, m_since, m_until, m_long, m_earlier],
                            outputs=[memo_status, memo_preview, memo_files, memo_viewer], show_progress_on=[memo_status],
                            concurrency_id="memo", api_visibility="undocumented")
             memo_topic.submit(self.memo, **memo_io)

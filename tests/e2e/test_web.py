@@ -252,7 +252,7 @@ def test_login_is_required_for_the_page_and_the_api(auth_server, page):
     shot(page, "16-logged-in")
 
 
-def test_memo_tab_writes_a_cited_memo_opens_citations_and_offers_downloads(server, page):
+def test_memo_tab_writes_a_cited_memo_opens_citations_and_offers_downloads(server, page, tmp_path):
     open_app(page, server.url)
     page.get_by_role("tab", name="Memo").click()
     topic = page.get_by_label("Memo topic")
@@ -265,7 +265,6 @@ def test_memo_tab_writes_a_cited_memo_opens_citations_and_offers_downloads(serve
     expect(preview.locator("h2", has_text="Bottom line")).to_be_visible()
     expect(preview.locator("h2", has_text="Positions by actor")).to_be_visible()
     expect(preview).to_contain_text("Pompeo")
-    expect(preview).to_contain_text("Ri Yong Ho")
 
     marker = preview.locator("sup.cite a.cite").first
     expect(marker).to_have_attribute("href", re.compile(r"^#cite:[0-9a-f]+:\d+:\d+$"))
@@ -281,3 +280,19 @@ def test_memo_tab_writes_a_cited_memo_opens_citations_and_offers_downloads(serve
     expect(files.locator('a[href$=".html"]')).to_have_count(1)
     expect(files).to_contain_text("briefing-russia-and-the-north-korea-sanctions")
     shot(page, "17-memo")
+
+    # The long memo, compared with the one just written (downloaded, then uploaded back).
+    href = files.locator('a[href$=".md"]').get_attribute("href")
+    earlier = tmp_path / "earlier.md"
+    earlier.write_bytes(page.request.get(href if href.startswith("http") else server.url.rstrip("/") + href).body())
+    assert "briefing-cite" in earlier.read_text(encoding="utf-8")
+    page.get_by_text("Options", exact=True).click()
+    page.get_by_label("Long memo (no length budget)").check()
+    page.locator("#memo-since input[type=file]").set_input_files(str(earlier))
+    expect(page.locator("#memo-since")).to_contain_text("earlier.md")
+    page.get_by_role("button", name="Write memo").click()
+    expect(preview.locator("h2", has_text="New since")).to_be_visible(timeout=120_000)
+    expect(preview.locator("h2", has_text="Changed since")).to_be_visible()
+    expect(preview).to_contain_text("Every citation of the earlier memo still holds.")
+    expect(preview).to_contain_text("Ri Yong Ho")  # the long memo has every actor
+    shot(page, "17b-memo-since")
