@@ -26,7 +26,8 @@ from .corpus import Corpus
 from .memo_gather import Gathered, _chunk_rows, gather
 from .memo_contrast import disagreements
 from .memo_budget import TRIMMED_NOTE, within_budget, word_budget
-from .memo_sections import Draft, bottom_line, developments, open_questions, positions, timeline, unconfirmed
+from .memo_sections import (Draft, bottom_line, developments, open_questions, positions, timeline, unconfirmed,
+                            who_said_what)
 from .models import Citation, Filters
 from .verify import citation_valid
 
@@ -45,6 +46,7 @@ SECTION_TITLES = {
     "unconfirmed": "Unconfirmed or disputed",
     "timeline": "Timeline",
     "open_questions": "Open questions",
+    "who_said_what": "Who said what",
 }
 EMPTY_NOTES = {
     "bottom_line": "The sources hold nothing on this topic.",
@@ -54,6 +56,7 @@ EMPTY_NOTES = {
     "unconfirmed": "The sources mark nothing on this topic as alleged, denied or unconfirmed.",
     "timeline": "The sources give no dates for these events.",
     "open_questions": "The sources raise no open questions on this topic.",
+    "who_said_what": "The sources quote no one in their own words on this topic.",
 }
 
 
@@ -228,6 +231,7 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
         "unconfirmed": lambda: unconfirmed(g, used),
         "timeline": lambda: timeline(g),
         "open_questions": lambda: open_questions(g, used, said),
+        "who_said_what": lambda: who_said_what(g),
     }
     steps = list(SECTION_TITLES)
     drafts: dict[str, list[Draft]] = {}

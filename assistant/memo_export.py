@@ -131,7 +131,7 @@ def _md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def _md_bullet(b: Bullet) -> str:
+def _md_text(b: Bullet) -> str:
     pieces, last = [], 0
     for m in _MARKER.finditer(b.text):
         if int(m.group(1)) not in b.citations:
@@ -139,8 +139,16 @@ def _md_bullet(b: Bullet) -> str:
         pieces.append(_md(b.text[last:m.start()]) + f" [{m.group(1)}]")
         last = m.end()
     pieces.append(_md(b.text[last:]))
+    return "".join(pieces).strip()
+
+
+def _md_bullet(b: Bullet) -> str:
     label = f"**{_md(b.label)}:** " if b.label else ""
-    return f"- {label}{''.join(pieces).strip()}"
+    return f"- {label}{_md_text(b)}"
+
+
+# Sections shown as a table per group (its items' label in the first column).
+TABLE_SECTIONS = {"who_said_what": ("Outlet", "Statement")}
 
 
 def to_markdown(memo: Memo) -> str:
@@ -152,7 +160,12 @@ def to_markdown(memo: Memo) -> str:
         for group, bullets in _groups(s.bullets):
             if group:
                 lines += [f"### {_md(group)}", ""]
-            lines += [_md_bullet(b) for b in bullets] + [""]
+            if s.key in TABLE_SECTIONS:
+                head = TABLE_SECTIONS[s.key]
+                lines += [f"| {head[0]} | {head[1]} |", "|---|---|"]
+                lines += [f"| {_md(b.label)} | {_md_text(b)} |" for b in bullets] + [""]
+            else:
+                lines += [_md_bullet(b) for b in bullets] + [""]
     lines += ["## Sources", ""]
     for i, s in enumerate(memo.sources, 1):
         about = " — ".join(x for x in (s.title or "(untitled)", s.publisher, s.published or "undated") if x)
@@ -183,6 +196,11 @@ sup.cite a { text-decoration: none; color: #1a4f8b; font-family: Arial, sans-ser
 ol.citations li { margin-bottom: .6rem; }
 ol.citations blockquote { margin: .1rem 0 .1rem 1rem; padding-left: .6rem; border-left: 3px solid #bbb; }
 .where { color: #555; font-size: .9em; }
+table.statements { border-collapse: collapse; width: 100%; margin: .3rem 0 .8rem; }
+table.statements th, table.statements td { border: 1px solid #bbb; padding: .25rem .4rem; text-align: left;
+                                           vertical-align: top; }
+table.statements td:first-child { width: 28%; color: #333; }
+table.statements tr { break-inside: avoid; page-break-inside: avoid; }
 @page { size: A4; margin: 2cm 2cm 2.2cm; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10.5pt; }
@@ -194,6 +212,11 @@ ol.citations blockquote { margin: .1rem 0 .1rem 1rem; padding-left: .6rem; borde
 
 
 def _html_bullet(b: Bullet, memo: Memo) -> str:
+    label = f'<span class="label">{escape(b.label)}:</span> ' if b.label else ""
+    return f"<li>{label}{_html_text(b, memo)}</li>"
+
+
+def _html_text(b: Bullet, memo: Memo) -> str:
     pieces, last = [], 0
     for m in _MARKER.finditer(b.text):
         n = int(m.group(1))
@@ -205,8 +228,7 @@ def _html_bullet(b: Bullet, memo: Memo) -> str:
                       f'title="{escape(c.source)}">[{n}]</a></sup>')
         last = m.end()
     pieces.append(escape(b.text[last:]))
-    label = f'<span class="label">{escape(b.label)}:</span> ' if b.label else ""
-    return f"<li>{label}{''.join(pieces).strip()}</li>"
+    return "".join(pieces).strip()
 
 
 def to_html(memo: Memo, standalone: bool = True) -> str:
@@ -222,7 +244,14 @@ def to_html(memo: Memo, standalone: bool = True) -> str:
         for group, bullets in _groups(s.bullets):
             if group:
                 out.append(f"<h3>{escape(group)}</h3>")
-            out.append("<ul>" + "".join(_html_bullet(b, memo) for b in bullets) + "</ul>")
+            if s.key in TABLE_SECTIONS:
+                head = TABLE_SECTIONS[s.key]
+                out.append(f'<table class="statements"><thead><tr><th scope="col">{escape(head[0])}</th>'
+                           f'<th scope="col">{escape(head[1])}</th></tr></thead><tbody>'
+                           + "".join(f"<tr><td>{escape(b.label)}</td><td>{_html_text(b, memo)}</td></tr>"
+                                     for b in bullets) + "</tbody></table>")
+            else:
+                out.append("<ul>" + "".join(_html_bullet(b, memo) for b in bullets) + "</ul>")
         out.append("</section>")
     out.append('<section class="sources" id="sources"><h2>Sources</h2><ol>')
     out += [f"<li>{escape(_source_line(s))}</li>" for s in memo.sources]
@@ -261,6 +290,19 @@ def to_docx(memo: Memo, path: Path) -> Path:
         para = doc.add_paragraph(style="List Bullet")
         if b.label:
             para.add_run(f"{b.label}: ").bold = True
+        add_text(para, b)
+
+    def add_table(bullets: list[Bullet], head: tuple[str, str]) -> None:
+        table = doc.add_table(rows=1, cols=2)
+        table.style = "Table Grid"
+        for cell, title in zip(table.rows[0].cells, head):
+            cell.paragraphs[0].add_run(title).bold = True
+        for b in bullets:
+            row = table.add_row().cells
+            row[0].paragraphs[0].add_run(b.label)
+            add_text(row[1].paragraphs[0], b)
+
+    def add_text(para, b: Bullet) -> None:
         last = 0
         for m in _MARKER.finditer(b.text):
             if int(m.group(1)) not in b.citations:
@@ -278,6 +320,9 @@ def to_docx(memo: Memo, path: Path) -> Path:
         for group, bullets in _groups(s.bullets):
             if group:
                 doc.add_heading(group, level=2)
+            if s.key in TABLE_SECTIONS:
+                add_table(bullets, TABLE_SECTIONS[s.key])
+                continue
             for b in bullets:
                 add_bullet(b)
     doc.add_heading("Sources", level=1)

@@ -17,7 +17,7 @@ from .speakers import Actor, display_name
 from .text import tokenize, words
 from .timeline import TimeRef, find_dates, parse_published
 
-__all__ = ["Draft", "bottom_line", "developments", "positions", "unconfirmed", "unconfirmed_mark", "timeline", "open_questions", "draft", "pick",
+__all__ = ["Draft", "bottom_line", "developments", "positions", "unconfirmed", "unconfirmed_mark", "who_said_what", "timeline", "open_questions", "draft", "pick",
            "statement", "standalone", "unit", "actor_named", "redundant"]
 
 
@@ -312,6 +312,64 @@ def positions(g: Gathered, featured: set[tuple[str, int]] = frozenset()) -> list
                 seen |= keys
                 chosen.append(draft([quoted_unit], label=label, group=heading))
         out.extend(chosen)
+    return out
+
+
+# -- who said what, across outlets -----------------------------------------------------------
+WHO_ACTORS = 8
+WHO_PER_ACTOR = 4
+SAME_STATEMENT = 0.7  # share of quoted words two outlets' copies of one statement have in common
+
+
+def _outlet(g: Gathered, doc_id: str) -> tuple[tuple[int, int, int], str, str]:
+    doc = g.docs[doc_id].doc
+    pub = parse_published(doc.published)
+    # undated copies sort after dated ones; among equals, by publisher name
+    return ((pub or (9999, 99, 99)), doc.publisher or "(no publisher)", doc.published or "undated")
+
+
+def who_said_what(g: Gathered) -> list[Draft]:
+    """For each actor who is quoted, their quoted statements (mostly their own words, one
+    speaker), each once: the copies several outlets carry of one statement (syndicated,
+    re-reported) are grouped and cited from the earliest publisher, whose name and date
+    label the item, with the other outlets after "also:"."""
+    found: dict[str, list[tuple[tuple[str, int, int], frozenset[str], float]]] = {}
+    for p in g.pool:
+        s = g.info(p)
+        an = g.docs[p.doc_id]
+        if len(s.speakers) != 1 or s.attributed_by is not None or not statement(g, p):
+            continue
+        first, last = an.unit(s.index)
+        if an.quoted_share(first, last) < OWN_WORDS_SHARE:
+            continue
+        said = frozenset(tokenize(an.quoted_words(first, last)))
+        if len(said) < 3:
+            continue
+        entry = ((p.doc_id, first, last), said, p.relevance + 0.5 * p.context)
+        if all(e[0] != entry[0] for e in found.get(s.speakers[0], [])):
+            found.setdefault(s.speakers[0], []).append(entry)
+    order = [name for name, _ in _ranked_actors(g, set())]
+    out: list[Draft] = []
+    for name in sorted(found, key=lambda n: order.index(n) if n in order else len(order))[:WHO_ACTORS]:
+        actor = actor_named(g, name)
+        if actor.kind in ("place", "media"):
+            continue
+        groups: list[list[tuple[tuple[str, int, int], frozenset[str], float]]] = []
+        for entry in sorted(found[name], key=lambda e: -e[2]):
+            home = next((grp for grp in groups if any(
+                len(entry[1] & e[1]) / min(len(entry[1]), len(e[1])) >= SAME_STATEMENT for e in grp)), None)
+            if home is None:
+                groups.append([entry])
+            else:
+                home.append(entry)
+        heading = display_name(actor) + (f" — {actor.role}" if actor.role else "")
+        for grp in groups[:WHO_PER_ACTOR]:
+            copies = sorted(grp, key=lambda e: _outlet(g, e[0][0]))
+            (doc_id, first, last), _, _ = copies[0]
+            _, publisher, date = _outlet(g, doc_id)
+            others = [o for o in dict.fromkeys(_outlet(g, e[0][0])[1] for e in copies[1:]) if o != publisher]
+            label = f"{publisher}, {date}" + (f" (also: {', '.join(others)})" if others else "")
+            out.append(draft([(doc_id, first, last, "")], label=label, group=heading))
     return out
 
 

@@ -115,6 +115,15 @@ class DocSpeakers:
     def span(self, first: int, last: int) -> tuple[int, int]:
         return self.sentences[first].start, self.sentences[last].end
 
+    def quoted_words(self, first: int, last: int) -> str:
+        """The words of sentences ``first``..``last`` that stand inside quotation marks."""
+        inside = self.sentences[first].inside
+        out = []
+        for s in self.sentences[first:last + 1]:
+            masked, inside = _mask_quotes(s.text, inside)
+            out.append("".join(a if a != b else " " for a, b in zip(s.text, masked)))
+        return " ".join(" ".join(out).split())
+
     def quoted_share(self, first: int, last: int) -> float:
         """How much of sentences ``first``..``last`` (their letters and digits) stands inside
         quotation marks: the speaker's own words, against the reporter's."""

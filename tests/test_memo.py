@@ -17,7 +17,7 @@ from tests.conftest import SEED_000, SEED_001
 
 TOPIC = "Russia and the North Korea sanctions"
 SECTION_KEYS = ["bottom_line", "developments", "positions", "disagreements", "unconfirmed", "timeline",
-                "open_questions"]
+                "open_questions", "who_said_what"]
 PORTS = """---
 title: Envoys agree to reopen the northern harbour at Wonsan
 publisher: Harbour Daily
@@ -77,7 +77,7 @@ def test_memo_has_every_section_with_title_and_date(memo):
     assert [s.key for s in memo.sections] == SECTION_KEYS
     assert [s.title for s in memo.sections] == ["Bottom line", "Key developments", "Positions by actor",
                                                  "Where sources disagree", "Unconfirmed or disputed", "Timeline",
-                                                 "Open questions"]
+                                                 "Open questions", "Who said what"]
     assert all(s.bullets for s in memo.sections), [s.key for s in memo.sections if not s.bullets]
     assert memo.budget is None
     assert memo.title == f"Briefing: {TOPIC}"
@@ -598,6 +598,50 @@ def test_since_memo_from_the_command_line_and_its_errors(seed_settings, tmp_path
         res = _cli("--index-dir", seed_settings.index_dir, "memo", TOPIC, "--since-memo", bad)
         assert res.exit_code != 0 and says in res.output and "Traceback" not in res.output, res.output
         assert len(res.output.strip().splitlines()) == 1
+
+
+def _wire(publisher: str, date: str, verb: str) -> str:
+    return f"""---
+title: Russia vows to block more North Korea sanctions
+publisher: {publisher}
+date: {date}
+---
+Russia will block any further United Nations sanctions on North Korea, its foreign minister said, deepening the rift with Washington over the crisis.
+"Sanctions have reached their limit, and more pressure will only push Pyongyang into a corner," Russian Foreign Minister Sergei Lavrov {verb} in Moscow.
+"""
+
+
+def test_who_said_what_groups_one_statement_carried_by_several_outlets(tmp_path):
+    """Issue 16: per actor, their quoted statements with publisher and date; the same
+    statement carried by several outlets is one row, from the earliest publisher."""
+    from assistant.memo import write_memo
+    from assistant.memo_export import to_html, to_markdown
+
+    settings = build_seed_index(tmp_path / "wire", {
+        "late.md": _wire("Evening Herald", "2017-09-16", "told reporters"),
+        "early.md": _wire("Morning Wire", "2017-09-14", "said"),
+    })
+    memo = write_memo(_assistant(settings), TOPIC, long=True)
+    rows = memo.section("who_said_what").bullets
+    lavrov = [b for b in rows if b.group.startswith("Sergei Lavrov")]
+    assert len(lavrov) == 1, lavrov
+    assert lavrov[0].label == "Morning Wire, 2017-09-14 (also: Evening Herald)"
+    assert memo.citation(lavrov[0].citations[0]).source == "early.md"
+    assert "Sanctions have reached their limit" in lavrov[0].text
+    # every row is a quoted statement of its actor alone, once
+    assert len({b.citations for b in rows}) == len(rows)
+    assert all(_share_in_quotes(_quote(memo, b)) >= 0.5 for b in rows)
+    md = to_markdown(memo)
+    assert "| Outlet | Statement |" in md and "| Morning Wire, 2017-09-14 (also: Evening Herald) | " in md
+    assert '<table class="statements">' in to_html(memo)
+    from docx import Document as Docx
+
+    from assistant.memo_export import to_docx
+
+    cells = [[c.text for c in row.cells] for t in Docx(str(to_docx(memo, tmp_path / "m.docx"))).tables
+             for row in t.rows]
+    assert ["Outlet", "Statement"] in cells
+    assert any(r[0] == lavrov[0].label and "Sanctions have reached their limit" in r[1] for r in cells)
 
 
 def _edit_seed(settings, old: str, new: str) -> None:
