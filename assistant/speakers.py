@@ -20,9 +20,10 @@ from dataclasses import dataclass, field, replace
 
 from index_build.models import Document
 
-from .names import (GROUP, MEDIA, MORE_NAME, NON_PERSON, ROLE_MODIFIERS, ROLE_NOUNS, WHEN_WORDS,
+from .names import (GROUP, GROUP_HEADS, MEDIA, MORE_NAME, NON_PERSON, ROLE_MODIFIERS, ROLE_NOUNS, WHEN_WORDS,
                     after_prepositions, doc_spans, group_name, introduced_people, is_person_name, known_in, names,
                     spelling)
+from .nlp import SPEECH_LEMMAS, reported_speakers  # (spaCy itself loads on the first parse)
 from .question import speech_verb
 from .text import QUOTE_MARK, STOPWORDS
 
@@ -41,12 +42,22 @@ _AFTER = re.compile(rf"^(?:\s*,[^,“”\"]{{1,120}},)?\s*(?:{_ADVERBIAL}\s+){{0
 _BEFORE = re.compile(r"(?:\bsaid|\bsays|\btold\s+\w+|\b[Aa]ccording\s+to|\bstatement\s+(?:from|by)|\bwrote|"
                      r"\btweeted|\bquoted)\s+((?:[\w’'.-]+\s+){0,6})$")
 _PRONOUN = re.compile(r"^(?:[“\"]\s*)?(He|She)\b")
+# The attribution after a quotation: "“…,” he said." (quoted words are masked, marks kept)
+_TRAILING_PRONOUN = re.compile(r"[,”\"]\s*(he|she)\b(?=[^“”\"]*$)")
 _QUOTE_OPEN, _QUOTE_CLOSE = "“", "”"
 # After "said X": X ends the clause ("…,” said Joel Wit.", "said Zelenskyy in a video"), unlike
 # "said Russia and China would prefer …", where X is the subject of what was said.
 _CLAUSE_END = re.compile(r"^\s*(?:[,.;:!?”\"’)]|$|(?:in|on|at|during|to|after|before|about|of|from|with|when|while|"
                          r"as|earlier|later|last|this|told|who|whose)\b)")
 _BYLINE = re.compile(r"^\s*(\(c\)|©|copyright)\b", re.I)
+# Inflected verbs of saying: a sentence without one is not parsed for a speaker.
+_SPEECH_FORM = re.compile(r"\b(?:said|told|wrote|written|(?:" + "|".join(sorted(SPEECH_LEMMAS))
+                          + r")(?:s|es|d|ed|ing)?)\b", re.I)
+_DETERMINERS = frozenset("the a an some many several other these those".split())
+_GROUP_SINGULAR = frozenset(h[:-1] if h.endswith("s") else h for h in GROUP_HEADS) | {
+    "authority", "resident", "voter", "worker", "doctor", "teacher", "student", "parent", "witness", "activist",
+    "protester", "investigator", "prosecutor", "police", "officer", "source"}
+PRONOUN_REACH = 4  # "he said" looks back this many sentences for the person who spoke
 _LEADING_CLAUSE = frozenset("""in on at after before since while back shortly as when although though despite
     nonetheless however meanwhile for from during under earlier later last this unlike like with without
     by following amid once if because instead still yet but and so also especially""".split())
@@ -208,10 +219,11 @@ def _headings(doc: Document, spans: list[tuple[int, int]]) -> list[bool]:
     return out
 
 
-def analyse(doc: Document, known: dict[str, str] | None = None) -> DocSpeakers:
+def analyse(doc: Document, known: dict[str, str] | None = None, parse: bool = True) -> DocSpeakers:
     """Actors and per-sentence speakers, subjects and mentions of one document. ``known``:
-    people other documents introduced ({full name: role}), recognised here by full name."""
-    return _Reader(doc, known or {}).read()
+    people other documents introduced ({full name: role}), recognised here by full name.
+    ``parse``: where the rules find no speaker, ask the dependency parse (spaCy)."""
+    return _Reader(doc, known or {}, parse).read()
 
 
 @dataclass
@@ -238,8 +250,9 @@ class _Reader:
     established: the people (and their surnames), the group "the ministry" refers to, who
     issued "the statement", whether a quotation is still open."""
 
-    def __init__(self, doc: Document, known: dict[str, str]):
+    def __init__(self, doc: Document, known: dict[str, str], parse: bool = True):
         self.doc = doc
+        self.parse = parse
         text = doc.text
         self.spans = doc_spans(doc)
         self.places = after_prepositions(text)
@@ -281,14 +294,67 @@ class _Reader:
             self.groups(found, i)
             prev = infos[-1] if infos and infos[-1].line == self.lines[i] else None
             self.pronoun(found, infos[-1] if infos else None)
-            self.carry_over(found, prev, quoted and (started_inside or masked.lstrip().startswith(_QUOTE_OPEN)))
+            opens = masked.lstrip().startswith((_QUOTE_OPEN, '"'))
+            self.carry_over(found, prev, quoted and (started_inside or masked.lstrip().startswith(_QUOTE_OPEN)),
+                            infos[-1] if infos else None, opens and not started_inside and not inside)
             if found.speakers and re.search(r"\bstatement\b", masked):
                 self.statement_by = (found.speakers[0], i)
             infos.append(SentenceInfo(i, a, b, self.lines[i], sent, headings[i], quoted, started_inside,
                                       tuple(found.speakers), tuple(found.subjects), tuple(found.mentions),
                                       found.attributed_by))
         _look_ahead(infos)
+        if self.parse:
+            self.parsed_speakers(infos)
         return DocSpeakers(self.doc, infos, self.actors)
+
+    def parsed_speakers(self, infos: list[SentenceInfo]) -> None:
+        """Where the rules above name no speaker but a verb of saying reports something, the
+        dependency parse's subject of that verb speaks ("law enforcement officials said", "the
+        police chief, who called it …", "His son, George V, insisted …"); "he"/"she" is the
+        person who spoke last, within a few sentences."""
+        todo = [s for s in infos if not s.speakers and not s.heading and _SPEECH_FORM.search(_mask_quotes(
+            s.text, s.inside)[0])]
+        if not todo:
+            return
+        for s, (who, how) in zip(todo, reported_speakers([s.text for s in todo])):
+            if how == "pronoun":
+                name = next((n for x in reversed(infos[max(0, s.index - PRONOUN_REACH):s.index]) for n in x.speakers
+                             if getattr(self.actors.get(n), "kind", "") == "person"), None)
+            elif how == "name":
+                name = self.actor_for(who)
+            else:
+                name = None
+            if name is None:
+                continue
+            infos[s.index] = replace(s, speakers=(name,), subjects=tuple(dict.fromkeys((*s.subjects, name))),
+                                     mentions=tuple(dict.fromkeys((*s.mentions, name))))
+
+    def actor_for(self, phrase: str) -> str | None:
+        """The actor a parsed noun phrase names: a known person or group by full name or
+        surname, else a new person (a name) or group ("law enforcement officials")."""
+        words = phrase.split()
+        while words and words[0].lower() in _DETERMINERS:
+            words = words[1:]
+        if not words:
+            return None
+        name = " ".join(words)
+        known = self.alias.get(name) or self.alias.get(words[-1])
+        if known:
+            return known
+        if name.lower() in self.last_group:
+            return self.last_group[name.lower()]
+        if name in self.actors:
+            return name
+        caps = [w for w in words if w[:1].isupper()]
+        if len(caps) == len(words) and is_person_name(words):
+            return self.add(name, "person").name
+        head = words[-1].lower()
+        head = head[:-3] + "y" if head.endswith("ies") else head[:-1] if head.endswith("s") else head
+        # a named body ("The DOT", "Girl Scouts") or people by role ("law enforcement officials");
+        # not things that "say" ("a steady stream of news reports say …", "3D printers have added …")
+        if len(caps) == len(words) or head in ROLE_NOUNS or head in NON_PERSON or head in _GROUP_SINGULAR:
+            return self.add(name, "group").name
+        return None
 
     def named(self, found: _Found) -> None:
         """Capitalised names: known people, new people who speak or carry a title, places
@@ -349,9 +415,11 @@ class _Reader:
         lead = re.match(r"^[A-Z][^,]{0,80},\s*", masked)
         if lead and lead.group().split()[0].lower() in _LEADING_CLAUSE:
             body = masked[lead.end():]
-        p = _PRONOUN.match(body)
+        p = _PRONOUN.match(body) or _TRAILING_PRONOUN.search(masked)  # "“…,” he said."
         if p is None or prev is None:
             return
+        if p.re is _TRAILING_PRONOUN:
+            body = masked
         who = next((x for x in (*prev.speakers, *prev.subjects)
                     if x in self.actors and self.actors[x].kind == "person"), None)
         if who is None:
@@ -364,9 +432,18 @@ class _Reader:
                 names_found.append(who)
         found.attributed_by = prev.index if prev.attributed_by is None else prev.attributed_by
 
-    def carry_over(self, found: _Found, prev: SentenceInfo | None, in_quotation: bool) -> None:
+    def carry_over(self, found: _Found, prev: SentenceInfo | None, in_quotation: bool,
+                   before: SentenceInfo | None = None, whole_quote: bool = False) -> None:
         """The sentence before, in the same paragraph, lends its speaker: a quotation that goes
-        on past its attribution; "According to Moscow, …" right after the ministry's statement."""
+        on past its attribution; "According to Moscow, …" right after the ministry's statement.
+        And a quotation that opens and closes in a sentence naming no one, right after a quoted
+        sentence of one speaker (``before``, in this paragraph or the one before), goes on in
+        that speaker's words: news quotes a speaker in consecutive paragraphs and names them once."""
+        if (before is not None and whole_quote and not found.speakers and len(before.speakers) == 1
+                and before.quoted and not before.heading):
+            found.speakers = list(before.speakers)
+            found.attributed_by = before.index if before.attributed_by is None else before.attributed_by
+            return
         if prev is None:
             return
         if not found.speakers and in_quotation and prev.speakers and prev.quoted:
