@@ -27,7 +27,7 @@ KEPT = ("new_since", "bottom_line")
 ORDER = ("positions", "disagreements", "developments", "timeline", "unconfirmed", "open_questions", "who_said_what")
 # Sections whose items come in groups (an actor, a disagreement): an item's rank counts
 # within its group, and a later group starts a little later.
-GROUP_STEP = {"positions": 0.34, "disagreements": 1.0, "who_said_what": 0.34}
+GROUP_STEP = {"positions": 0.2, "disagreements": 1.0, "who_said_what": 0.34}
 # A long item waits longer: its rank grows by LENGTH_COST × its share of the budget (a
 # 90-word item in a 370-word budget ranks half a place later than a 1-word one).
 LENGTH_COST = 2.0

@@ -319,9 +319,19 @@ _QUOTE_VERBS = frozenset("say tell write tweet add state insist warn ask reply r
 _OBJECT_VERBS = frozenset("tell call describe ask".split())
 
 
+_SPEAKER_CACHE: dict[str, tuple[str, str]] = {}
+
+
 def reported_speakers(texts: list[str]) -> list[tuple[str, str]]:
-    """``reported_speaker`` of each text (parsed in one ``nlp.pipe`` call)."""
-    return [reported_speaker(d) for d in load_nlp().pipe(texts, batch_size=64)]
+    """``reported_speaker`` of each text (cached by text; new ones parsed in one ``nlp.pipe``
+    call: a memo analyses the same articles again)."""
+    todo = [t for t in dict.fromkeys(texts) if t not in _SPEAKER_CACHE]
+    found = {t: reported_speaker(d) for t, d in zip(todo, load_nlp().pipe(todo, batch_size=64))} if todo else {}
+    with _LOCK:
+        if len(_SPEAKER_CACHE) + len(found) > _SENT_CACHE_LIMIT:
+            _SPEAKER_CACHE.clear()
+        _SPEAKER_CACHE.update(found)
+    return [found[t] if t in found else _SPEAKER_CACHE[t] for t in texts]
 
 
 def parse_sentences(texts: list[str]) -> list[SentenceParse]:

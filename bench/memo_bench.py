@@ -171,7 +171,12 @@ def run(args) -> dict:
         out["warm_split_ms"] = runs[-1][1]
         valid = [assistant.corpus.document(c.doc_id).text[c.start:c.end] == c.quote for c in memo.citations]
         bullets = [b for s in memo.sections for b in s.bullets]
+        from assistant.text import words
+
+        memo_words = sum(len(words(b.label)) + len(words(b.text)) - len(b.citations) for b in bullets)
+        cited_words = sum(len(words(assistant.corpus.document(d).text)) for d in {c.doc_id for c in memo.citations})
         out.update(
+            words=memo_words, cited_words=cited_words, budget=memo.budget,
             citations=len(memo.citations), validity=sum(valid) / max(1, len(valid)),
             uncited=sum(1 for b in bullets if not b.citations), sources=len(memo.sources),
             bullets={s.key: len(s.bullets) for s in memo.sections},
@@ -212,6 +217,10 @@ def render(res: dict, info: dict) -> str:
         ["citation validity (quote == document text at the span)", f"{res['validity']:.3f}", "1.0",
          "yes" if res["validity"] == 1.0 else "NO"],
         ["bullets without a citation", res["uncited"], "0", "yes" if res["uncited"] == 0 else "NO"],
+        ["memo words / words of the documents it cites (budget)",
+         f"{res['words']} / {res['cited_words']} = {res['words'] / max(1, res['cited_words']):.2f} "
+         f"(budget {res['budget']})", "≤ 0.25 and ≤ 1,200 words",
+         "yes" if res["words"] <= min(1200, 0.25 * res["cited_words"]) + 10 else "NO"],
         ["citations / sources cited / actors", f"{res['citations']} / {res['sources']} / {res['actors']}", "", ""],
         ["bullets per section", ", ".join(f"{k} {v}" for k, v in res["bullets"].items()), "", ""],
         ["timeline entries with a calendar date", res["resolved_dates"], "", ""],

@@ -801,6 +801,17 @@ def test_memo_with_the_real_embedder_from_the_command_line(tmp_path, seed_source
     assert short.returncode == 0, short.stderr
     brief = json.loads(short.stdout)
     assert 3 <= len(brief["sections"][0]["bullets"]) <= 5 and brief["budget"] <= 1200
+    # the README's excerpt is this memo's real output (bullets and table rows, anchors aside)
+    from assistant.memo import memo_from_json
+    from assistant.memo_export import to_markdown
+    from tests.conftest import ROOT
+
+    real = to_markdown(memo_from_json(brief))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    excerpt = readme.split("```markdown\n# Briefing: " + TOPIC, 1)[1].split("\n```", 1)[0]
+    shown = [line for line in excerpt.splitlines() if line.startswith(("- ", "| ", "## ", "### "))]
+    assert len(shown) >= 8
+    assert [line for line in shown if line not in real] == []
     assert len(brief["citations"]) < md.count("<!-- briefing-cite")
     for name in ("Joseph Yun", "Igor Morgulov", "Michael Pompeo", "Ri Yong Ho", "Nikki Haley", "Donald Trump"):
         assert f"### {name}" in md, name
@@ -842,3 +853,36 @@ def test_parsed_speaker_is_the_subject_of_a_reporting_verb():
     assert who("Nominees were announced by the Recording Academy in November.")[0] != "Nominees"
     assert who("“I have been told that I must do another test,” the letter read.")[0] != "I"
     assert who("Dictionary.com added 300 new words, including “sexts.”") == ("", "")
+
+
+HARBOUR_WEEK = """---
+title: Wonsan harbour reopens after weeks of talks
+publisher: Harbour Daily
+date: 2019-03-08
+---
+The northern harbour at Wonsan reopened to cargo ships on Friday, port officials said.
+Envoys first met in Seoul on Monday to discuss reopening the harbour.
+A draft agreement on the harbour had been circulated last week among the envoys.
+The harbour talks had stalled on February 12, 2019 over inspection rules.
+Talks on the harbour resumed on Wednesday after the inspection dispute was settled.
+"""
+
+
+def test_timeline_is_in_date_order_with_relative_dates_resolved(tmp_path):
+    """Issue 16: every relative date resolved against the article's date, entries strictly
+    in date order whatever order the article tells them in."""
+    import datetime as dt
+
+    from assistant.memo import write_memo
+
+    settings = build_seed_index(tmp_path / "week", {"week.md": HARBOUR_WEEK})
+    memo = write_memo(_assistant(settings), "Wonsan harbour reopening talks", long=True)
+    entries = [(b.label, b.text) for b in memo.section("timeline").bullets if "(published)" not in b.label]
+    labels = [label for label, _ in entries]
+    assert {"12 Feb 2019", "4 Mar 2019 (Monday)", "6 Mar 2019 (Wednesday)", "8 Mar 2019 (Friday)"} <= set(labels), labels
+    days = []
+    for label in labels:
+        m = re.match(r"(?:week of )?(\d{1,2} \w{3} \d{4})", label)
+        assert m, label  # resolved: no "(relative; …)" left
+        days.append(dt.datetime.strptime(m.group(1), "%d %b %Y").date())
+    assert days == sorted(days), labels
