@@ -66,7 +66,7 @@ def within_budget(g: Gathered, drafts: dict[str, list[Draft]], budget: int) -> t
             groups.setdefault(d.group, []).append(i)
         for gi, (group, members) in enumerate(groups.items()):
             step = GROUP_STEP.get(key, 0.0) if group else 0.0
-            if key in ATOMIC_GROUPS and group:
+            if key in ATOMIC_GROUPS and group and not any(ds[i].label for i in members):  # the two sides
                 items.append((gi * step, order, key, members))
                 continue
             for j, i in enumerate(members):
@@ -79,7 +79,7 @@ def within_budget(g: Gathered, drafts: dict[str, list[Draft]], budget: int) -> t
                                           / max(budget, 1), x[1]))
     for _, _, key, members in ranked:
         keys = {k for i in members for k in drafts[key][i].keys}
-        if key not in ATOMIC_GROUPS and keys <= quoted:  # said already, in a kept item
+        if (key not in ATOMIC_GROUPS or drafts[key][members[0]].label) and keys <= quoted:  # said already
             continue
         cost = cost_of[(key, tuple(members))]
         group = drafts[key][members[0]].group

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from .memo_gather import Gathered, Pooled, pool_centrality
-from .speakers import Actor, display_name
+from .speakers import Actor, display_name, outside_quotes
 from .text import tokenize, words
 from .timeline import TimeRef, find_dates, parse_published
 
@@ -220,7 +221,8 @@ def open_questions(g: Gathered, used: set[tuple[str, int]], against: list[str]) 
 def unconfirmed_mark(text: str) -> str | None:
     """"Alleged", "Denied", "Disputed", "Unverified", "Reportedly" or "No response" when the
     sentence marks its claim so, else None."""
-    return next((label for label, pattern in _UNCONFIRMED if pattern.search(text)), None)
+    reporter = outside_quotes(text)  # a speaker's "territorial dispute" marks nothing
+    return next((label for label, pattern in _UNCONFIRMED if pattern.search(reporter)), None)
 
 
 def unconfirmed(g: Gathered, used: set[tuple[str, int]]) -> list[Draft]:
@@ -322,10 +324,12 @@ SAME_STATEMENT = 0.7  # share of quoted words two outlets' copies of one stateme
 
 
 def _outlet(g: Gathered, doc_id: str) -> tuple[tuple[int, int, int], str, str]:
+    """(sort key, outlet, date) of a document: its publisher, else its web site, else its file."""
     doc = g.docs[doc_id].doc
     pub = parse_published(doc.published)
-    # undated copies sort after dated ones; among equals, by publisher name
-    return ((pub or (9999, 99, 99)), doc.publisher or "(no publisher)", doc.published or "undated")
+    site = re.sub(r"^www\.", "", urlsplit(doc.url).netloc) if doc.url else ""
+    # undated copies sort after dated ones; among equals, by outlet name
+    return ((pub or (9999, 99, 99)), doc.publisher or site or doc.source, doc.published or "undated")
 
 
 def who_said_what(g: Gathered) -> list[Draft]:

@@ -156,6 +156,11 @@ def display_name(actor: Actor) -> str:
 _NONSPACE = re.compile(r"\S")
 
 
+def outside_quotes(text: str, inside: bool = False) -> str:
+    """``text`` with its quoted words blanked: the reporter's words only."""
+    return _mask_quotes(text, inside)[0]
+
+
 def _mask_quotes(text: str, inside: bool) -> tuple[str, bool]:
     """``text`` with quoted words blanked (offsets kept), and whether a quotation is still
     open at its end. Curly quotes open and close; straight double quotes toggle."""

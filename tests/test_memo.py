@@ -152,6 +152,8 @@ def test_unconfirmed_marks():
     assert unconfirmed_mark("The company did not respond to a request for comment.") == "No response"
     assert unconfirmed_mark("Officials reportedly discussed a ceasefire.") == "Reportedly"
     assert unconfirmed_mark("The talks ended with an agreement to reopen the harbour.") is None
+    # a speaker's own words mark nothing: only the reporter's
+    assert unconfirmed_mark('He called the war a "territorial dispute" between the two.') is None
 
 
 def test_every_bullet_is_cited_and_every_citation_is_exact(memo, assistant):
