@@ -281,7 +281,11 @@ def to_docx(memo: Memo, path: Path) -> Path:
     props.comments = f"briefing memo, {memo.mode}; {len(memo.citations)} citations with briefing-cite anchors"
     props.author = props.last_modified_by = "Briefing"  # not python-docx's template author
     props.category = "Briefing memo"
-    props.created = props.modified = datetime.now(timezone.utc).replace(tzinfo=None)
+    try:  # when the memo was written (a memo read back from JSON keeps its own date)
+        written = datetime.fromisoformat(memo.generated).astimezone(timezone.utc).replace(tzinfo=None)
+    except ValueError:
+        written = datetime.now(timezone.utc).replace(tzinfo=None)
+    props.created = props.modified = written
     doc.add_heading(memo.title, level=0)
     meta = doc.add_paragraph()
     meta.add_run(_meta_line(memo)).italic = True

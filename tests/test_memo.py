@@ -372,6 +372,10 @@ def test_docx_opens_with_real_headings_superscripts_and_anchors(memo, tmp_path):
         (c.n, c.doc_id, c.start, c.end, c.quote) for c in memo.citations]
     assert doc.core_properties.title == memo.title and doc.core_properties.keywords == "briefing-memo"
     assert doc.core_properties.author == "Briefing" != "python-docx"
+    import datetime as dt
+
+    written = dt.datetime.fromisoformat(memo.generated).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    assert doc.core_properties.created == written  # the memo's own date, not the export's
 
 
 def test_docx_citation_numbers_link_to_their_entries(memo, tmp_path):
