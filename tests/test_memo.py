@@ -375,7 +375,7 @@ def test_docx_opens_with_real_headings_superscripts_and_anchors(memo, tmp_path):
     import datetime as dt
 
     written = dt.datetime.fromisoformat(memo.generated).astimezone(dt.timezone.utc).replace(tzinfo=None)
-    assert doc.core_properties.created == written  # the memo's own date, not the export's
+    assert doc.core_properties.created.replace(tzinfo=None) == written  # the memo's own date, not the export's
 
 
 def test_docx_citation_numbers_link_to_their_entries(memo, tmp_path):
