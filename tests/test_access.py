@@ -212,7 +212,7 @@ def test_gradio_client_needs_the_login(site):
 def test_memo_downloads_need_the_login_and_other_files_are_never_served(site):
     url = site.server.url
     session = login(url)
-    _, _, files, _ = call(session, url, "memo", ["Russia and the North Korea sanctions", [], [], "", ""])
+    _, _, files, _ = call(session, url, "memo", ["Russia and the North Korea sanctions", [], [], "", "", False, None])
     files = files["value"] if isinstance(files, dict) else files  # an update (the files are shown) or the value
     assert sorted(Path(f["path"]).suffix for f in files) == [".docx", ".html", ".md"]
     for f in files:
