@@ -8,11 +8,11 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install run test test-fast bench browser clean help
+.PHONY: install run test test-fast lint bench browser clean help
 
 help:
 	@echo "make run     set up, index sources/, serve the app"
-	@echo "make test    set up and run every test"
+	@echo "make test    set up, lint (ruff) and run every test"
 	@echo "make bench   run the benchmarks, write docs/BENCHMARKS.md"
 
 $(STAMP): pyproject.toml
@@ -35,10 +35,13 @@ run: install
 	$(BIN)/briefing status
 	$(BIN)/briefing serve
 
-test: install browser
+lint: install
+	$(BIN)/ruff check .
+
+test: install browser lint
 	$(BIN)/python -m pytest -q
 
-test-fast: install
+test-fast: install lint
 	$(BIN)/python -m pytest -q -m "not integration and not e2e"
 
 bench: install

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index_build.text import STOPWORDS, words
+
 from .question import entities
-from .text import STOPWORDS, words
 
 __all__ = ["condense", "needs_context", "Condensed"]
 

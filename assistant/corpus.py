@@ -13,7 +13,6 @@ rebuild finishing mid-question cannot hand it the new chunk table with the old B
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 
@@ -192,8 +191,8 @@ class CorpusView:
             exact = [s for s in filters.sources]
             clauses.append({"source": {"$in": exact}})
         if filters.publishers:
-            pubs = sorted({p for p in filters.publishers} | {p for p in set(self.publishers)
-                                                               if p.casefold() in {x.casefold() for x in filters.publishers}})
+            wanted = {x.casefold() for x in filters.publishers}
+            pubs = sorted(set(filters.publishers) | {p for p in set(self.publishers) if p.casefold() in wanted})
             clauses.append({"publisher": {"$in": pubs}})
         if filters.since:
             since = date_key(filters.since)

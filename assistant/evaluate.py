@@ -216,7 +216,8 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
                 # The quote sits inside a relevant passage of the same document.
                 in_relevant = any(p.doc_id == c.doc_id and p.start <= c.start and c.end <= p.end
                                   and _relevant(item, p.text, record_ids.get(p.doc_id)) for p in answer.passages)
-            has_fact = bool(item.key_facts) and any(any(a.lower() in c.quote.lower() for a in g) for g in item.key_facts)
+            quote = c.quote.lower()
+            has_fact = bool(item.key_facts) and any(any(a.lower() in quote for a in g) for g in item.key_facts)
             support.append(in_relevant or has_fact)
         rows.append({"id": item.id, "question": item.question, "answerable": item.answerable,
                      "abstained": answer.abstained, "first_relevant_rank": first, "answer": answer.text,

@@ -112,7 +112,8 @@ def make_generator(spec: str, model: str = "") -> Generator:
         try:
             from llama_index.llms.llama_cpp import LlamaCPP
         except ImportError:
-            raise SettingsError("llamacpp needs `pip install llama-index-llms-llama-cpp` (compiles llama.cpp)") from None
+            raise SettingsError("llamacpp needs `pip install llama-index-llms-llama-cpp` "
+                                "(compiles llama.cpp)") from None
         llm = LlamaCPP(model_path=target, temperature=0.0, max_new_tokens=400, verbose=False)
         return LlamaIndexGenerator(f"llamacpp:{os.path.basename(target)}", llm)
     raise SettingsError(f"llm = {spec!r}: unknown backend {kind!r}; use openai, ollama or llamacpp")

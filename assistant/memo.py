@@ -18,16 +18,25 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from index_build.errors import BriefingError
 
 from .corpus import Corpus
-from .memo_gather import Gathered, _chunk_rows, gather
-from .memo_contrast import disagreements
 from .memo_budget import TRIMMED_NOTE, within_budget, word_budget
-from .memo_sections import (Draft, bottom_line, developments, open_questions, positions, timeline, unconfirmed,
-                            who_said_what)
+from .memo_contrast import disagreements
+from .memo_gather import Gathered, _chunk_rows, gather
+from .memo_sections import (
+    Draft,
+    bottom_line,
+    developments,
+    open_questions,
+    positions,
+    timeline,
+    unconfirmed,
+    who_said_what,
+)
 from .models import Citation, Filters
 from .verify import citation_valid
 
@@ -269,7 +278,7 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
         if key == "bottom_line" and generator is not None and g.pool:
             from .memo_generate import generated_bottom_line
 
-            bullets, lost = generated_bottom_line(generator, g, citer, lambda: citer.bullets(drafts[key]))
+            bullets, lost = generated_bottom_line(generator, g, citer, partial(citer.bullets, drafts[key]))
             dropped += lost
         else:
             bullets = citer.bullets(drafts[key])

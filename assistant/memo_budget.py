@@ -12,9 +12,10 @@ together (the two sides of a disagreement) are kept or left out together. ``--lo
 
 from __future__ import annotations
 
+from index_build.text import words
+
 from .memo_gather import Gathered
 from .memo_sections import Draft
-from .text import words
 
 __all__ = ["SHARE", "MAX_WORDS", "TRIMMED_NOTE", "word_budget", "draft_words", "within_budget"]
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 
+from index_build.text import stem, tokenize
+
 from .memo_gather import Gathered
 from .memo_sections import Draft, actor_named, draft, pick, statement, unit
 from .speakers import Actor, DocSpeakers, display_name
-from .text import stem, tokenize
 
 __all__ = ["disagreements", "SIDES"]
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from urllib.parse import quote as _pct, unquote
+from urllib.parse import quote as _pct
+from urllib.parse import unquote
 
 from index_build.errors import BriefingError
 

@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from index_build.text import tokenize, words
+
 from .memo_gather import Gathered, Pooled, pool_centrality
 from .speakers import Actor, display_name, outside_quotes
-from .text import tokenize, words
 from .timeline import TimeRef, find_dates, parse_published
 
-__all__ = ["Draft", "bottom_line", "developments", "positions", "unconfirmed", "unconfirmed_mark", "who_said_what", "timeline", "open_questions", "draft", "pick",
+__all__ = ["Draft", "bottom_line", "developments", "positions", "unconfirmed", "unconfirmed_mark", "who_said_what",
+           "timeline", "open_questions", "draft", "pick",
            "statement", "standalone", "unit", "actor_named", "redundant"]
 
 
@@ -53,12 +55,13 @@ _OPEN_CUES = [
 # unanswered, it asks nothing.)
 _UNCONFIRMED = [
     ("Denied", re.compile(r"\b(den(?:y|ies|ied|ying)|denials?|refut(?:e|es|ed|ing)|(?:rejected|dismissed) "
-                          r"(?:the|these|those|such) (?:claims?|accusations?|allegations?|reports?|charges?))\b", re.I)),
+                          r"(?:the|these|those|such) (?:claims?|accusations?|allegations?|reports?|charges?))\b",
+                          re.I)),
     ("Disputed", re.compile(r"\b(disput(?:e|es|ed|ing)|contested|contradict(?:s|ed|ing)?)\b", re.I)),
     ("Alleged", re.compile(r"\b(alleg(?:e|es|ed|edly|ing|ations?)|accus(?:e|es|ed|ing|ations?))\b", re.I)),
     ("Unverified", re.compile(r"\b(unconfirmed|unverified|(?:could|can)(?: ?not|n[’']t) (?:be )?(?:independently )?"
-                              r"(?:verif|confirm)\w*|(?:not|n[’']t) (?:been )?(?:independently )?(?:verified|confirmed))\b",
-                              re.I)),
+                              r"(?:verif|confirm)\w*|(?:not|n[’']t) (?:been )?(?:independently )?"
+                              r"(?:verified|confirmed))\b", re.I)),
     ("Reportedly", re.compile(r"\b(reportedly|purportedly|supposedly|rumou?r(?:s|ed)?|unnamed (?:officials?|sources?)|"
                               r"according to (?:reports|people familiar|sources|unnamed))\b", re.I)),
     ("No response", re.compile(r"\b((?:did not|didn[’']t|has not|hasn[’']t|have not|haven[’']t) (?:immediately )?"
@@ -393,7 +396,7 @@ def timeline(g: Gathered) -> list[Draft]:
         entries.append((p.relevance + 0.5 * p.context + (0.2 if ref.resolved else 0.0), ref.sort_key, p, ref))
     chosen: list[tuple[tuple, Pooled, TimeRef]] = []
     texts: list[frozenset[str]] = []
-    for score, key, p, ref in sorted(entries, key=lambda e: -e[0]):
+    for _score, key, p, ref in sorted(entries, key=lambda e: -e[0]):
         if len(chosen) >= TIMELINE_MAX:
             break
         if any(redundant(p.stems, t, 0.8) for t in texts):

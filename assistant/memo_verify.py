@@ -22,9 +22,9 @@ from index_build.errors import BriefingError
 from index_build.models import Document
 from index_build.record import Record
 from index_build.settings import Settings
+from index_build.text import tokenize
 
 from .memo_export import Anchor, move_anchors, parse_anchors, quote_sha256
-from .text import tokenize
 
 __all__ = ["CitationCheck", "VerifyReport", "IndexDocuments", "read_anchors", "check_anchors", "verify_file",
            "fix_file"]

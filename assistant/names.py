@@ -14,8 +14,7 @@ import unicodedata
 
 from index_build.chunk import sentence_spans
 from index_build.models import Document
-
-from .text import STOPWORDS
+from index_build.text import STOPWORDS
 
 __all__ = ["TITLES", "ROLE_NOUNS", "ROLE_MODIFIERS", "NON_PERSON", "MEDIA", "DEMONYMS", "GROUP", "WHEN_WORDS",
            "MORE_NAME", "is_person_name", "names", "introduced_people", "known_in", "doc_spans",

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index_build.text import tokenize
+
 from .corpus import Corpus
 from .models import Filters, Passage
-from .text import tokenize
 
 __all__ = ["retrieve", "Retrieval", "Weights", "weights_for"]
 

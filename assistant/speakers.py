@@ -19,13 +19,28 @@ import re
 from dataclasses import dataclass, field, replace
 
 from index_build.models import Document
+from index_build.text import QUOTE_MARK, STOPWORDS
 
-from .names import (GROUP, GROUP_HEADS, MEDIA, MORE_NAME, NON_PERSON, ROLE_MODIFIERS, ROLE_NOUNS, WHEN_WORDS,
-                    after_prepositions, doc_spans, group_name, introduced_people, is_person_name, known_in, names,
-                    spelling)
+from .names import (
+    GROUP,
+    GROUP_HEADS,
+    MEDIA,
+    MORE_NAME,
+    NON_PERSON,
+    ROLE_MODIFIERS,
+    ROLE_NOUNS,
+    WHEN_WORDS,
+    after_prepositions,
+    doc_spans,
+    group_name,
+    introduced_people,
+    is_person_name,
+    known_in,
+    names,
+    spelling,
+)
 from .nlp import SPEECH_LEMMAS, reported_speakers  # (spaCy itself loads on the first parse)
 from .question import speech_verb
-from .text import QUOTE_MARK, STOPWORDS
 
 __all__ = ["Actor", "SentenceInfo", "DocSpeakers", "analyse", "merge_people", "display_name"]
 
@@ -510,9 +525,9 @@ def merge_people(analyses: list[DocSpeakers]) -> list[DocSpeakers]:
     by_key: dict[str, list[str]] = {}
     for name in seen:
         by_key.setdefault(spelling(name), []).append(name)
-    for names in by_key.values():
-        best = max(names, key=lambda n: (seen[n], len(n)))
-        canonical.update({n: best for n in names if n != best})
+    for group in by_key.values():
+        best = max(group, key=lambda n: (seen[n], len(n)))
+        canonical.update({n: best for n in group if n != best})
     full: dict[str, set[str]] = {}
     for name in seen:
         for part in canonical.get(name, name).split():
@@ -536,7 +551,7 @@ def merge_people(analyses: list[DocSpeakers]) -> list[DocSpeakers]:
             target.role = target.role or actor.role
             actors[new] = target
 
-        def fix(names: tuple[str, ...]) -> tuple[str, ...]:
+        def fix(names: tuple[str, ...], rename: dict[str, str] = rename) -> tuple[str, ...]:
             return tuple(dict.fromkeys(rename.get(n, n) for n in names))
 
         sentences = [replace(s, speakers=fix(s.speakers), subjects=fix(s.subjects), mentions=fix(s.mentions))

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index_build.text import tokenize
+
 from .corpus import Corpus
 from .models import Citation
 from .question import entities
-from .text import tokenize
 
 __all__ = ["citation_valid", "supported", "instruction_like", "SupportCheck", "MIN_SUPPORT"]
 

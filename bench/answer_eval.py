@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import REPO, loadavg, machine_info, markdown_table, update_section
+from bench.common import loadavg, machine_info, markdown_table, update_section
+
 
 def _pair(pair) -> str:
     return "—" if pair is None else f"answer ≥ {pair[0]}, second sentence ≥ {pair[1]}"
@@ -38,12 +39,12 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
+    from dataclasses import replace
+
     from assistant.evaluate import evaluate, load_gold
     from assistant.ranker import load_ranker
     from assistant.service import Assistant
     from bench.train_answer import rtqa_index
-
-    from dataclasses import replace
 
     info = machine_info()
 

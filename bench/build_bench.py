@@ -48,8 +48,21 @@ import time
 from pathlib import Path
 
 from bench.common import (
-    REPO, articles_jsonl, cpu_seconds, edit_text, load_articles, loadavg, machine_info, machine_line,
-    markdown_table, memory_mb, reset_peak_rss, temp_dir, update_section, write_slice, article_txt,
+    REPO,
+    article_txt,
+    articles_jsonl,
+    cpu_seconds,
+    edit_text,
+    load_articles,
+    loadavg,
+    machine_info,
+    machine_line,
+    markdown_table,
+    memory_mb,
+    reset_peak_rss,
+    temp_dir,
+    update_section,
+    write_slice,
 )
 
 DEFAULT_ARTICLES = {"minilm": 200, "static": 2000}
@@ -265,7 +278,7 @@ def _hot_spots(profiler: cProfile.Profile, limit: int = 12) -> tuple[list[list],
         ("build.py", "reconcile"): "reconcile",
     }
     found: dict[str, list] = {}
-    for (filename, _line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, _line, func), (_cc, nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         for (suffix, name), label in steps.items():
             if func == name and filename.endswith(suffix):
                 row = found.setdefault(label, [label, 0, 0.0])

@@ -35,8 +35,18 @@ import statistics
 import sys
 import time
 
-from bench.common import (ARTICLES, loadavg, machine_info, machine_line, markdown_table, memory_mb, reset_peak_rss,
-                          temp_dir, update_section, write_slice)
+from bench.common import (
+    ARTICLES,
+    loadavg,
+    machine_info,
+    machine_line,
+    markdown_table,
+    memory_mb,
+    reset_peak_rss,
+    temp_dir,
+    update_section,
+    write_slice,
+)
 
 TARGET_S = 20.0
 SPEAKER_FILES = ("speakers-rtqa.jsonl", "speakers-rtqa-heldout.jsonl")
@@ -93,10 +103,10 @@ def seed_memo(keep: bool = False) -> dict:
     """The seed memo, default and long: words, citations, compression."""
     from assistant.memo import write_memo
     from assistant.service import Assistant
-    from assistant.text import words
     from bench.common import REPO
     from index_build.build import build_index
     from index_build.settings import load_settings
+    from index_build.text import words
 
     out = {}
     with temp_dir("briefing-memo-seed-", keep=keep) as tmp:
@@ -171,7 +181,7 @@ def run(args) -> dict:
         out["warm_split_ms"] = runs[-1][1]
         valid = [assistant.corpus.document(c.doc_id).text[c.start:c.end] == c.quote for c in memo.citations]
         bullets = [b for s in memo.sections for b in s.bullets]
-        from assistant.text import words
+        from index_build.text import words
 
         memo_words = sum(len(words(b.label)) + len(words(b.text)) - len(b.citations) for b in bullets)
         cited_words = sum(len(words(assistant.corpus.document(d).text)) for d in {c.doc_id for c in memo.citations})

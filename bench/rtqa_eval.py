@@ -55,7 +55,15 @@ from typing import Any
 import numpy as np
 
 from bench.common import (
-    ARTICLES, DATA_DIR, REPO, load_articles, loadavg, machine_info, markdown_table, temp_dir, update_section,
+    ARTICLES,
+    DATA_DIR,
+    REPO,
+    load_articles,
+    loadavg,
+    machine_info,
+    markdown_table,
+    temp_dir,
+    update_section,
     write_slice,
 )
 

@@ -29,8 +29,16 @@ import subprocess
 import sys
 import time
 
-from bench.common import (REPO, load_articles, loadavg, machine_info, markdown_table, temp_dir, update_section,
-                          write_slice)
+from bench.common import (
+    REPO,
+    load_articles,
+    loadavg,
+    machine_info,
+    markdown_table,
+    temp_dir,
+    update_section,
+    write_slice,
+)
 from bench.embed_bench import section_name
 
 BEFORE = "before issue 15"

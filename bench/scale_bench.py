@@ -66,8 +66,19 @@ import urllib.request
 from pathlib import Path
 
 from bench.common import (
-    ARTICLES, DATA_DIR, REPO, cpu_seconds, loadavg, machine_info, machine_line, markdown_table, memory_mb,
-    reset_peak_rss, temp_dir, update_section, write_slice,
+    ARTICLES,
+    DATA_DIR,
+    REPO,
+    cpu_seconds,
+    loadavg,
+    machine_info,
+    machine_line,
+    markdown_table,
+    memory_mb,
+    reset_peak_rss,
+    temp_dir,
+    update_section,
+    write_slice,
 )
 
 DEV = DATA_DIR / "dev.jsonl"
@@ -355,7 +366,7 @@ import json, sys, time
 from pathlib import Path
 from index_build.lexical import build_lexical, chunk_tokens
 from index_build.record import Record
-import assistant.text, bm25s
+import index_build.text, bm25s
 rec = Record(Path(sys.argv[1]) / "briefing.sqlite3", readonly=True)
 t0 = time.perf_counter()
 tokens = rec.lexical_tokens(chunk_tokens)
@@ -438,7 +449,7 @@ class Asker:
         import numpy as np
 
         from assistant.evaluate import _relevant
-        from assistant.text import tokenize
+        from index_build.text import tokenize
 
         view = self.assistant.corpus.snapshot() if hasattr(self.assistant.corpus, "snapshot") else self.assistant.corpus
         bm25, df = getattr(view, "bm25", None), getattr(view, "df", None)
@@ -876,7 +887,7 @@ def render(results: dict, info: dict, cmd: str) -> str:
     # build
     rows = []
     for profile in ("static", "minilm"):
-        for size, s in _sizes(results, profile):
+        for _size, s in _sizes(results, profile):
             b = s.get("build")
             if not b:
                 continue
@@ -1101,13 +1112,13 @@ def findings(results: dict) -> list[str]:
                    "a `where` clause, which Chroma evaluates against every chunk's metadata before the vector search.")
     lx = [(s.get("chunks", size), s["lexical"]) for size, s in _sizes(results, "static") if s.get("lexical")]
     if lx:
-        c, l = lx[-1]
-        r = l.get("rebuild") or {}
+        c, lex = lx[-1]
+        r = lex.get("rebuild") or {}
         if "from_tokens_s" in r:
             out.append(f"BM25 is written by the build for each new generation: {r['from_tokens_s']:.1f} s at {c:,} chunks "
                        f"from the tokens stored in the record, against {r['from_text_s']:.1f} s tokenizing every chunk "
                        "anew (what the first question after an index used to wait for); only new chunks are tokenized, "
-                       f"when they are read. The first open after the build loads it: {l['first'].get('open_s', 0):.1f} s.")
+                       f"when they are read. The first open after the build loads it: {lex['first'].get('open_s', 0):.1f} s.")
     se = results.get("serve")
     if se and se.get("runs"):
         best = max(se["runs"], key=lambda r: r["throughput"])
@@ -1123,7 +1134,7 @@ def findings(results: dict) -> list[str]:
 def targets(results: dict) -> list[list[str]]:
     rows = []
     for profile in ("static", "minilm"):
-        for size, s in _sizes(results, profile):
+        for _size, s in _sizes(results, profile):
             b = s.get("build")
             if b:
                 rows.append([f"build ÷ raw ≥ {RATIO_TARGET}, {profile}, {b['chunks']:,} chunks", f"{b['ratio']:.2f}",

@@ -88,7 +88,7 @@ LABELS = 6  # bump when the labelling here changes (the cached candidates and la
 def _code_digest() -> str:
     """A digest of the modules that make the candidates, features and labels."""
     h = hashlib.sha256()
-    for rel in ("assistant/candidates.py", "assistant/features.py", "assistant/nlp.py", "assistant/text.py",
+    for rel in ("assistant/candidates.py", "assistant/features.py", "assistant/nlp.py", "index_build/text.py",
                 "assistant/retrieve.py", "assistant/answer.py", "index_build/onnx_minilm.py"):
         h.update((REPO / rel).read_bytes())
     return h.hexdigest()
@@ -101,8 +101,8 @@ def log(msg: str) -> None:
 # -- data -------------------------------------------------------------------------------
 def rtqa_index(work: Path):
     """Settings of the rtqa index in ``work`` (built when missing) and the questions."""
-    from bench.rtqa_eval import PER_FILE, corpus_records, dev_questions
     from bench.common import write_slice
+    from bench.rtqa_eval import PER_FILE, corpus_records, dev_questions
     from index_build.build import build_index
     from index_build.embed import make_embedder
     from index_build.settings import load_settings
@@ -151,7 +151,7 @@ def stating_sentence(cands, in_evidence: list[bool], answer: str, question: str)
     text ("Hasidic Judaism" for a passage about a rabbi's Hanukkah celebration): the evidence
     sentence with the most of the answer's stems, then of the question's; None when even that
     one shares less than half of the answer's stems and a third of the question's."""
-    from assistant.text import content_terms, tokenize
+    from index_build.text import content_terms, tokenize
 
     a_terms, q_terms = set(tokenize(answer)), set(content_terms(question))
     best, best_key = None, (0.0, 0.0)
@@ -451,9 +451,7 @@ def stage2_for(samples: list[Sample], corpus, shortlist_from: str | None = "oof1
     """Stage-2 rows of each sample's shortlist (by its out-of-fold stage-1 score; all
     candidates up to SHORTLIST by order when ``shortlist_from`` is None: set later)."""
     from assistant.answer import stage2_features
-    from assistant.nlp import parse_question
-
-    from assistant.nlp import parse_sentences
+    from assistant.nlp import parse_question, parse_sentences
 
     t0 = time.perf_counter()
     # Embed and parse every shortlisted text in large batches first (both cached by text), so

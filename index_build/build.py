@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .chunk import chunk_document
 from .embed import Embedder, make_embedder
-from .errors import BriefingError, SettingsError, SourceError
+from .errors import SettingsError, SourceError
 from .lexical import build_lexical, chunk_tokens, lexical_stamp_matches
 from .lock import IndexLock
 from .models import Chunk, Document
@@ -107,6 +107,10 @@ def scan_sources(root: Path, report: BuildReport) -> list[Path]:
     skipped."""
     root_real = root.resolve()
     found: list[Path] = []
+
+    def skip(source: str, reason: str) -> None:
+        report.skipped.append({"source": source, "reason": reason})
+
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
@@ -118,24 +122,24 @@ def scan_sources(root: Path, report: BuildReport) -> list[Path]:
                 try:
                     target = path.resolve(strict=True)
                 except FileNotFoundError:
-                    report.skipped.append({"source": rel, "reason": "is a link to a file that does not exist; not followed"})
+                    skip(rel, "is a link to a file that does not exist; not followed")
                     continue
                 except (RuntimeError, OSError):  # a loop: RuntimeError before Python 3.13, OSError after
-                    report.skipped.append({"source": rel, "reason": "is a link that loops back on itself; not followed"})
+                    skip(rel, "is a link that loops back on itself; not followed")
                     continue
                 if not target.is_relative_to(root_real):
-                    report.skipped.append({"source": rel, "reason": "is a link to a file outside the sources folder; not followed"})
+                    skip(rel, "is a link to a file outside the sources folder; not followed")
                     continue
             try:
                 regular = stat.S_ISREG(path.stat().st_mode)
             except OSError as e:
-                report.skipped.append({"source": rel, "reason": f"cannot be read ({e.strerror or e}); check the file"})
+                skip(rel, f"cannot be read ({e.strerror or e}); check the file")
                 continue
             if not regular:
-                report.skipped.append({"source": rel, "reason": "is not a regular file (a pipe, socket or device); not read"})
+                skip(rel, "is not a regular file (a pipe, socket or device); not read")
                 continue
             if suffix_of(name) not in SUPPORTED_SUFFIXES:
-                report.skipped.append({"source": rel, "reason": f"has an unsupported type; supported: {', '.join(SUPPORTED_SUFFIXES)}"})
+                skip(rel, f"has an unsupported type; supported: {', '.join(SUPPORTED_SUFFIXES)}")
                 continue
             found.append(path)
     return found
@@ -298,7 +302,8 @@ def build_index(
     root = Path(sources_dir or settings.sources_dir)
     report = BuildReport()
     if not root.is_dir():
-        raise SourceError(str(root), "sources folder not found; create it and put articles in it, or name another folder")
+        raise SourceError(str(root), "sources folder not found; create it and put articles in it, "
+                                     "or name another folder")
     with IndexLock(settings.index_dir):
         embedder = embedder or make_embedder(settings.embedder, settings.embed_batch_size)
         record, vectors = open_index(settings, embedder, rebuild=rebuild)
@@ -326,7 +331,8 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
         try:
             digest, size = _hash_file(path)
         except PermissionError:
-            report.skipped.append({"source": source, "reason": "cannot be read (permission denied); fix its permissions"})
+            reason = "cannot be read (permission denied); fix its permissions"
+            report.skipped.append({"source": source, "reason": reason})
             continue
         except OSError as e:
             report.skipped.append({"source": source, "reason": f"cannot be read ({e.strerror or e})"})

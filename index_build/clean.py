@@ -22,9 +22,12 @@ BOILERPLATE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?:Leave a (?:Reply|Comment)|Post Comment|Cancel reply)", re.I), "comment form"),
     (re.compile(r"Save my name, email, and website in this browser.*", re.I), "comment form"),
     (re.compile(r"You have entered an incorrect email address!?", re.I), "comment form"),
-    (re.compile(r"(?:Share|Click to share) (?:this|on) (?:article|story|Facebook|Twitter|WhatsApp|email).{0,40}", re.I), "share prompt"),
-    (re.compile(r"(?:Sign up|Subscribe) (?:for|to) (?:our|the) (?:free )?newsletters?.{0,60}", re.I), "newsletter prompt"),
-    (re.compile(r"(?:Advertisement|ADVERTISEMENT|Continue reading below|Story continues below advertisement)", re.I), "advertisement marker"),
+    (re.compile(r"(?:Share|Click to share) (?:this|on) (?:article|story|Facebook|Twitter|WhatsApp|email).{0,40}",
+                re.I), "share prompt"),
+    (re.compile(r"(?:Sign up|Subscribe) (?:for|to) (?:our|the) (?:free )?newsletters?.{0,60}", re.I),
+     "newsletter prompt"),
+    (re.compile(r"(?:Advertisement|ADVERTISEMENT|Continue reading below|Story continues below advertisement)", re.I),
+     "advertisement marker"),
 ]
 
 # Publishers whose name may stand alone on a line as a story's dateline/credit.

@@ -415,11 +415,11 @@ class StaticEmbedder:
     @staticmethod
     def _distill(path: Path) -> None:
         """Distil once (about 20 s) and cache; written to a temp dir then renamed."""
-        from model2vec.distill import distill
-
         import contextlib
         import io
         import sys
+
+        from model2vec.distill import distill
 
         print(f"Preparing the static embedder once (about a minute); cached in {path}", file=sys.stderr)
         tmp = path.with_name(path.name + f".tmp-{os.getpid()}")

@@ -11,8 +11,8 @@ Files: ``<index>/lexical/{bm25/, df.json, generation.json}``, written aside and 
 into place. A reader whose generation has no matching files (a build killed after its
 commit, an index from an older version) builds them itself with the same function.
 
-The analyzer is ``assistant.text.tokenize`` (the same one questions go through); it has no
-imports of its own project, so the build may use it.
+The analyzer is ``index_build.text.tokenize``: the same one questions go through (the
+assistant, a layer above, uses it too).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from .text import tokenize
 
 __all__ = ["LEXICAL_SCHEMA", "Lexical", "chunk_tokens", "load_lexical", "build_lexical", "lexical_dir",
            "lexical_stamp_matches"]
@@ -42,8 +44,6 @@ class Lexical:
 
 def chunk_tokens(title: str | None, text: str) -> str:
     """What BM25 indexes for one chunk: stemmed content tokens of headline + passage, space-joined."""
-    from assistant.text import tokenize
-
     return " ".join(tokenize(f"{title or ''}\n{text}"))
 
 

@@ -243,8 +243,9 @@ def _read_docx(source: str, data: bytes, content_hash: str, max_bytes: int) -> l
         if sum(i.file_size for i in infos) > _MAX_DOCX_UNCOMPRESSED or any(
             i.file_size > _MAX_DOCX_XML for i in infos if i.filename.lower().endswith((".xml", ".rels"))
         ):
-            raise SourceError(source, f"expands to more than {_MAX_DOCX_UNCOMPRESSED // _MB} MB, or one of its parts "
-                                      f"to more than {_MAX_DOCX_XML // _MB} MB, when unzipped (a zip bomb?); not indexed")
+            raise SourceError(source, f"expands to more than {_MAX_DOCX_UNCOMPRESSED // _MB} MB, or one of its "
+                                      f"parts to more than {_MAX_DOCX_XML // _MB} MB, when unzipped (a zip bomb?); "
+                                      "not indexed")
         document = docx.Document(io.BytesIO(data))
         paragraphs = [t.strip() for t in _docx_paragraph_texts(document)]
     except SourceError:

@@ -173,7 +173,8 @@ class Record:
         rows = self.db.execute(
             "SELECT d.doc_id, d.source, d.title, d.publisher, d.author, d.published, length(d.text), "
             "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id), "
-            "(SELECT s.indexed_at FROM sources s WHERE s.source = d.source) FROM documents d ORDER BY d.source, d.record_id"
+            "(SELECT s.indexed_at FROM sources s WHERE s.source = d.source) "
+            "FROM documents d ORDER BY d.source, d.record_id"
         )
         keys = ("doc_id", "source", "title", "publisher", "author", "published", "characters", "chunks", "indexed_at")
         return [dict(zip(keys, r)) for r in rows]

@@ -122,7 +122,7 @@ def article_text(seed: int, sentences: int = 12, title: str | None = None) -> st
     rnd = random.Random(seed)
     title = title or " ".join(w.capitalize() for w in rnd.sample(WORDS, 6))
     paras, para = [], []
-    for i in range(sentences):
+    for _ in range(sentences):
         words = [rnd.choice(WORDS) for _ in range(rnd.randint(8, 22))]
         para.append(" ".join(words).capitalize() + ".")
         if len(para) >= rnd.randint(2, 4):

@@ -96,7 +96,7 @@ class _NamedOnly:
 def lexical_view(settings, meta: dict, words) -> dict:
     """What the assistant's read side sees: its chunk table and its BM25 index."""
     from assistant.corpus import Corpus
-    from assistant.text import tokenize
+    from index_build.text import tokenize
 
     corpus = Corpus(settings, embedder=_NamedOnly(meta["embedder"], int(meta["dimension"])))
     corpus = corpus.snapshot() if hasattr(corpus, "snapshot") else corpus  # one consistent generation

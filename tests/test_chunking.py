@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from index_build.chunk import chunk_document, count_tokens, sentence_spans
 from index_build.models import Chunk, Document, make_chunk_id

@@ -114,7 +114,7 @@ def test_lexrank_prefers_the_claim_other_documents_echo():
 
 def test_default_memo_is_shorter_than_a_quarter_of_its_sources(short_memo, memo, assistant):
     from assistant.memo_budget import MAX_WORDS, MIN_WORDS, SHARE, TRIMMED_NOTE
-    from assistant.text import words
+    from index_build.text import words
 
     cited = {c.doc_id for c in short_memo.citations}
     source_words = sum(len(words(assistant.corpus.document(d).text)) for d in cited)
@@ -737,7 +737,7 @@ def test_verify_after_one_word_changed_fails_only_on_that_quote(tmp_path):
     assert fixed.exit_code == 1  # the changed quote still fails; its anchor is left alone
     assert f"Rewrote {len(moved)} of {len(moved)} moved anchors" in fixed.stdout
     after = _cli("--index-dir", settings.index_dir, "verify", tmp_path / "memo.md")
-    assert f"0 moved, 1 changed, 0 missing." in after.stdout
+    assert "0 moved, 1 changed, 0 missing." in after.stdout
 
 
 def _assistant_doc(settings, doc_id: str) -> str:

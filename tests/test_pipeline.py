@@ -15,7 +15,7 @@ import pytest
 from index_build.build import build_index, pipeline_window
 from index_build.errors import EmbedderError, SettingsError
 from index_build.settings import load_settings
-from tests.conftest import FAKE, article_text, run_briefing, cli_env
+from tests.conftest import FAKE, article_text, cli_env, run_briefing
 from tests.fakes import FakeEmbedder
 
 

@@ -13,9 +13,21 @@ from assistant.models import Answer, Citation, Passage
 from index_build.errors import SettingsError, SourceError
 from index_build.models import Document
 from ui.auth import parse_auth
-from ui.render import (answer_html, answer_markdown, article_html, build_report_html, cite_ref, highlight_span,
-                       memo_preview_html, memo_status_html, parse_cite_ref, status_html, streaming_html, undated_note,
-                       updated_text)
+from ui.render import (
+    answer_html,
+    answer_markdown,
+    article_html,
+    build_report_html,
+    cite_ref,
+    highlight_span,
+    memo_preview_html,
+    memo_status_html,
+    parse_cite_ref,
+    status_html,
+    streaming_html,
+    undated_note,
+    updated_text,
+)
 from ui.uploads import delete_source, list_sources, safe_source_name, save_upload
 
 HOSTILE = 'Intro <script>alert(1)</script> and <img src=x onerror="alert(2)"> end.'

@@ -28,7 +28,7 @@ from pathlib import Path
 PRELOAD = (
     "numpy", "chromadb", "chromadb.api.client", "chromadb.api.rust", "bm25s", "tqdm", "click",
     "ui.cli", "ui.progress", "index_build.build", "index_build.readers", "index_build.chunk",
-    "index_build.embed", "assistant.corpus", "assistant.text", "tests.fakes",
+    "index_build.embed", "assistant.corpus", "index_build.text", "tests.fakes",
 )
 
 
@@ -46,7 +46,7 @@ def _preload() -> None:
 
     text = "A warm-up headline\n\nOne sentence here. Another one follows it.\n"
     chunk_document(Document(make_doc_id("warm.txt"), "warm.txt", text, sha256_hex(text), "A warm-up headline"), 64, 8)
-    from assistant.text import tokenize
+    from index_build.text import tokenize
 
     tokenize("warming up the stemmer")
 

@@ -254,7 +254,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     try:
         return filter_date(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2019-03-05)") from None
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD "
+                                 "(e.g. 2019-03-05)") from None
 
 
 def _not_empty(text: str, what: str, example: str) -> None:

@@ -99,12 +99,14 @@ CSS = """
 #chat-notice:not(:has(.notice)) { display: none !important; }  /* no gap while there is nothing to say */
 #chat-notice .notice, #memo-status .notice { color: #b91c1c; font-weight: 600; margin: .3em 0; }
 .dark #chat-notice .notice, .dark #memo-status .notice { color: #fca5a5; }
-.answer .filter-note { font-size: .92em; margin: .3em 0; padding: .2em .5em; border-left: 3px solid var(--color-accent); }
+.answer .filter-note { font-size: .92em; margin: .3em 0; padding: .2em .5em;
+                      border-left: 3px solid var(--color-accent); }
 /* Progress: drawn at the width it states (the default 150 ms tween lags behind quick steps). */
 [role=progressbar] > .progress-bar { transition: none !important; }
 #memo-status { margin-bottom: .4em; }
 #memo-status .memo-done { margin: .2em 0; }
-.index-detail { font-size: .85em; color: var(--body-text-color); opacity: .8; margin: 0 0 .2em 0; overflow-wrap: anywhere; }
+.index-detail { font-size: .85em; color: var(--body-text-color); opacity: .8; margin: 0 0 .2em 0;
+                overflow-wrap: anywhere; }
 .back-to-answer { display: none; }
 .answer p { margin: 0 0 .4em 0; }
 .answer .abstain { font-style: italic; }
@@ -115,7 +117,8 @@ CSS = """
 .answer-sources .snippet { color: var(--body-text-color); font-size: .95em; }
 a.cite { font-weight: 600; text-decoration: underline; cursor: pointer; padding: 0 .1em; }
 a.cite.passage { font-weight: 500; }
-a.cite:focus-visible, :is(#viewer, #memo-viewer):focus-visible { outline: 3px solid var(--color-accent); outline-offset: 2px; }
+a.cite:focus-visible, :is(#viewer, #memo-viewer):focus-visible {
+  outline: 3px solid var(--color-accent); outline-offset: 2px; }
 *:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 2px; }
 :is(#viewer, #memo-viewer) { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
   padding: .8em 1em; max-height: 78vh; overflow-y: auto !important; background: var(--background-fill-primary); }

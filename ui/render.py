@@ -138,7 +138,8 @@ def _passages_list(passages: Iterable[Passage]) -> str:
         if len(snippet) > SNIPPET_CHARS:
             snippet = snippet[:SNIPPET_CHARS].rstrip() + "…"
         label = p.title or p.source
-        items.append(f"<li>{_link(cite_ref(p.doc_id, p.start, p.end), label, f'Open passage: {label}', 'cite passage')} — "
+        link = _link(cite_ref(p.doc_id, p.start, p.end), label, f"Open passage: {label}", "cite passage")
+        items.append(f"<li>{link} — "
                      f"<code>{escape(p.source)}</code><br><span class=\"snippet\">{escape(snippet)}</span></li>")
     if not items:
         return ""

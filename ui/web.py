@@ -46,6 +46,8 @@ from . import render  # noqa: E402
 from .page_assets import CSS, MEMO_VIEWER_JS, VIEWER_JS  # noqa: E402
 from .uploads import delete_source, list_sources, save_upload  # noqa: E402
 
+DATE_HINT = "YYYY-MM-DD"
+
 __all__ = ["WebApp", "build_app", "serve"]
 
 _STAGES = {"scan": "Hashing sources", "read": "Reading & chunking", "embed": "Embedding passages",
@@ -360,8 +362,8 @@ class WebApp:
                                                         info="Only these files (none: all)")
                                 f_publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
                                 with gr.Row():
-                                    f_since = gr.Textbox(label="Published since", placeholder="YYYY-MM-DD", min_width=140)
-                                    f_until = gr.Textbox(label="Published until", placeholder="YYYY-MM-DD", min_width=140)
+                                    f_since = gr.Textbox(label="Published since", placeholder=DATE_HINT, min_width=140)
+                                    f_until = gr.Textbox(label="Published until", placeholder=DATE_HINT, min_width=140)
                                 top_k = gr.Slider(1, 20, value=s.top_k, step=1, label="Passages to show")
                             with gr.Accordion("Answer as Markdown", open=False):
                                 markdown = gr.Textbox(label="Last answer with its citations (Markdown)", lines=6,
@@ -379,8 +381,8 @@ class WebApp:
                                                         info="Only these files (none: all)")
                                 m_publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
                                 with gr.Row():
-                                    m_since = gr.Textbox(label="Published since", placeholder="YYYY-MM-DD", min_width=140)
-                                    m_until = gr.Textbox(label="Published until", placeholder="YYYY-MM-DD", min_width=140)
+                                    m_since = gr.Textbox(label="Published since", placeholder=DATE_HINT, min_width=140)
+                                    m_until = gr.Textbox(label="Published until", placeholder=DATE_HINT, min_width=140)
                             with gr.Accordion("Options", open=False, elem_id="memo-options"):
                                 m_long = gr.Checkbox(label="Long memo (no length budget)", value=False,
                                                      elem_id="memo-long",

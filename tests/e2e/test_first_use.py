@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import shot
-from .test_web import ANSWER_TIMEOUT, SEED_QUESTION, ask, open_app, server_sources
+from .test_web import SEED_QUESTION, ask, open_app, server_sources
 
 pytestmark = pytest.mark.e2e
 

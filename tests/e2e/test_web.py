@@ -230,7 +230,7 @@ def test_login_is_required_for_the_page_and_the_api(auth_server, page):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code in (401, 403)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 (gradio_client's error type differs between its versions)
         Client(url + "/", verbose=False).predict(SEED_QUESTION, [], 5, api_name="/ask")
     result = Client(url + "/", auth=AUTH, verbose=False).predict(SEED_QUESTION, [], 5, api_name="/ask")
     assert "simultaneous actions" in result["answer"]
