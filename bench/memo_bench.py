@@ -149,8 +149,8 @@ def select(keyword: str, n: int) -> list[dict]:
 
 def run(args) -> dict:
     from assistant.memo import write_memo
-    from assistant.memo_export import export
-    from assistant.memo_verify import IndexDocuments, verify_file
+    from assistant.memo.export import export
+    from assistant.memo.verify import IndexDocuments, verify_file
     from assistant.service import Assistant
     from index_build.build import build_index
     from index_build.settings import load_settings

@@ -101,7 +101,7 @@ def test_bottom_line_is_three_to_five_central_claims_from_different_passages(mem
 def test_lexrank_prefers_the_claim_other_documents_echo():
     import numpy as np
 
-    from assistant.memo_sections import lexrank
+    from assistant.memo.sections import lexrank
 
     # three documents: two say nearly the same thing (0, 2), one statement stands alone (1, 3)
     vectors = np.array([[1.0, 0.1, 0.0], [0.0, 1.0, 0.2], [0.95, 0.15, 0.05], [0.1, 0.2, 1.0]])
@@ -113,7 +113,7 @@ def test_lexrank_prefers_the_claim_other_documents_echo():
 
 
 def test_default_memo_is_shorter_than_a_quarter_of_its_sources(short_memo, memo, assistant):
-    from assistant.memo_budget import MAX_WORDS, MIN_WORDS, SHARE, TRIMMED_NOTE
+    from assistant.memo.budget import MAX_WORDS, MIN_WORDS, SHARE, TRIMMED_NOTE
     from index_build.text import words
 
     cited = {c.doc_id for c in short_memo.citations}
@@ -144,7 +144,7 @@ def test_unconfirmed_or_disputed_holds_what_the_sources_mark_so(memo):
 
 
 def test_unconfirmed_marks():
-    from assistant.memo_sections import unconfirmed_mark
+    from assistant.memo.sections import unconfirmed_mark
 
     assert unconfirmed_mark("The ministry denied the report on Tuesday.") == "Denied"
     assert unconfirmed_mark("He allegedly met the envoy twice.") == "Alleged"
@@ -335,7 +335,7 @@ def test_memo_json_round_trips(memo):
 
 # -- exports ----------------------------------------------------------------------------------
 def test_markdown_has_sections_and_anchors_that_parse_back(memo):
-    from assistant.memo_export import parse_anchors, quote_sha256, to_markdown
+    from assistant.memo.export import parse_anchors, quote_sha256, to_markdown
 
     md = to_markdown(memo)
     for heading in ["# Briefing: Russia and the North Korea sanctions", "## Bottom line", "## Positions by actor",
@@ -353,7 +353,7 @@ def test_markdown_has_sections_and_anchors_that_parse_back(memo):
 def test_docx_opens_with_real_headings_superscripts_and_anchors(memo, tmp_path):
     from docx import Document
 
-    from assistant.memo_export import parse_anchors, to_docx
+    from assistant.memo.export import parse_anchors, to_docx
 
     path = to_docx(memo, tmp_path / "memo.docx")
     doc = Document(str(path))
@@ -383,7 +383,7 @@ def test_docx_citation_numbers_link_to_their_entries(memo, tmp_path):
     from docx import Document
     from docx.oxml.ns import qn
 
-    from assistant.memo_export import to_docx
+    from assistant.memo.export import to_docx
 
     doc = Document(str(to_docx(memo, tmp_path / "memo.docx")))
     body = doc.element.body
@@ -401,7 +401,7 @@ def test_html_is_print_ready_and_escapes_source_text(memo):
     from dataclasses import replace
 
     from assistant.memo import Bullet, Section
-    from assistant.memo_export import to_html
+    from assistant.memo.export import to_html
     from assistant.models import Citation
 
     html = to_html(memo)
@@ -420,7 +420,7 @@ def test_html_is_print_ready_and_escapes_source_text(memo):
 
 
 def test_unknown_export_format_is_a_clear_error(memo, tmp_path):
-    from assistant.memo_export import export
+    from assistant.memo.export import export
     from index_build.errors import BriefingError
 
     with pytest.raises(BriefingError, match=r"\.md, \.docx or \.html"):
@@ -435,7 +435,7 @@ def _cli(*args):
 
 
 def test_cli_memo_prints_markdown_and_writes_each_format(seed_settings, tmp_path):
-    from assistant.memo_export import parse_anchors
+    from assistant.memo.export import parse_anchors
 
     idx = seed_settings.index_dir
     out = _cli("--index-dir", idx, "memo", TOPIC)
@@ -456,7 +456,7 @@ def test_cli_memo_prints_markdown_and_writes_each_format(seed_settings, tmp_path
 
 
 def test_export_all_writes_the_three_downloads(memo, tmp_path):
-    from assistant.memo_export import export_all
+    from assistant.memo.export import export_all
 
     files = export_all(memo, tmp_path / "out")
     assert sorted(files) == [".docx", ".html", ".md"]
@@ -486,7 +486,7 @@ def test_cli_verify_refuses_a_file_without_anchors(seed_settings, tmp_path):
 
 def test_verify_reports_stale_moved_and_missing_citations_after_sources_change(tmp_path):
     from assistant.memo import write_memo
-    from assistant.memo_export import export
+    from assistant.memo.export import export
     from index_build.build import build_index
     from tests.fakes import FakeEmbedder
 
@@ -551,8 +551,8 @@ def test_since_memo_lists_the_new_article_and_the_edited_citation_and_nothing_el
     import datetime as dt
 
     from assistant.memo import write_memo
-    from assistant.memo_export import export
-    from assistant.memo_since import read_prior
+    from assistant.memo.export import export
+    from assistant.memo.since import read_prior
     from index_build.build import build_index
     from tests.fakes import FakeEmbedder
 
@@ -621,7 +621,7 @@ def test_who_said_what_groups_one_statement_carried_by_several_outlets(tmp_path)
     """Issue 16: per actor, their quoted statements with publisher and date; the same
     statement carried by several outlets is one row, from the earliest publisher."""
     from assistant.memo import write_memo
-    from assistant.memo_export import to_html, to_markdown
+    from assistant.memo.export import to_html, to_markdown
 
     settings = build_seed_index(tmp_path / "wire", {
         "late.md": _wire("Evening Herald", "2017-09-16", "told reporters"),
@@ -642,7 +642,7 @@ def test_who_said_what_groups_one_statement_carried_by_several_outlets(tmp_path)
     assert '<table class="statements">' in to_html(memo)
     from docx import Document as Docx
 
-    from assistant.memo_export import to_docx
+    from assistant.memo.export import to_docx
 
     cells = [[c.text for c in row.cells] for t in Docx(str(to_docx(memo, tmp_path / "m.docx"))).tables
              for row in t.rows]
@@ -667,7 +667,7 @@ def _without_anchors(path) -> list[str]:
 
 def test_verify_moved_citations_hold_and_fix_rewrites_their_anchors(tmp_path):
     from assistant.memo import write_memo
-    from assistant.memo_export import export
+    from assistant.memo.export import export
 
     settings = build_seed_index(tmp_path / "moving")
     memo = write_memo(_assistant(settings), TOPIC, long=True)
@@ -713,7 +713,7 @@ def test_verify_moved_citations_hold_and_fix_rewrites_their_anchors(tmp_path):
 
 def test_verify_after_one_word_changed_fails_only_on_that_quote(tmp_path):
     from assistant.memo import write_memo
-    from assistant.memo_export import export
+    from assistant.memo.export import export
 
     settings = build_seed_index(tmp_path / "one-word")
     memo = write_memo(_assistant(settings), TOPIC, long=True)
@@ -793,7 +793,7 @@ def test_generated_bottom_line_keeps_only_supported_sentences(seed_settings):
 # -- the real model ---------------------------------------------------------------------------
 @pytest.mark.integration
 def test_memo_with_the_real_embedder_from_the_command_line(tmp_path, seed_sources):
-    from assistant.memo_export import parse_anchors
+    from assistant.memo.export import parse_anchors
     from tests.conftest import run_briefing
 
     idx = tmp_path / "index"
@@ -809,7 +809,7 @@ def test_memo_with_the_real_embedder_from_the_command_line(tmp_path, seed_source
     assert 3 <= len(brief["sections"][0]["bullets"]) <= 5 and brief["budget"] <= 1200
     # the README's excerpt is this memo's real output (bullets and table rows, anchors aside)
     from assistant.memo import memo_from_json
-    from assistant.memo_export import to_markdown
+    from assistant.memo.export import to_markdown
     from tests.conftest import ROOT
 
     real = to_markdown(memo_from_json(brief))

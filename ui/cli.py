@@ -453,8 +453,8 @@ def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], 
     and cites its passage. Shorter than its sources unless --long.
     """
     from assistant.memo import write_memo
-    from assistant.memo_export import export, to_markdown
-    from assistant.memo_since import read_prior
+    from assistant.memo.export import export, to_markdown
+    from assistant.memo.since import read_prior
     from assistant.service import Assistant
 
     _not_empty(topic, "topic", 'briefing memo "North Korea sanctions"')
@@ -495,7 +495,7 @@ def verify(obj: Context, file: str, fix: bool, strict: bool, as_json: bool) -> N
     1 otherwise; with --strict, moved citations fail too.
     """
     from assistant.memo import quoted
-    from assistant.memo_verify import IndexDocuments, fix_file, verify_file
+    from assistant.memo.verify import IndexDocuments, fix_file, verify_file
 
     docs = IndexDocuments(obj.settings())
     try:

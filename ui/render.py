@@ -23,7 +23,7 @@ __all__ = ["cite_ref", "parse_cite_ref", "highlight_span", "article_html", "answ
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _REF = re.compile(r"^([0-9a-f]{8,64}):(\d{1,9}):(\d{1,9})$")
-# A memo marker link as ``assistant.memo_export.to_html`` writes it.
+# A memo marker link as ``assistant.memo.export.to_html`` writes it.
 _MEMO_LINK = re.compile(r'<a href="#cite-(\d+)" data-cite="([^"]*)"')
 SNIPPET_CHARS = 220
 
@@ -255,7 +255,7 @@ def build_report_html(report, notes: Iterable[str] = (), errors: Iterable[tuple[
 
 
 def memo_preview_html(memo_html: str) -> str:
-    """The memo article from ``memo_export.to_html(memo, standalone=False)`` for the page:
+    """The memo article from ``memo.export.to_html(memo, standalone=False)`` for the page:
     each citation marker link points at ``#cite:doc_id:start:end``, the form the page's
     click listener opens in the source viewer. A marker whose reference is malformed keeps
     its in-page link. The HTML is already escaped by the exporter."""

@@ -31,8 +31,8 @@ import gradio as gr  # noqa: E402
 
 from assistant.corpus import date_key  # noqa: E402
 from assistant.memo import write_memo  # noqa: E402
-from assistant.memo_export import export_all, to_html  # noqa: E402
-from assistant.memo_since import read_prior  # noqa: E402
+from assistant.memo.export import export_all, to_html  # noqa: E402
+from assistant.memo.since import read_prior  # noqa: E402
 from assistant.models import Filters, filter_date  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from index_build.build import build_index  # noqa: E402

@@ -24,8 +24,8 @@ from urllib.parse import unquote
 
 from index_build.errors import BriefingError
 
-from .memo import Bullet, Memo, one_line, quoted
-from .models import Citation
+from ..models import Citation
+from .model import Bullet, Memo, one_line, quoted
 
 __all__ = ["Anchor", "anchor_text", "parse_anchors", "move_anchors", "to_markdown", "to_html", "to_docx", "export",
            "export_all", "file_stem", "quote_sha256", "EXPORT_FORMATS"]

@@ -14,9 +14,9 @@ import re
 
 from index_build.text import stem, tokenize
 
-from .memo_gather import Gathered
-from .memo_sections import Draft, actor_named, draft, pick, statement, unit
-from .speakers import Actor, DocSpeakers, display_name
+from ..speakers import Actor, DocSpeakers, display_name
+from .gather import Gathered
+from .sections import Draft, actor_named, draft, pick, statement, unit
 
 __all__ = ["disagreements", "SIDES"]
 

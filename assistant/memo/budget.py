@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from index_build.text import words
 
-from .memo_gather import Gathered
-from .memo_sections import Draft
+from .gather import Gathered
+from .sections import Draft
 
 __all__ = ["SHARE", "MAX_WORDS", "TRIMMED_NOTE", "word_budget", "draft_words", "within_budget"]
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from index_build.errors import BriefingError
 
-from .memo_export import Anchor
-from .memo_sections import Draft
-from .memo_verify import CitationCheck, check_anchors, read_anchors
+from .export import Anchor
+from .sections import Draft
+from .verify import CitationCheck, check_anchors, read_anchors
 
 __all__ = ["PriorMemo", "read_prior", "new_drafts", "changed_checks", "NEW_MAX", "prior_label"]
 

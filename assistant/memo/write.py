@@ -1,33 +1,36 @@
-"""Briefing memos: a structured memo on a topic across all sources, every bullet cited.
+"""Writing a briefing memo: a structured memo on a topic across all sources, every bullet cited.
 
-``write_memo(assistant, topic)`` gathers broadly (``memo_gather``), then writes the
-sections (``memo_sections``): bottom line, key developments, positions by actor, where the
-sources disagree, timeline, open questions; and lists the sources. Extractive by default:
+``write_memo(assistant, topic)`` gathers broadly (``gather``), then writes the sections
+(``sections``, ``contrast``): bottom line, key developments, positions by actor, where the
+sources disagree, what is unconfirmed or disputed, timeline, open questions, who said what;
+holds them to the length budget (``budget``); and lists the sources. Extractive by default:
 every bullet quotes whole sentences of a source verbatim, with a citation whose quote is
 exactly ``document.text[start:end]``, checked with ``citation_valid`` before it is kept.
 With a language model configured (``llm=`` or ``BRIEFING_LLM``) the bottom line is written
 by the model from numbered sentences and each of its sentences is kept only if the
-sentences it cites support it (``memo_generate``); everything else stays extractive.
-Exports live in ``memo_export``; re-checking a saved memo in ``memo_verify``.
+sentences it cites support it (``generate``); everything else stays extractive. With an
+earlier memo (``since``) it opens with what is new since. Exports live in ``export``;
+re-checking a saved memo in ``verify``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
 
 from index_build.errors import BriefingError
 
-from .corpus import Corpus
-from .memo_budget import TRIMMED_NOTE, within_budget, word_budget
-from .memo_contrast import disagreements
-from .memo_gather import Gathered, _chunk_rows, gather
-from .memo_sections import (
+from ..corpus import Corpus
+from ..models import Citation, Filters
+from ..verify import citation_valid
+from .budget import TRIMMED_NOTE, within_budget, word_budget
+from .contrast import disagreements
+from .gather import Gathered, _chunk_rows, gather
+from .generate import generated_bottom_line
+from .model import EMPTY_NOTES, SECTION_TITLES, Bullet, Memo, MemoSource, Section, one_line, quoted
+from .sections import (
     Draft,
     bottom_line,
     developments,
@@ -37,128 +40,11 @@ from .memo_sections import (
     unconfirmed,
     who_said_what,
 )
-from .models import Citation, Filters
-from .verify import citation_valid
+from .since import PriorMemo, changed_checks, new_drafts, prior_label
 
-if TYPE_CHECKING:
-    from .memo_since import PriorMemo
-
-__all__ = ["Memo", "Section", "Bullet", "MemoSource", "write_memo", "SECTION_TITLES", "EMPTY_NOTES", "memo_from_json"]
+__all__ = ["write_memo"]
 
 Progress = Callable[[str, int, int], None]
-
-SECTION_TITLES = {
-    "bottom_line": "Bottom line",
-    "developments": "Key developments",
-    "positions": "Positions by actor",
-    "disagreements": "Where sources disagree",
-    "unconfirmed": "Unconfirmed or disputed",
-    "timeline": "Timeline",
-    "open_questions": "Open questions",
-    "who_said_what": "Who said what",
-}
-EMPTY_NOTES = {
-    "bottom_line": "The sources hold nothing on this topic.",
-    "developments": "No further developments in the sources.",
-    "positions": "The sources quote no one on this topic.",
-    "disagreements": "No contrasting statements found in the sources.",
-    "unconfirmed": "The sources mark nothing on this topic as alleged, denied or unconfirmed.",
-    "timeline": "The sources give no dates for these events.",
-    "open_questions": "The sources raise no open questions on this topic.",
-    "who_said_what": "The sources quote no one in their own words on this topic.",
-}
-
-
-@dataclass(frozen=True)
-class Bullet:
-    """One item: verbatim source text with [n] markers after what each citation supports."""
-
-    text: str
-    citations: tuple[int, ...]
-    label: str = ""  # a lead-in: "In their words", a date
-    group: str = ""  # the sub-heading it sits under: an actor, a disagreement
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str
-    title: str
-    bullets: tuple[Bullet, ...]
-    note: str = ""  # shown when there are no bullets (says what is missing, claims nothing)
-
-
-@dataclass(frozen=True)
-class MemoSource:
-    doc_id: str
-    source: str
-    title: str
-    publisher: str
-    published: str | None
-    url: str = ""
-
-
-@dataclass(frozen=True)
-class Memo:
-    topic: str
-    generated: str  # ISO date and time the memo was written
-    sections: tuple[Section, ...]
-    citations: tuple[Citation, ...]
-    sources: tuple[MemoSource, ...]
-    filters: Filters = Filters()
-    mode: str = "extractive"
-    timings_ms: dict = field(default_factory=dict, compare=False, hash=False)
-    dropped: tuple[str, ...] = ()  # generated sentences that verification removed
-    budget: int | None = None  # the word budget it was held to (None: --long)
-
-    @property
-    def title(self) -> str:
-        return f"Briefing: {self.topic}"
-
-    def section(self, key: str) -> Section | None:
-        return next((s for s in self.sections if s.key == key), None)
-
-    def citation(self, n: int) -> Citation:
-        return self.citations[n - 1]
-
-    def as_json(self) -> dict:
-        return {
-            "title": self.title, "topic": self.topic, "generated": self.generated, "mode": self.mode,
-            "filters": asdict(self.filters),
-            "sections": [{"key": s.key, "title": s.title, "note": s.note,
-                          "bullets": [asdict(b) for b in s.bullets]} for s in self.sections],
-            "citations": [c.as_json() | {"chunk_id": c.chunk_id} for c in self.citations],
-            "sources": [asdict(s) for s in self.sources],
-            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
-            "dropped": list(self.dropped),
-            "budget": self.budget,
-        }
-
-
-def memo_from_json(data: dict) -> Memo:
-    """The memo ``Memo.as_json`` wrote."""
-    f = data.get("filters") or {}
-    return Memo(
-        topic=data["topic"], generated=data["generated"], mode=data.get("mode", "extractive"),
-        filters=Filters(tuple(f.get("sources", ())), tuple(f.get("publishers", ())), f.get("since"), f.get("until")),
-        sections=tuple(Section(s["key"], s["title"], tuple(Bullet(b["text"], tuple(b["citations"]), b.get("label", ""),
-                                                                   b.get("group", "")) for b in s["bullets"]),
-                               s.get("note", "")) for s in data["sections"]),
-        citations=tuple(Citation(c["n"], c.get("chunk_id", ""), c["doc_id"], c["source"], c["title"], c["start"],
-                                 c["end"], c["quote"]) for c in data["citations"]),
-        sources=tuple(MemoSource(**s) for s in data["sources"]),
-        dropped=tuple(data.get("dropped", ())),
-        budget=data.get("budget"),
-    )
-
-
-def one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def quoted(text: str) -> str:
-    """``text`` on one line in quotation marks, unless it opens with one of its own."""
-    line = one_line(text)
-    return line if line[:1] in "“\"‘'" else f"“{line}”"
 
 
 class _Citer:
@@ -207,15 +93,15 @@ class _Citer:
 
 def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Progress | None = None,
                llm: str | None = None, now: dt.datetime | None = None, long: bool = False,
-               since: "PriorMemo | None" = None) -> Memo:
+               since: PriorMemo | None = None) -> Memo:
     """A briefing memo on ``topic`` from the assistant's index.
 
     ``progress(stage, done, total)`` is called as work proceeds (stages ``gather``,
     ``write``). ``llm``: a generator spec as for answers (``extractive`` forces the
     extractive memo; default: the configured ``BRIEFING_LLM``, else extractive).
     ``long``: no length budget (by default the memo's words are at most a quarter of the
-    words of the documents it cites, and at most ``MAX_WORDS``; see ``memo_budget``).
-    ``since``: an earlier memo (``memo_since.read_prior``); the memo then opens with what
+    words of the documents it cites, and at most ``MAX_WORDS``; see ``budget``).
+    ``since``: an earlier memo (``since.read_prior``); the memo then opens with what
     is new since it and which of its citations changed."""
     topic = (topic or "").strip()
     if not topic:
@@ -254,8 +140,6 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
                     start, end = g.docs[doc_id].span(first, last)
                     said.append(g.docs[doc_id].doc.text[start:end])
     if since is not None:
-        from .memo_since import changed_checks, new_drafts  # (it reads saved memos: memo_export imports us)
-
         indexed_at = {d["doc_id"]: d.get("indexed_at") or 0.0 for d in corpus.documents()}
         drafts = {"new_since": new_drafts(g, drafts, since, indexed_at), **drafts}
         changed = changed_checks(since, corpus)
@@ -265,8 +149,6 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
         drafts, trimmed = within_budget(g, drafts, budget)
     sections: list[Section] = []
     if since is not None:
-        from .memo_since import prior_label
-
         when = prior_label(since)
         bullets = citer.bullets(drafts.pop("new_since"))
         sections.append(Section("new_since", f"New since {when}", tuple(bullets),
@@ -276,8 +158,6 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
                                 "" if bullets else "Every citation of the earlier memo still holds."))
     for key in steps:
         if key == "bottom_line" and generator is not None and g.pool:
-            from .memo_generate import generated_bottom_line
-
             bullets, lost = generated_bottom_line(generator, g, citer, partial(citer.bullets, drafts[key]))
             dropped += lost
         else:
@@ -294,7 +174,7 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
                 tuple(dropped), budget)
 
 
-def _changed_bullets(citer: _Citer, checks, prior: "PriorMemo") -> list[Bullet]:
+def _changed_bullets(citer: _Citer, checks, prior: PriorMemo) -> list[Bullet]:
     """One item per changed or gone citation of the earlier memo: what it quoted, and what
     its document says there now (cited), if anything."""
     quotes = {(a.n, a.doc_id, a.start, a.end): a.quote or "" for a in prior.anchors}

@@ -1,6 +1,6 @@
 """Re-check a saved memo's (or answer's) citations against the current index.
 
-Reads the anchors of a Markdown, HTML or DOCX memo (``memo_export``), or the citations of a
+Reads the anchors of a Markdown, HTML or DOCX memo (``export``), or the citations of a
 JSON answer (``briefing ask --json``) or JSON memo (``briefing memo --json``). Each citation
 is looked up by document id and span: it *holds* when the text there still hashes to the
 quote's sha256; it is *moved* when the quote is found elsewhere in the document (the new
@@ -24,7 +24,7 @@ from index_build.record import Record
 from index_build.settings import Settings
 from index_build.text import tokenize
 
-from .memo_export import Anchor, move_anchors, parse_anchors, quote_sha256
+from .export import Anchor, move_anchors, parse_anchors, quote_sha256
 
 __all__ = ["CitationCheck", "VerifyReport", "IndexDocuments", "read_anchors", "check_anchors", "verify_file",
            "fix_file"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 
-from .memo_gather import Gathered
-from .memo_sections import standalone
-from .verify import instruction_like, supported
+from ..verify import instruction_like, supported
+from .gather import Gathered
+from .model import Bullet, one_line
+from .sections import standalone
 
 __all__ = ["generated_bottom_line", "MEMO_SYSTEM_PROMPT", "build_memo_prompt"]
 
@@ -57,8 +58,6 @@ def _sentences(text: str) -> list[str]:
 def generated_bottom_line(generator, g: Gathered, citer, fallback) -> tuple[list, list[str]]:
     """(bullets, dropped sentences). ``citer`` numbers and validates the citations;
     ``fallback()`` gives the extractive bullets when no generated sentence survives."""
-    from .memo import Bullet, one_line
-
     units = _candidates(g)
     if not units:
         return fallback(), []
