@@ -70,7 +70,7 @@ def same_speaker(gold: str, found: str) -> bool:
 def speaker_scores(rows: list[dict], parse: bool = True) -> dict:
     """Precision and recall of ``speakers.analyse`` on labelled sentences (each row: context,
     sentence, speaker — "" when no one speaks)."""
-    from assistant.speakers import analyse
+    from assistant.nlp.attribution import analyse
     from index_build.models import Document
 
     tp = fp = 0

@@ -88,7 +88,7 @@ LABELS = 6  # bump when the labelling here changes (the cached candidates and la
 def _code_digest() -> str:
     """A digest of the modules that make the candidates, features and labels."""
     h = hashlib.sha256()
-    for rel in ("assistant/candidates.py", "assistant/features.py", "assistant/nlp.py", "index_build/text.py",
+    for rel in ("assistant/candidates.py", "assistant/features.py", "assistant/nlp/parse.py", "index_build/text.py",
                 "assistant/retrieve.py", "assistant/answer.py", "index_build/onnx_minilm.py"):
         h.update((REPO / rel).read_bytes())
     return h.hexdigest()

@@ -272,7 +272,7 @@ def test_timeline_resolves_dates_only_where_the_article_date_allows(memo, assist
 
 
 def test_dates_in_text_resolve_against_a_full_article_date():
-    from assistant.timeline import find_dates
+    from assistant.nlp.dates import find_dates
 
     def label(text, published):
         return [r.label for r in find_dates(text, published)]
@@ -752,7 +752,7 @@ def _assistant_doc(settings, doc_id: str) -> str:
 
 # -- attribution ------------------------------------------------------------------------------
 def test_quotes_are_attributed_across_sentences_and_pronouns():
-    from assistant.speakers import analyse
+    from assistant.nlp.attribution import analyse
     from index_build.models import Document
 
     text = ("Ministers meet in Oslo\n\n"

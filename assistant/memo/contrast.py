@@ -14,7 +14,7 @@ import re
 
 from index_build.text import stem, tokenize
 
-from ..speakers import Actor, DocSpeakers, display_name
+from ..nlp.attribution import Actor, DocSpeakers, display_name
 from .gather import Gathered
 from .sections import Draft, actor_named, draft, pick, statement, unit
 

