@@ -16,6 +16,7 @@ import threading
 
 import numpy as np
 
+from index_build import dates
 from index_build.embed import Embedder, make_embedder
 from index_build.errors import BriefingError, IndexMismatchError
 from index_build.lexical import build_lexical, chunk_tokens, load_lexical
@@ -34,17 +35,11 @@ MATRIX_LIMIT_MB = 512
 
 
 def date_key(value: str | None, end: bool = False) -> int:
-    """An ISO date as YYYYMMDD; a partial date covers its whole year or month."""
-    if not value:
-        return 0
-    parts = value.strip().split("-")
+    """``index_build.dates.date_key``, with the error a filter's user reads."""
     try:
-        y = int(parts[0])
-        m = int(parts[1]) if len(parts) > 1 else (12 if end else 0)
-        d = int(parts[2]) if len(parts) > 2 else (31 if end else 0)
+        return dates.date_key(value, end)
     except ValueError:
         raise BriefingError(f"{value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD") from None
-    return y * 10000 + m * 100 + d
 
 
 def _distinct(values: list[str]) -> tuple[list[str], np.ndarray]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+
+from index_build.dates import PartialDate
 
 __all__ = ["Filters", "Passage", "Citation", "Answer", "filter_date"]
-
-DATE_FORMS = ("%Y", "%Y-%m", "%Y-%m-%d")
 
 
 def filter_date(value: str | None) -> str | None:
@@ -17,13 +16,9 @@ def filter_date(value: str | None) -> str | None:
     value = (value or "").strip()
     if not value:
         return None
-    for form in DATE_FORMS:
-        try:
-            datetime.strptime(value, form)
-            return value
-        except ValueError:
-            pass
-    raise ValueError(value)
+    if PartialDate.parse(value) is None:
+        raise ValueError(value)
+    return value
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import chunk_document
+from .dates import date_key
 from .embed import Embedder, make_embedder
 from .errors import SettingsError, SourceError
 from .lexical import build_lexical, chunk_tokens, lexical_stamp_matches
@@ -76,12 +77,10 @@ def expected_meta(settings: Settings, embedder: Embedder) -> dict[str, object]:
 
 
 def _date_key(published: str | None) -> int:
-    """YYYYMMDD as an int for range filters; missing parts are 0 (unknown: 0)."""
-    if not published:
-        return 0
-    parts = (published.split("-") + ["0", "0"])[:3]
+    """``date_key`` for Chroma's range filters; 0 for no date (or one a reader let through
+    that is not a date: a filter never matches it)."""
     try:
-        return int(parts[0]) * 10000 + int(parts[1]) * 100 + int(parts[2])
+        return date_key(published)
     except ValueError:
         return 0
 

@@ -16,12 +16,12 @@ import tomllib
 import zipfile
 import zlib
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 
 from .clean import Story, lead_title, parse_byline, split_stories, strip_boilerplate
+from .dates import normalize_date
 from .decode import UndecodableError, decode_bytes, repair_text
 from .errors import SourceError
 from .models import Document, make_doc_id, sha256_hex
@@ -54,32 +54,6 @@ def _too_much_text(size: int, max_bytes: int, what: str) -> str:
 def suffix_of(path: Path | str) -> str:
     name = str(path).lower()
     return ".jsonl.gz" if name.endswith(".jsonl.gz") else Path(name).suffix
-
-
-def normalize_date(value: object) -> str | None:
-    """An ISO date (``YYYY-MM-DD``, or ``YYYY`` / ``YYYY-MM`` when that is all we know)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    s = str(value).strip()
-    if re.fullmatch(r"\d{4}", s):
-        return s
-    if m := re.fullmatch(r"(\d{4})[-/](\d{1,2})", s):
-        return f"{m[1]}-{int(m[2]):02d}"
-    if m := re.match(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", s):
-        try:
-            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-        except ValueError:
-            return None
-    try:
-        from dateutil import parser as dateparser
-
-        return dateparser.parse(s, fuzzy=False).date().isoformat()
-    except (ValueError, OverflowError, TypeError):
-        return None
 
 
 def _front_matter(text: str) -> tuple[dict, str]:

@@ -481,3 +481,23 @@ def test_a_parser_crash_on_one_file_does_not_stop_the_build(settings, seed_sourc
     assert report.skipped == [{"source": SEED_000, "reason": report.skipped[0]["reason"]}]
     assert "RuntimeError: parser exploded" in report.skipped[0]["reason"]
     assert report.added == 1 and report.documents == 2
+
+
+def test_partial_dates_one_type_for_every_date_rule():
+    """Issue 17: readers, filters, Chroma's date_key and the timeline read dates the same way."""
+    from assistant.models import filter_date
+    from assistant.nlp.dates import parse_published
+    from index_build.dates import PartialDate, date_key
+
+    assert PartialDate.parse("2019-3-5") == PartialDate(2019, 3, 5) and str(PartialDate(2019, 3)) == "2019-03"
+    assert PartialDate.parse("2019-13") is None and PartialDate.parse("2019-02-30") is None
+    assert PartialDate.parse("2019-00") is None and PartialDate.parse("2019-01-00") is None
+    assert (date_key("2019"), date_key("2019", end=True), date_key("2019-03", end=True)) == (20190000, 20191231, 20190331)
+    assert date_key(None) == 0
+    with pytest.raises(ValueError):
+        date_key("last week")
+    assert filter_date(" 2019-03 ") == "2019-03"
+    with pytest.raises(ValueError):
+        filter_date("2019-02-30")
+    assert parse_published("2017-09-12T10:00") == (2017, 9, 12) and parse_published("2017") == (2017, 0, 0)
+    assert parse_published("undated") is None

@@ -14,6 +14,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from index_build.dates import PartialDate
+
 __all__ = ["TimeRef", "find_dates", "parse_published"]
 
 _MONTHS = {m: i for i, m in enumerate(
@@ -60,12 +62,8 @@ class TimeRef:
 
 def parse_published(value: str | None) -> tuple[int, int, int] | None:
     """(year, month, day) of an ISO publication date, 0 for missing parts."""
-    if not value:
-        return None
-    m = re.match(r"^\s*((?:1[89]|20)\d\d)(?:-(\d\d?))?(?:-(\d\d?))?", value)
-    if not m:
-        return None
-    return int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0)
+    found = PartialDate.leading(value)
+    return (found.year, found.month, found.day) if found and 1800 <= found.year < 2100 else None
 
 
 def _fmt_day(d: dt.date) -> str:
