@@ -21,7 +21,7 @@ from index_build.embed import Embedder, make_embedder
 from index_build.errors import BriefingError, IndexMismatchError
 from index_build.lexical import build_lexical, chunk_tokens, load_lexical
 from index_build.models import Document
-from index_build.record import Record
+from index_build.record import ChunkRow, Record
 from index_build.settings import Settings
 from index_build.vectors import VectorStore
 
@@ -66,25 +66,25 @@ class CorpusView:
     """One generation of the index, as loaded. Built once, then only read (apart from its
     cache of documents, which is locked)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, meta: dict, rows: list[tuple],
+    def __init__(self, settings: Settings, embedder: Embedder, meta: dict, rows: list[ChunkRow],
                  fresh_vectors: bool = False):
         self.settings = settings
         self._embedder = embedder
         self.meta = meta
         self.generation = int(meta.get("generation", 0))
         self.state = _state_of(meta)
-        self.ids = [r[0] for r in rows]
-        self.doc_ids = [r[1] for r in rows]
-        self.starts = np.array([r[2] for r in rows], dtype=np.int64)
-        self.ends = np.array([r[3] for r in rows], dtype=np.int64)
-        self.texts = [r[4] for r in rows]
-        self._embed_keys = [r[5] for r in rows]
+        self.ids = [r.chunk_id for r in rows]
+        self.doc_ids = [r.doc_id for r in rows]
+        self.starts = np.array([r.start for r in rows], dtype=np.int64)
+        self.ends = np.array([r.end for r in rows], dtype=np.int64)
+        self.texts = [r.text for r in rows]
+        self._embed_keys = [r.embed_key for r in rows]
         self._matrix: np.ndarray | None = None
         self._matrix_lock = threading.Lock()
-        self.sources = [r[6] for r in rows]
-        self.titles = [r[7] for r in rows]
-        self.publishers = [r[8] for r in rows]
-        self.published = [r[9] for r in rows]
+        self.sources = [r.source for r in rows]
+        self.titles = [r.title for r in rows]
+        self.publishers = [r.publisher for r in rows]
+        self.published = [r.published for r in rows]
         self.date_keys = np.array([date_key(p) for p in self.published], dtype=np.int64)
         self.date_ends = np.array([date_key(p, end=True) for p in self.published], dtype=np.int64)
         self.pos = {cid: i for i, cid in enumerate(self.ids)}

@@ -166,10 +166,10 @@ def _sync(record: Record, vectors: VectorStore, upsert_ids: list[str], delete_id
         rows = list(record.chunks_with_meta(upsert_ids[i: i + step]))
         if not rows:
             continue
-        vecs = record.get_embeddings([r[5] for r in rows])
+        vecs = record.get_embeddings([r.embed_key for r in rows])
         vectors.upsert(
-            [r[0] for r in rows], vecs,
-            [chunk_metadata(r[1], r[2], r[3], r[6], r[7], r[8], r[9]) for r in rows],
+            [r.chunk_id for r in rows], vecs,
+            [chunk_metadata(r.doc_id, r.start, r.end, r.source, r.title, r.publisher, r.published) for r in rows],
         )
     if delete_ids:
         vectors.delete(delete_ids)

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,6 +40,21 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunk_tokens (chunk_id TEXT PRIMARY KEY, tokens TEXT NOT NULL);
 """
+
+
+class ChunkRow(NamedTuple):
+    """A chunk with its document's fields, as the build's vector sync and the corpus read it."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    embed_key: str
+    source: str
+    title: str
+    publisher: str
+    published: str | None
 
 
 def embed_key(embedder: str, text: str) -> str:
@@ -179,19 +195,20 @@ class Record:
         keys = ("doc_id", "source", "title", "publisher", "author", "published", "characters", "chunks", "indexed_at")
         return [dict(zip(keys, r)) for r in rows]
 
-    def chunks_with_meta(self, chunk_ids: Iterable[str] | None = None) -> Iterator[tuple]:
-        """(chunk_id, doc_id, start, end, text, embed_key, source, title, publisher, published)."""
+    def chunks_with_meta(self, chunk_ids: Iterable[str] | None = None) -> Iterator[ChunkRow]:
+        """A ``ChunkRow`` per chunk: every chunk in source order, or those of ``chunk_ids``."""
         sql = (
             'SELECT c.chunk_id, c.doc_id, c.start, c."end", c.text, c.embed_key, d.source, d.title, '
             "d.publisher, d.published FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
         )
         if chunk_ids is None:
-            yield from self.db.execute(sql + " ORDER BY d.source, c.doc_id, c.ordinal")
+            yield from map(ChunkRow._make, self.db.execute(sql + " ORDER BY d.source, c.doc_id, c.ordinal"))
             return
         ids = list(chunk_ids)
         for i in range(0, len(ids), 500):
             part = ids[i: i + 500]
-            yield from self.db.execute(sql + f" WHERE c.chunk_id IN ({','.join('?' * len(part))})", part)
+            yield from map(ChunkRow._make,
+                           self.db.execute(sql + f" WHERE c.chunk_id IN ({','.join('?' * len(part))})", part))
 
     # -- embeddings ---------------------------------------------------------------------
     def missing_embeddings(self, keys: Iterable[str]) -> set[str]:
@@ -233,7 +250,7 @@ class Record:
         has_table = self.db.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chunk_tokens'").fetchone()
         if not has_table:
-            return [compute(r[7], r[4]) for r in self.chunks_with_meta()]
+            return [compute(r.title, r.text) for r in self.chunks_with_meta()]
         rows = self.db.execute(
             "SELECT t.tokens, CASE WHEN t.tokens IS NULL THEN d.title END, CASE WHEN t.tokens IS NULL THEN c.text END "
             "FROM chunks c JOIN documents d ON d.doc_id = c.doc_id LEFT JOIN chunk_tokens t ON t.chunk_id = c.chunk_id "
