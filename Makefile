@@ -12,7 +12,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 
 help:
 	@echo "make run     set up, index sources/, serve the app"
-	@echo "make test    set up, lint (ruff) and run every test"
+	@echo "make test    set up, lint (ruff, mypy) and run every test"
 	@echo "make bench   run the benchmarks, write docs/BENCHMARKS.md"
 
 $(STAMP): pyproject.toml
@@ -37,6 +37,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: install browser lint
 	$(BIN)/python -m pytest -q

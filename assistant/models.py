@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from index_build.dates import PartialDate
 
@@ -56,7 +57,7 @@ class Passage:
     text: str
     score: float
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "rank": self.rank, "chunk_id": self.chunk_id, "doc_id": self.doc_id, "source": self.source,
             "title": self.title, "start": self.start, "end": self.end, "score": round(self.score, 6),
@@ -76,7 +77,7 @@ class Citation:
     end: int
     quote: str
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != "chunk_id"}
 
 
@@ -94,7 +95,7 @@ class Answer:
     confidence: float = 0.0  # the learned selector's probability for its best sentence
     considered: list[Passage] = field(default_factory=list)  # all retrieved, when ``passages`` lists fewer
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.text,

@@ -15,6 +15,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from .models import Chunk, Document
 
@@ -33,7 +34,7 @@ def _static_dir() -> Path | None:
 
 
 @lru_cache(maxsize=1)
-def _encoding():
+def _encoding() -> Any:
     static = _static_dir()
     if static and (static / "tiktoken_cache").is_dir():
         os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(static / "tiktoken_cache"))
@@ -43,7 +44,7 @@ def _encoding():
 
 
 @lru_cache(maxsize=1)
-def _punkt():
+def _punkt() -> Any:
     """Punkt from the NLTK data LlamaIndex ships; ``None`` (regex fallback) if absent."""
     try:
         from nltk.tokenize.punkt import PunktSentenceTokenizer, PunktTokenizer  # noqa: F401

@@ -83,6 +83,6 @@ def normalize_date(value: object) -> str | None:
     try:
         from dateutil import parser as dateparser
 
-        return dateparser.parse(s, fuzzy=False).date().isoformat()
+        return str(dateparser.parse(s, fuzzy=False).date().isoformat())
     except (ValueError, OverflowError, TypeError):
         return None

@@ -23,6 +23,7 @@ import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ LEXICAL_SCHEMA = 2
 class Lexical:
     """A loaded BM25 index and its document frequencies (term → number of chunks)."""
 
-    def __init__(self, bm25, df: dict[str, int]):
+    def __init__(self, bm25: Any, df: dict[str, int]):
         self.bm25 = bm25
         self.df = df
 
@@ -51,13 +52,14 @@ def lexical_dir(index_dir: Path) -> Path:
     return Path(index_dir) / "lexical"
 
 
-def _stamp(generation: int, chunks: int) -> dict:
+def _stamp(generation: int, chunks: int) -> dict[str, int]:
     return {"generation": int(generation), "chunks": int(chunks), "schema": LEXICAL_SCHEMA}
 
 
 def lexical_stamp_matches(index_dir: Path, generation: int, chunks: int) -> bool:
     try:
-        return json.loads((lexical_dir(index_dir) / "generation.json").read_text()) == _stamp(generation, chunks)
+        stored = json.loads((lexical_dir(index_dir) / "generation.json").read_text())
+        return bool(stored == _stamp(generation, chunks))
     except (OSError, ValueError):
         return False
 
@@ -99,7 +101,7 @@ def build_lexical(index_dir: Path | None, generation: int, tokens: list[str],
     return lexical
 
 
-def _save(folder: Path, lexical: Lexical, stamp: dict) -> None:
+def _save(folder: Path, lexical: Lexical, stamp: dict[str, int]) -> None:
     # Written aside under a name of this process and thread, then renamed into place: two
     # writers (the build, a server's fallback) never write the same folder.
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}-{threading.get_ident()}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["Document", "Chunk", "make_doc_id", "make_chunk_id", "sha256_hex"]
 
@@ -50,7 +51,7 @@ class Document:
         """The title was made from the lead sentence: the text has no headline."""
         return self.provenance.get("title") == "lead sentence"
 
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         return {
             "doc_id": self.doc_id,
             "source": self.source,

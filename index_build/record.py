@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -172,11 +172,13 @@ class Record:
     def all_chunk_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
 
-    def _documents(self, where: str, args: tuple = ()) -> list[Document]:
+    def _documents(self, where: str, args: tuple[str, ...] = ()) -> list[Document]:
         rows = self.db.execute(
             "SELECT doc_id, source, text, content_hash, title, publisher, author, published, url, record_id, "
             f"{self._provenance_sql} FROM documents {where}", args)
-        return [Document(*r[:-1], provenance=json.loads(r[-1])) for r in rows]
+        return [Document(doc_id=r[0], source=r[1], text=r[2], content_hash=r[3], title=r[4], publisher=r[5],
+                         author=r[6], published=r[7], url=r[8], record_id=r[9], provenance=json.loads(r[10]))
+                for r in rows]
 
     def document(self, doc_id: str) -> Document | None:
         found = self._documents("WHERE doc_id = ?", (doc_id,))
@@ -185,7 +187,7 @@ class Record:
     def documents(self) -> list[Document]:
         return self._documents("ORDER BY source, record_id")
 
-    def document_summaries(self) -> list[dict]:
+    def document_summaries(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT d.doc_id, d.source, d.title, d.publisher, d.author, d.published, length(d.text), "
             "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id), "
@@ -320,7 +322,7 @@ class Record:
         )
         return gen
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         m = self.meta()
         docs, chunks = self.counts()
         return {"meta": m, "documents": docs, "chunks": chunks, "json": json.dumps(m)}

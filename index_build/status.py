@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .errors import BriefingError
 from .record import Record
@@ -11,7 +12,7 @@ from .settings import Settings
 __all__ = ["index_status"]
 
 
-def index_status(settings: Settings) -> dict:
+def index_status(settings: Settings) -> dict[str, Any]:
     """``{"documents","chunks","embedder","dimension","chunk_tokens","store", ...}``;
     ``skipped`` lists the files the last build could not index (``{"source","reason"}``)."""
     if not settings.db_path.is_file():
@@ -39,7 +40,7 @@ def index_status(settings: Settings) -> dict:
     }
 
 
-def _skipped(raw: str | None) -> list[dict]:
+def _skipped(raw: str | None) -> list[dict[str, str]]:
     try:
         items = json.loads(raw or "[]")
     except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 __all__ = ["tokenize", "stem", "STOPWORDS", "content_terms", "words", "redundant", "QUOTE_MARK"]
 
@@ -29,7 +30,7 @@ def stem(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _snowball():
+def _snowball() -> Any:
     from nltk.stem.snowball import SnowballStemmer
 
     return SnowballStemmer("english")

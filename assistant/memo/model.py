@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ..models import Citation, Filters
 
@@ -70,7 +71,7 @@ class Memo:
     sources: tuple[MemoSource, ...]
     filters: Filters = Filters()
     mode: str = "extractive"
-    timings_ms: dict = field(default_factory=dict, compare=False, hash=False)
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     dropped: tuple[str, ...] = ()  # generated sentences that verification removed
     budget: int | None = None  # the word budget it was held to (None: --long)
 
@@ -84,7 +85,7 @@ class Memo:
     def citation(self, n: int) -> Citation:
         return self.citations[n - 1]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "title": self.title, "topic": self.topic, "generated": self.generated, "mode": self.mode,
             "filters": asdict(self.filters),
@@ -98,7 +99,7 @@ class Memo:
         }
 
 
-def memo_from_json(data: dict) -> Memo:
+def memo_from_json(data: dict[str, Any]) -> Memo:
     """The memo ``Memo.as_json`` wrote."""
     f = data.get("filters") or {}
     return Memo(

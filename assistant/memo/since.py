@@ -26,8 +26,9 @@ from pathlib import Path
 from index_build.errors import BriefingError
 
 from .export import Anchor
+from .gather import Gathered
 from .sections import Draft
-from .verify import CitationCheck, check_anchors, read_anchors
+from .verify import CitationCheck, Documents, check_anchors, read_anchors
 
 __all__ = ["PriorMemo", "read_prior", "new_drafts", "changed_checks", "NEW_MAX", "prior_label"]
 
@@ -97,7 +98,8 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def new_drafts(g, drafts: dict[str, list[Draft]], prior: PriorMemo, indexed_at: dict[str, float]) -> list[Draft]:
+def new_drafts(g: Gathered, drafts: dict[str, list[Draft]], prior: PriorMemo,
+               indexed_at: dict[str, float]) -> list[Draft]:
     """The items of ``drafts`` (in section order) that quote only documents new since
     ``prior``: indexed after it was written and not cited by it, and no sentence it quoted."""
     since = prior.generated.timestamp()
@@ -120,7 +122,7 @@ def new_drafts(g, drafts: dict[str, list[Draft]], prior: PriorMemo, indexed_at: 
     return out
 
 
-def changed_checks(prior: PriorMemo, docs) -> list[CitationCheck]:
+def changed_checks(prior: PriorMemo, docs: Documents) -> list[CitationCheck]:
     """The earlier memo's citations whose quote is no longer in its document, or whose
     document is gone (``docs``: a ``Corpus``)."""
     return [c for c in check_anchors(list(prior.anchors), docs) if c.status in ("changed", "missing")]

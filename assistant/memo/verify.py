@@ -16,6 +16,7 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 from index_build.chunk import sentence_spans
 from index_build.errors import BriefingError
@@ -26,8 +27,8 @@ from index_build.text import tokenize
 
 from .export import Anchor, move_anchors, parse_anchors, quote_sha256
 
-__all__ = ["CitationCheck", "VerifyReport", "IndexDocuments", "read_anchors", "check_anchors", "verify_file",
-           "fix_file"]
+__all__ = ["Documents", "CitationCheck", "VerifyReport", "IndexDocuments", "read_anchors", "check_anchors",
+           "verify_file", "fix_file"]
 
 CLOSEST_MIN_OVERLAP = 0.5
 
@@ -70,6 +71,12 @@ class VerifyReport:
                 "holding": self.count("ok"), "moved": self.count("moved"), "changed": self.count("changed"),
                 "stale": self.count("moved") + self.count("changed"), "missing": self.count("missing"),
                 "strict": self.strict, "checks": [asdict(c) for c in self.checks]}
+
+
+class Documents(Protocol):
+    """What a re-check needs of an index: its documents by id (a ``Corpus`` or ``IndexDocuments``)."""
+
+    def document(self, doc_id: str) -> Document | None: ...
 
 
 class IndexDocuments:
@@ -166,7 +173,7 @@ def _closest(text: str, quote: str) -> tuple[int, int] | None:
     return best if score >= CLOSEST_MIN_OVERLAP else None
 
 
-def check_anchors(anchors: list[Anchor], docs) -> list[CitationCheck]:
+def check_anchors(anchors: list[Anchor], docs: Documents) -> list[CitationCheck]:
     """Each anchor against ``docs.document(doc_id)`` (a ``Corpus`` or ``IndexDocuments``)."""
     out = []
     for a in anchors:
@@ -194,7 +201,7 @@ def check_anchors(anchors: list[Anchor], docs) -> list[CitationCheck]:
     return out
 
 
-def verify_file(path: str | Path, docs, strict: bool = False) -> VerifyReport:
+def verify_file(path: str | Path, docs: Documents, strict: bool = False) -> VerifyReport:
     """Re-check every citation anchor of the memo or answer at ``path``."""
     kind, anchors = read_anchors(Path(path))
     if not anchors:
