@@ -29,6 +29,9 @@ ORDER = ("positions", "disagreements", "developments", "timeline", "unconfirmed"
 # Sections whose items come in groups (an actor, a disagreement): an item's rank counts
 # within its group, and a later group starts a little later.
 GROUP_STEP = {"positions": 0.2, "disagreements": 1.0, "who_said_what": 0.34}
+# A section that repeats others' kind of item starts later: "Who said what" lists quotations
+# that "Positions by actor" also draws on, so a short memo gives them to the positions first.
+DELAY = {"who_said_what": 1.0}
 # A long item waits longer: its rank grows by LENGTH_COST × its share of the budget (a
 # 90-word item in a 370-word budget ranks half a place later than a 1-word one).
 LENGTH_COST = 2.0
@@ -67,11 +70,12 @@ def within_budget(g: Gathered, drafts: dict[str, list[Draft]], budget: int) -> t
             groups.setdefault(d.group, []).append(i)
         for gi, (group, members) in enumerate(groups.items()):
             step = GROUP_STEP.get(key, 0.0) if group else 0.0
+            delay = DELAY.get(key, 0.0)
             if key in ATOMIC_GROUPS and group and not any(ds[i].label for i in members):  # the two sides
-                items.append((gi * step, order, key, members))
+                items.append((delay + gi * step, order, key, members))
                 continue
             for j, i in enumerate(members):
-                items.append((j + gi * step if group else float(i), order, key, [i]))
+                items.append((delay + (j + gi * step if group else float(i)), order, key, [i]))
     cost_of = {(key, tuple(m)): sum(draft_words(g, drafts[key][i]) for i in m) for _, _, key, m in items}
     keep: dict[str, set[int]] = {key: set() for key in ORDER}
     quoted = {k for key in KEPT for d in drafts.get(key, []) for k in d.keys}
