@@ -53,3 +53,21 @@ def test_architecture_md_names_every_module_of_the_tree():
     missing = [str(path.relative_to(ROOT)) for package in FORBIDDEN for path in sorted((ROOT / package).rglob("*.py"))
                if path.stem != "__init__" and path.stem not in named]
     assert missing == []
+
+
+@pytest.mark.integration
+def test_the_wheel_holds_every_module_and_the_answer_model(tmp_path):
+    """A regular (not editable) install gets the sub-packages (assistant/memo, assistant/nlp)
+    and the shipped answer weights, not only the top-level packages."""
+    import subprocess
+    import sys
+    import zipfile
+
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                           "-q", "-w", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    tree = {str(p.relative_to(ROOT)) for package in FORBIDDEN for p in (ROOT / package).rglob("*.py")}
+    assert tree - names == set()
+    assert "assistant/data/answer_model.json" in names
