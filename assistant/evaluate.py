@@ -98,8 +98,23 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+# Typographic variants of one character: "Denny’s" is "Denny's"; “Squid Game” is "Squid Game".
+_FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
+def fold(text: str) -> str:
+    """``text`` lowercased with typographic quotes, dashes and spaces folded to plain ones."""
+    return re.sub(r"\s+", " ", text.translate(_FOLD)).lower()
+
+
+def _answer_text(answer: str) -> str:
+    return fold(answer).strip().strip("\"'").strip()  # a title's quotation marks are not the answer
+
+
 def answer_in(answer: str, text: str) -> bool:
-    a, t = answer.strip().lower(), text.lower()
+    """The gold answer's text is in ``text`` (case and typography aside; a whole word when
+    it is under 4 characters)."""
+    a, t = _answer_text(answer), fold(text)
     if len(a) >= 4:
         return a in t
     return bool(a) and re.search(rf"(?<!\w){re.escape(a)}(?!\w)", t) is not None
@@ -115,12 +130,12 @@ def answer_elsewhere(texts: list[str], records: list[str | None], wanted: dict[s
     starts, parts, at = [], [], 0
     for t in texts:
         starts.append(at)
-        parts.append(t.lower())
-        at += len(parts[-1]) + 1  # (lowercasing may change the length: "İ" → "i̇")
+        parts.append(fold(t))
+        at += len(parts[-1]) + 1  # (folding may change the length: "İ" → "i̇", runs of spaces)
     blob = "\x00".join(parts)
     out: set[str] = set()
     for qid, (answer, evidence) in wanted.items():
-        a = answer.strip().lower()
+        a = _answer_text(answer)
         if not a:
             continue
         pattern = re.compile(re.escape(a) if len(a) >= 4 else rf"(?<!\w){re.escape(a)}(?!\w)")

@@ -127,3 +127,17 @@ def test_a_question_whose_answer_another_document_holds_is_not_asked_withheld():
     # q1: an article also says Ecuador; q2: only its evidence does; q3: "rate" is in an article
     # (4+ letters: any occurrence); q4: "cut" only as part of "cuts" (short answers: whole words only).
     assert answer_elsewhere(texts, records, wanted) == {"q1", "q3"}
+
+
+def test_answer_text_matches_whatever_the_typography():
+    """“Denny’s” in an article is the gold answer "Denny's"; a title's quotation marks are not
+    part of the answer; a short answer is still a whole word."""
+    from assistant.evaluate import answer_elsewhere, answer_in
+
+    assert answer_in("Denny's", "Denny’s has joined a growing number of restaurants")
+    assert answer_in("“Squid Game”", 'the hit show "Squid Game" is coming back')
+    assert answer_in("Martha’s Vineyard", "the food scene on Martha's   Vineyard")
+    assert answer_in("UK", "the UK government") and not answer_in("UK", "a Ukrainian drone")
+    assert not answer_in("Denny's", "Danny's diner")
+    assert answer_elsewhere(["Denny’s added a surcharge", "Denny's again"], ["a", "b"],
+                            {"q": ("Denny's", "a")}) == {"q"}
