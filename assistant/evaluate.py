@@ -21,8 +21,8 @@ from pathlib import Path
 from index_build.decode import repair_text
 from index_build.errors import BriefingError
 
+from .answer.service import Assistant
 from .models import Answer, Filters
-from .service import Assistant
 
 __all__ = ["GoldItem", "load_gold", "evaluate", "METRICS", "format_table", "answer_in", "withheld_ids",
            "answer_elsewhere"]

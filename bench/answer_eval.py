@@ -41,9 +41,9 @@ def main(argv=None) -> int:
 
     from dataclasses import replace
 
+    from assistant.answer.rank import load_ranker
+    from assistant.answer.service import Assistant
     from assistant.evaluate import evaluate, load_gold
-    from assistant.ranker import load_ranker
-    from assistant.service import Assistant
     from bench.train_answer import rtqa_index
 
     info = machine_info()

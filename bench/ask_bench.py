@@ -85,7 +85,7 @@ def warm(index_dir: Path, questions: list[str], runs: int, answerer: str) -> dic
             "import json, sys, statistics\n"
             "from pathlib import Path\n"
             "from index_build.settings import load_settings\n"
-            "from assistant.service import Assistant\n"
+            "from assistant.answer.service import Assistant\n"
             "args = json.loads(sys.argv[1])\n"
             "s = load_settings(environ={}, index_dir=Path(args['index']), answerer=args['answerer'])\n"
             "a = Assistant(s)\n"

@@ -101,8 +101,8 @@ def labelled_rows(name: str) -> list[dict]:
 
 def seed_memo(keep: bool = False) -> dict:
     """The seed memo, default and long: words, citations, compression."""
+    from assistant.answer.service import Assistant
     from assistant.memo import write_memo
-    from assistant.service import Assistant
     from bench.common import REPO
     from index_build.build import build_index
     from index_build.settings import load_settings
@@ -148,10 +148,10 @@ def select(keyword: str, n: int) -> list[dict]:
 
 
 def run(args) -> dict:
+    from assistant.answer.service import Assistant
     from assistant.memo import write_memo
     from assistant.memo.export import export
     from assistant.memo.verify import IndexDocuments, verify_file
-    from assistant.service import Assistant
     from index_build.build import build_index
     from index_build.settings import load_settings
 

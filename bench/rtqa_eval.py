@@ -289,8 +289,8 @@ def eval_ours(assistant, items, record_ids) -> tuple[dict, list[dict]]:
 
 def seed_latency(profile: str, rounds: int = 3) -> dict:
     """Warm ``ask`` latency on an index of the seed sources (``sources/``)."""
+    from assistant.answer.service import Assistant
     from assistant.evaluate import evaluate, load_gold
-    from assistant.service import Assistant
     from index_build.build import build_index
     from index_build.settings import load_settings
 
@@ -311,8 +311,8 @@ def seed_latency(profile: str, rounds: int = 3) -> dict:
 
 # -- the run ----------------------------------------------------------------------------
 def run(args, work: Path) -> dict:
+    from assistant.answer.service import Assistant
     from assistant.evaluate import load_gold
-    from assistant.service import Assistant
     from index_build.build import build_index
     from index_build.embed import make_embedder
     from index_build.record import Record
@@ -386,7 +386,7 @@ def run(args, work: Path) -> dict:
 
 
 def retrieval_settings() -> dict:
-    import assistant.retrieve as r
+    import assistant.answer.retrieve as r
 
     return {k: getattr(r, k) for k in dir(r) if k.isupper() and isinstance(getattr(r, k), (int, float))}
 

@@ -317,7 +317,7 @@ def kb(f):
             return int(line.split()[1])
 t0 = time.perf_counter()
 from index_build.settings import load_settings
-from assistant.corpus import Corpus
+from assistant.answer.corpus import Corpus
 import bm25s, chromadb, numpy
 import nltk.stem.snowball, nltk.tokenize.punkt  # imported lazily by the first open: not its cost
 s = load_settings(environ={}, index_dir=sys.argv[1])
@@ -404,7 +404,7 @@ class Asker:
     """One open index (an ``Assistant``) and what its warm asks measured."""
 
     def __init__(self, name: str, settings):
-        from assistant.service import Assistant
+        from assistant.answer.service import Assistant
         from index_build.record import Record
 
         self.name, self.settings = name, settings

@@ -34,8 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
+    from assistant.answer.service import Assistant
     from assistant.evaluate import evaluate, load_gold
-    from assistant.service import Assistant
     from index_build.build import build_index
     from index_build.settings import load_settings
 

@@ -38,7 +38,7 @@ withheld version of a question are always in the same fold):
    user's own folder is where a wrong answer is read most closely, and the seed targets ask
    for every unanswerable question abstained on; 0.90, tried first on 2026-12-06, gave 0.23
    and answered one trained-on unanswerable seed question at p 0.243). The answer step moves
-   between the two pairs by the size of the index (``assistant.ranker.size_thresholds``): a
+   between the two pairs by the size of the index (``assistant.answer.rank.size_thresholds``): a
    small index offers fewer look-alike sentences from other stories, so the same probability
    is less often a false answer there. The seeds never choose a threshold;
 4. the final models, fit on everything, and the short-answer priors (how often, per question
@@ -88,8 +88,9 @@ LABELS = 7  # bump when the labelling here changes (the cached candidates and la
 def _code_digest() -> str:
     """A digest of the modules that make the candidates, features and labels."""
     h = hashlib.sha256()
-    for rel in ("assistant/candidates.py", "assistant/features.py", "assistant/nlp/parse.py", "index_build/text.py",
-                "assistant/retrieve.py", "assistant/answer.py", "index_build/onnx_minilm.py"):
+    for rel in ("assistant/answer/candidates.py", "assistant/answer/features.py", "assistant/nlp/parse.py",
+                "index_build/text.py", "assistant/answer/retrieve.py", "assistant/answer/compose.py",
+                "index_build/onnx_minilm.py"):
         h.update((REPO / rel).read_bytes())
     return h.hexdigest()
 
@@ -172,8 +173,8 @@ def _question_samples(corpus, record_ids, q, passages, withheld: bool, small: bo
     """The samples of one question on ``passages`` (its retrieval): answerable on the top
     ones; when ``withheld``, unanswerable on the rest once the evidence doc's passages and
     every passage with the answer text are dropped; on the big index also "articles only"."""
-    from assistant.candidates import candidate_sentences
-    from assistant.features import question_terms, stage1_matrix
+    from assistant.answer.candidates import candidate_sentences
+    from assistant.answer.features import question_terms, stage1_matrix
 
     qterms = question_terms(corpus, q["question"])
     tag = "small-" if small else ""
@@ -207,7 +208,7 @@ def _question_samples(corpus, record_ids, q, passages, withheld: bool, small: bo
 
 
 def _chunk_count(db_path: Path) -> int:
-    """How many passages an index holds (``assistant.ranker.corpus_size`` of its corpus)."""
+    """How many passages an index holds (``assistant.answer.rank.corpus_size`` of its corpus)."""
     from index_build.record import Record
 
     rec = Record(db_path, readonly=True)
@@ -232,9 +233,9 @@ def rtqa_samples(settings, questions, seed: int, limit: int | None) -> list[Samp
     index holds its answer text, also withheld (its evidence doc's passages dropped): the
     issue's definition of an unanswerable question. ``s.half`` marks the random half
     (``seed``) of the questions whose withheld version the default training uses."""
-    from assistant.corpus import Corpus
+    from assistant.answer.corpus import Corpus
+    from assistant.answer.retrieve import retrieve
     from assistant.evaluate import answer_elsewhere
-    from assistant.retrieve import retrieve
 
     corpus = Corpus(settings).snapshot()
     record_ids = _record_ids(settings)
@@ -274,8 +275,8 @@ def small_corpus_samples(settings, questions, seed: int, count: int, where: Path
     dropped): the on-topic unanswerable case, where a neighbouring article is on the story but
     does not say it. The corpora are built under ``where`` (kept: a re-run reuses them; the
     caller names it per data key). Returns the samples, each with ``s.index_dir`` naming its corpus."""
-    from assistant.corpus import Corpus
-    from assistant.retrieve import retrieve
+    from assistant.answer.corpus import Corpus
+    from assistant.answer.retrieve import retrieve
     from bench.common import load_articles
     from index_build.build import build_index
     from index_build.embed import make_embedder
@@ -327,12 +328,12 @@ def small_corpus_samples(settings, questions, seed: int, count: int, where: Path
 
 def seed_samples() -> list[Sample]:
     """Seed gold questions on an index of ``sources/`` (built with the fake-free MiniLM)."""
-    from assistant.candidates import candidate_sentences
-    from assistant.converse import condense
-    from assistant.corpus import Corpus
+    from assistant.answer.candidates import candidate_sentences
+    from assistant.answer.converse import condense
+    from assistant.answer.corpus import Corpus
+    from assistant.answer.features import question_terms, stage1_matrix
+    from assistant.answer.retrieve import retrieve
     from assistant.evaluate import load_gold
-    from assistant.features import question_terms, stage1_matrix
-    from assistant.retrieve import retrieve
     from index_build.build import build_index
     from index_build.settings import load_settings
 
@@ -365,7 +366,7 @@ def fit_lr(names, c: float):
     """A fitter: (x, y, weight) → a standardised logistic ``Linear`` model."""
     from sklearn.linear_model import LogisticRegression
 
-    from assistant.ranker import Linear
+    from assistant.answer.rank import Linear
 
     def fit(x, y, weight):
         mean = x.mean(axis=0)
@@ -380,7 +381,7 @@ def fit_lr(names, c: float):
 def fit_trees(names, iterations: int, leaves: int, rate: float, min_leaf: int, seed: int):
     """A fitter: (x, y, weight) → gradient-boosted trees (scikit-learn's histogram GBDT, no
     early stopping: the number of trees is fixed, so every fold fits the same shape), exported
-    to ``assistant.ranker.Trees``."""
+    to ``assistant.answer.rank.Trees``."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     def fit(x, y, weight):
@@ -394,7 +395,7 @@ def fit_trees(names, iterations: int, leaves: int, rate: float, min_leaf: int, s
 
 def trees_from_sklearn(clf, names):
     """The fitted ``HistGradientBoostingClassifier`` (binary, numerical features) as ``Trees``."""
-    from assistant.ranker import Trees
+    from assistant.answer.rank import Trees
 
     feature, threshold, left, right, value, roots = [], [], [], [], [], []
     depth = 0
@@ -450,7 +451,7 @@ SHORTLIST = 10
 def stage2_for(samples: list[Sample], corpus, shortlist_from: str | None = "oof1", quiet: bool = False):
     """Stage-2 rows of each sample's shortlist (by its out-of-fold stage-1 score; all
     candidates up to SHORTLIST by order when ``shortlist_from`` is None: set later)."""
-    from assistant.answer import stage2_features
+    from assistant.answer.compose import stage2_features
     from assistant.nlp import parse_question, parse_sentences
 
     t0 = time.perf_counter()
@@ -555,8 +556,8 @@ def pick_shortlist(samples):
 
 def decisions(samples, probs_attr, t_answer, t_second):
     """(correct, abstained, answerable, cites a positive sentence) per sample under the thresholds (the same rule as
-    ``assistant.answer.choose``)."""
-    from assistant.answer import choose
+    ``assistant.answer.compose.choose``)."""
+    from assistant.answer.compose import choose
 
     out = []
     for s in samples:
@@ -633,10 +634,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
-    from assistant.corpus import Corpus
-    from assistant.features import STAGE1, STAGE2
+    from assistant.answer.corpus import Corpus
+    from assistant.answer.features import STAGE1, STAGE2
+    from assistant.answer.rank import size_thresholds
     from assistant.nlp import ENTITY_GROUPS, QUESTION_TYPES, entity_group, parse_question
-    from assistant.ranker import size_thresholds
     from index_build.settings import load_settings
 
     work = args.work_dir.resolve()

@@ -34,7 +34,7 @@ class Settings:
     llm: str = ""  # "", "openai:URL", "ollama:MODEL", "llamacpp:PATH"
     llm_model: str = ""
     # Extractive sentence selector: "combined" (the learned, calibrated one of
-    # assistant/answer.py; where it abstains, the hand-written one of extractive.py may still
+    # assistant/answer/compose.py; where it abstains, the hand-written one of extractive.py may still
     # answer: at least as good as either alone on every gold file, docs/BENCHMARKS.md), "learned" or "rules".
     answerer: str = "combined"
 

@@ -5,7 +5,7 @@ Run in its own process on purpose: Chroma caches an open persistent directory pe
 process that opens it instead of raising.
 
 ``--url``/``--collection`` inspect an index whose vectors live in a Chroma server;
-``--lexical`` also opens the index the way the assistant does (``assistant.corpus.Corpus``,
+``--lexical`` also opens the index the way the assistant does (``assistant.answer.corpus.Corpus``,
 twice: once building the BM25 index, once loading the copy it persisted) and reports its
 chunk ids, its number of BM25 documents and which chunks each ``--word`` matches.
 """
@@ -95,7 +95,7 @@ class _NamedOnly:
 
 def lexical_view(settings, meta: dict, words) -> dict:
     """What the assistant's read side sees: its chunk table and its BM25 index."""
-    from assistant.corpus import Corpus
+    from assistant.answer.corpus import Corpus
     from index_build.text import tokenize
 
     corpus = Corpus(settings, embedder=_NamedOnly(meta["embedder"], int(meta["dimension"])))

@@ -14,15 +14,15 @@ from tests.assistant_fixtures import build_seed_index
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from assistant.corpus import Corpus
+    from assistant.answer.corpus import Corpus
 
     return Corpus(build_seed_index(tmp_path_factory.mktemp("stages"))).snapshot()
 
 
 # -- the shipped model ------------------------------------------------------------------
 def test_the_shipped_model_exists_and_matches_this_feature_set():
-    from assistant.features import STAGE1, STAGE2
-    from assistant.ranker import MODEL_PATH, load_ranker
+    from assistant.answer.features import STAGE1, STAGE2
+    from assistant.answer.rank import MODEL_PATH, load_ranker
 
     assert MODEL_PATH.is_file(), "assistant/data/answer_model.json must ship with the package"
     assert MODEL_PATH.stat().st_size < 1024 * 1024
@@ -42,7 +42,7 @@ def test_the_shipped_model_exists_and_matches_this_feature_set():
 def test_the_thresholds_move_with_the_size_of_the_index():
     import dataclasses
 
-    from assistant.ranker import load_ranker, size_thresholds
+    from assistant.answer.rank import load_ranker, size_thresholds
 
     small, big = (0.2, 0.3), (0.4, 0.5)
     assert size_thresholds(5, big, 10_000, small, 100) == small
@@ -59,7 +59,7 @@ def test_the_thresholds_move_with_the_size_of_the_index():
 
 
 def test_a_model_trained_on_other_features_is_refused(tmp_path):
-    from assistant.ranker import MODEL_PATH, load_ranker
+    from assistant.answer.rank import MODEL_PATH, load_ranker
 
     data = json.loads(MODEL_PATH.read_text())
     data["stage2"]["features"][0] = "some_old_feature"
@@ -72,7 +72,7 @@ def test_a_model_trained_on_other_features_is_refused(tmp_path):
 
 
 def test_the_linear_model_is_a_standardised_logistic():
-    from assistant.ranker import Linear
+    from assistant.answer.rank import Linear
 
     m = Linear(("a", "b"), np.array([1.0, 0.0]), np.array([2.0, 1.0]), np.array([1.0, -1.0]), 0.5)
     x = np.array([[3.0, 1.0], [1.0, 0.0]])
@@ -83,7 +83,7 @@ def test_the_linear_model_is_a_standardised_logistic():
 def test_exported_trees_give_the_same_log_odds_as_scikit_learn():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from assistant.ranker import Ranker, Trees, load_model
+    from assistant.answer.rank import Ranker, Trees, load_model
     from bench.train_answer import trees_from_sklearn
 
     rng = np.random.default_rng(3)
@@ -139,7 +139,7 @@ def test_a_question_that_asks_who_spoke_does_not_ask_for_someones_words(question
     as "someone else's words" (the answer's speaker is never "Which company")."""
     from types import SimpleNamespace
 
-    from assistant.answer import _attributed, names_a_subject
+    from assistant.answer.compose import _attributed, names_a_subject
     from assistant.nlp import parse_question, parse_sentences
 
     q = parse_question(question)
@@ -166,8 +166,8 @@ def test_the_speaker_is_the_subject_of_the_speech_verb():
 
 # -- candidates and features ----------------------------------------------------------
 def test_candidates_are_exact_spans_and_never_the_headline(corpus):
-    from assistant.candidates import candidate_sentences
-    from assistant.retrieve import retrieve
+    from assistant.answer.candidates import candidate_sentences
+    from assistant.answer.retrieve import retrieve
 
     passages = retrieve(corpus, "What did Ri Yong Ho demand?", k=8).passages
     cands = candidate_sentences(corpus, passages)
@@ -180,9 +180,9 @@ def test_candidates_are_exact_spans_and_never_the_headline(corpus):
 
 
 def test_lexical_features_prefer_the_sentence_that_covers_the_question(corpus):
-    from assistant.candidates import candidate_sentences
-    from assistant.features import STAGE1, question_terms, stage1_matrix
-    from assistant.retrieve import retrieve
+    from assistant.answer.candidates import candidate_sentences
+    from assistant.answer.features import STAGE1, question_terms, stage1_matrix
+    from assistant.answer.retrieve import retrieve
 
     q = "Who did Joseph Yun meet in Moscow?"
     cands = candidate_sentences(corpus, retrieve(corpus, q, k=8).passages)
@@ -195,8 +195,8 @@ def test_lexical_features_prefer_the_sentence_that_covers_the_question(corpus):
 
 
 def test_new_entities_of_the_question_type_are_features():
-    from assistant.candidates import Candidate
-    from assistant.features import STAGE1, STAGE2, stage2_matrix
+    from assistant.answer.candidates import Candidate
+    from assistant.answer.features import STAGE1, STAGE2, stage2_matrix
     from assistant.models import Passage
     from assistant.nlp import parse_question, parse_sentences
 
@@ -218,7 +218,7 @@ def test_soft_coverage_matches_paraphrase_tokens_and_falls_back_to_exact_words(c
     """The token-level match: with MiniLM's token states a sentence that says the question's
     words in other forms covers it better than an unrelated one; without token states the
     same features count exact (stemmed) word matches."""
-    from assistant.features import soft_matrix
+    from assistant.answer.features import soft_matrix
 
     q = "Which country declared an internal armed conflict?"
     texts = ["Ecuador's president declared a state of internal armed conflict on Tuesday.",
@@ -236,8 +236,8 @@ def test_soft_coverage_matches_paraphrase_tokens_and_falls_back_to_exact_words(c
 
 
 def test_pool_features_see_the_whole_candidate_set():
-    from assistant.candidates import Candidate
-    from assistant.features import pool_matrix, question_terms
+    from assistant.answer.candidates import Candidate
+    from assistant.answer.features import pool_matrix, question_terms
     from assistant.models import Passage
     from assistant.nlp import parse_question, parse_sentences
 
@@ -268,7 +268,7 @@ def test_pool_features_see_the_whole_candidate_set():
     ("Haley", "Hale", False),  # not an adjective ending
 ])
 def test_a_question_subject_is_matched_to_a_speaker_by_its_names(subject, speaker, same):
-    from assistant.features import speaks_for
+    from assistant.answer.features import speaks_for
 
     assert speaks_for(subject, speaker) is same
 
@@ -277,9 +277,9 @@ def test_a_question_subject_is_matched_to_a_speaker_by_its_names(subject, speake
 def test_below_the_threshold_the_assistant_abstains(corpus, monkeypatch):
     import dataclasses
 
-    from assistant import answer as answer_mod
-    from assistant.ranker import load_ranker
-    from assistant.retrieve import retrieve
+    from assistant.answer import compose as answer_mod
+    from assistant.answer.rank import load_ranker
+    from assistant.answer.retrieve import retrieve
 
     strict = dataclasses.replace(load_ranker(), answer_threshold=1.01, small_thresholds=None)
     passages = retrieve(corpus, "What did Ri Yong Ho demand?", k=8).passages
@@ -295,11 +295,11 @@ def test_below_the_threshold_the_assistant_abstains(corpus, monkeypatch):
 def test_the_short_answer_is_an_entity_of_the_likeliest_kind():
     import dataclasses
 
-    from assistant.answer import Scored, _short_answer
-    from assistant.candidates import Candidate
+    from assistant.answer.candidates import Candidate
+    from assistant.answer.compose import Scored, _short_answer
+    from assistant.answer.rank import load_ranker
     from assistant.models import Passage
     from assistant.nlp import parse_question, parse_sentences
-    from assistant.ranker import load_ranker
 
     r = dataclasses.replace(load_ranker(), short_answer_prior={"who": {"person": 0.8, "org": 0.1}},
                             short_answer_min=0.2)
@@ -320,7 +320,7 @@ def test_the_short_answer_is_an_entity_of_the_likeliest_kind():
 
 
 def test_a_quotation_that_runs_on_keeps_its_attribution_as_context():
-    from assistant.candidates import sentence_before as _before
+    from assistant.answer.candidates import sentence_before as _before
 
     text = ("Intro.\n\n“This visit is an example of our discussions,” said State Department spokesman Justin "
             "Higgins. “The United States seeks stability. We remain open to negotiations toward that goal.”")
@@ -333,7 +333,7 @@ def test_a_quotation_that_runs_on_keeps_its_attribution_as_context():
 
 
 def test_a_quote_is_the_words_of_the_speaker_its_attribution_names():
-    from assistant.answer import names_a_subject, someone_elses_words
+    from assistant.answer.compose import names_a_subject, someone_elses_words
     from assistant.nlp import parse_question, parse_sentences
 
     quote = "“Rex Tillerson and I were just discussing not knowing if it has any impact.”"
@@ -350,7 +350,7 @@ def test_a_quote_is_the_words_of_the_speaker_its_attribution_names():
 def test_the_fallback_may_not_cite_what_the_learned_selector_found_far_from_the_question():
     from types import SimpleNamespace as NS
 
-    from assistant.service import RELATED_SHARE, _implausible
+    from assistant.answer.service import RELATED_SHARE, _implausible
 
     def scored(doc, a, b, p):
         return NS(candidate=NS(doc_id=doc, start=a, end=b), probability=p)

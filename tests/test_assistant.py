@@ -18,8 +18,8 @@ Envoys met in Seoul on Monday to discuss the northern ports. The talks ended wit
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory):
-    from assistant.corpus import Corpus
-    from assistant.service import Assistant
+    from assistant.answer.corpus import Corpus
+    from assistant.answer.service import Assistant
     from tests.fakes import FakeEmbedder
 
     settings = build_seed_index(tmp_path_factory.mktemp("seeds"), {"ports.md": DATED})
@@ -27,7 +27,7 @@ def assistant(tmp_path_factory):
 
 
 def test_hybrid_retrieval_puts_the_demand_passage_first(assistant):
-    from assistant.retrieve import retrieve
+    from assistant.answer.retrieve import retrieve
 
     passages = retrieve(assistant.corpus, "What did Ri Yong Ho demand?", k=5).passages
     assert any("simultaneous actions" in p.text for p in passages[:2])
@@ -36,16 +36,16 @@ def test_hybrid_retrieval_puts_the_demand_passage_first(assistant):
 
 
 def test_source_filter_keeps_only_that_file(assistant):
+    from assistant.answer.retrieve import retrieve
     from assistant.models import Filters
-    from assistant.retrieve import retrieve
 
     passages = retrieve(assistant.corpus, "sanctions on North Korea", Filters(sources=("000_8724b5602e0331c2.txt",)), k=8).passages
     assert passages and {p.source for p in passages} == {"000_8724b5602e0331c2.txt"}
 
 
 def test_publisher_and_date_filters(assistant):
+    from assistant.answer.retrieve import retrieve
     from assistant.models import Filters
-    from assistant.retrieve import retrieve
 
     by_pub = retrieve(assistant.corpus, "talks harbour", Filters(publishers=("harbour daily",)), k=5).passages
     assert by_pub and {p.publisher for p in by_pub} == {"Harbour Daily"}
@@ -68,7 +68,7 @@ def test_the_three_ways_of_filtering_dense_search_agree(assistant, monkeypatch, 
     """A broad filter is applied to a wider unfiltered Chroma query; a narrow one is searched
     exactly over the kept chunks' embeddings; Chroma's ``where`` clause is the fallback. All
     three must pick the same passages with the same scores."""
-    import assistant.retrieve as retrieve_module
+    import assistant.answer.retrieve as retrieve_module
     from assistant.models import Filters
 
     seen = []
@@ -141,7 +141,7 @@ def test_follow_up_resolves_the_pronoun(assistant):
     # answered by the default path with the real model in tests/test_seed_quality.py (seed-extra x08).
     from dataclasses import replace
 
-    from assistant.service import Assistant
+    from assistant.answer.service import Assistant
 
     rules = Assistant(replace(assistant.settings, answerer="rules"), corpus=assistant.corpus)
     answer = rules.ask("What did he say about impatience?", history=["What did Ri Yong Ho demand?"])
@@ -171,7 +171,7 @@ def test_answer_json_has_the_documented_shape(assistant):
 def test_query_embedder_must_match_the_index(tmp_path):
     """If the recorded profile now loads another model, asking refuses instead of
     embedding the question into the wrong space."""
-    from assistant.corpus import Corpus
+    from assistant.answer.corpus import Corpus
     from index_build.errors import IndexMismatchError
     from index_build.record import Record
 
@@ -184,7 +184,7 @@ def test_query_embedder_must_match_the_index(tmp_path):
 
 
 def test_the_index_embedder_is_used_for_questions(tmp_path):
-    from assistant.corpus import Corpus
+    from assistant.answer.corpus import Corpus
 
     settings = build_seed_index(tmp_path)
     corpus = Corpus(settings)  # no embedder given: loaded from the profile the index records

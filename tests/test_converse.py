@@ -1,6 +1,6 @@
 """Follow-up condensing: what a question borrows from earlier turns, and what it does not."""
 
-from assistant.converse import condense, needs_context
+from assistant.answer.converse import condense, needs_context
 
 HISTORY = ["What did Ri Yong Ho demand?", "What did he say about impatience?"]
 

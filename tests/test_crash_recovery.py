@@ -8,7 +8,7 @@ pseudo-terminal; its record; random delays), and the phase it had really reached
 afterwards from the record and from Chroma's log. After every kill the next run must converge
 to exactly the state of a fresh build of the folder: the same sources, documents, chunks,
 offsets and embeddings (nothing duplicated, orphaned or stale), Chroma's ids, vectors and
-texts equal to the record's, and the assistant's BM25 index (``assistant.corpus.Corpus``,
+texts equal to the record's, and the assistant's BM25 index (``assistant.answer.corpus.Corpus``,
 built and reloaded from disk) holding the same chunks and finding an edited article by its
 new words, never by its old ones.
 

@@ -15,8 +15,8 @@ def seed_settings(tmp_path_factory):
 
 
 def _assistant(settings):
-    from assistant.corpus import Corpus
-    from assistant.service import Assistant
+    from assistant.answer.corpus import Corpus
+    from assistant.answer.service import Assistant
     from tests.fakes import FakeEmbedder
 
     return Assistant(settings, corpus=Corpus(settings, embedder=FakeEmbedder()))

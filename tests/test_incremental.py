@@ -423,8 +423,8 @@ def test_the_build_writes_bm25_for_its_generation_and_readers_load_it(settings, 
                                                                     monkeypatch):
     import numpy as np
 
-    import assistant.corpus as corpus_module
-    from assistant.corpus import Corpus
+    import assistant.answer.corpus as corpus_module
+    from assistant.answer.corpus import Corpus
 
     build_index(settings, embedder=fake_embedder)
     record = open_record(settings.index_dir)
@@ -488,7 +488,7 @@ def test_an_edit_tokenizes_only_the_new_chunks_and_bm25_follows(settings, seed_s
 def test_a_reader_builds_bm25_when_the_build_was_killed_before_writing_it(settings, seed_sources, fake_embedder):
     import shutil
 
-    from assistant.corpus import Corpus
+    from assistant.answer.corpus import Corpus
 
     build_index(settings, embedder=fake_embedder)
     shutil.rmtree(settings.index_dir / "lexical")

@@ -29,8 +29,8 @@ The talks ended with an agreement to reopen the harbour within six weeks, port o
 
 
 def _assistant(settings):
-    from assistant.corpus import Corpus
-    from assistant.service import Assistant
+    from assistant.answer.corpus import Corpus
+    from assistant.answer.service import Assistant
     from tests.fakes import FakeEmbedder
 
     return Assistant(settings, corpus=Corpus(settings, embedder=FakeEmbedder()))
@@ -183,7 +183,7 @@ def test_extractive_bullets_say_nothing_the_sources_do_not(memo):
 
 
 def test_positions_name_the_actors_with_correctly_attributed_words(memo):
-    from assistant.extractive import _speech_near
+    from assistant.answer.extractive import _speech_near
 
     positions = memo.section("positions").bullets
     groups = {b.group for b in positions}

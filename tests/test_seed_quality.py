@@ -24,7 +24,7 @@ def real_index(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def assistant(real_index):
-    from assistant.service import Assistant
+    from assistant.answer.service import Assistant
     from index_build.settings import load_settings
 
     return Assistant(load_settings(environ={}, index_dir=real_index))
@@ -45,7 +45,7 @@ def test_seed_gold_meets_the_targets(assistant, gold):
 
 @pytest.fixture(scope="module")
 def learned(real_index):
-    from assistant.service import Assistant
+    from assistant.answer.service import Assistant
     from index_build.settings import load_settings
 
     return Assistant(load_settings(environ={}, index_dir=real_index, answerer="learned"))
@@ -86,9 +86,9 @@ def test_the_default_selector_on_questions_it_was_not_tuned_on(assistant):
 def test_combined_falls_back_to_the_rules_only_where_the_learned_selector_abstains(real_index, monkeypatch):
     import dataclasses
 
-    import assistant.answer as answer_module
-    from assistant.ranker import load_ranker
-    from assistant.service import Assistant
+    import assistant.answer.compose as answer_module
+    from assistant.answer.rank import load_ranker
+    from assistant.answer.service import Assistant
     from index_build.settings import load_settings
 
     def make(answerer):

@@ -28,7 +28,7 @@ from pathlib import Path
 PRELOAD = (
     "numpy", "chromadb", "chromadb.api.client", "chromadb.api.rust", "bm25s", "tqdm", "click",
     "ui.cli", "ui.progress", "index_build.build", "index_build.readers", "index_build.chunk",
-    "index_build.embed", "assistant.corpus", "index_build.text", "tests.fakes",
+    "index_build.embed", "assistant.answer.corpus", "index_build.text", "tests.fakes",
 )
 
 

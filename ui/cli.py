@@ -319,7 +319,7 @@ def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: 
     Every sentence of the answer cites the exact passage that says it; when the sources
     don't say, the answer says so and lists the closest passages.
     """
-    from assistant.service import Assistant
+    from assistant.answer.service import Assistant
 
     global _read_only_run
     _read_only_run = True
@@ -375,8 +375,8 @@ def eval_(obj: Context, file: str, as_json: bool, details: str | None, withhold:
     Reads the seed format (question, answerable, evidence, key_facts) or the rtqa format
     (question, answer, evidence_doc).
     """
+    from assistant.answer.service import Assistant
     from assistant.evaluate import evaluate, format_table, load_gold
-    from assistant.service import Assistant
 
     items = load_gold(Path(file))
     assistant = Assistant(obj.settings())
@@ -452,10 +452,10 @@ def memo(obj: Context, topic: str, output: str | None, source: tuple[str, ...], 
     is unconfirmed or disputed, timeline, open questions and sources; every bullet quotes
     and cites its passage. Shorter than its sources unless --long.
     """
+    from assistant.answer.service import Assistant
     from assistant.memo import write_memo
     from assistant.memo.export import export, to_markdown
     from assistant.memo.since import read_prior
-    from assistant.service import Assistant
 
     _not_empty(topic, "topic", 'briefing memo "North Korea sanctions"')
     prior = read_prior(since_memo) if since_memo else None  # a bad file fails before the index loads

@@ -29,11 +29,11 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
+from assistant.answer.service import Assistant  # noqa: E402
 from assistant.memo import write_memo  # noqa: E402
 from assistant.memo.export import export_all, to_html  # noqa: E402
 from assistant.memo.since import read_prior  # noqa: E402
 from assistant.models import Filters, filter_date  # noqa: E402
-from assistant.service import Assistant  # noqa: E402
 from index_build.build import build_index  # noqa: E402
 from index_build.dates import date_key  # noqa: E402
 from index_build.errors import BriefingError, SourceError  # noqa: E402

@@ -21,12 +21,12 @@ import numpy as np
 from index_build.models import Document
 from index_build.text import STOPWORDS, content_terms, stem, tokenize
 
-from ..corpus import Corpus
-from ..extractive import RELATED
+from ..answer.corpus import Corpus
+from ..answer.extractive import RELATED
+from ..answer.retrieve import retrieve
 from ..models import Filters, Passage
 from ..nlp.attribution import DocSpeakers, SentenceInfo, analyse, merge_people
 from ..nlp.names import introduced_people
-from ..retrieve import retrieve
 
 __all__ = ["Gathered", "Pooled", "gather", "coverage", "pool_centrality", "DERIVED_WORDS"]
 

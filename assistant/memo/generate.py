@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..verify import instruction_like, supported
+from ..answer.verify import instruction_like, supported
 from .gather import Gathered
 from .model import Bullet, one_line
 from .sections import standalone

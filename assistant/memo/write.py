@@ -22,9 +22,9 @@ from functools import partial
 
 from index_build.errors import BriefingError
 
-from ..corpus import Corpus
+from ..answer.corpus import Corpus
+from ..answer.verify import citation_valid
 from ..models import Citation, Filters
-from ..verify import citation_valid
 from .budget import TRIMMED_NOTE, within_budget, word_budget
 from .contrast import disagreements
 from .gather import Gathered, _chunk_rows, gather

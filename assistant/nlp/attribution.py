@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from index_build.models import Document
 from index_build.text import QUOTE_MARK, STOPWORDS
 
-from ..question import speech_verb
 from .names import (
     GROUP,
     GROUP_HEADS,
@@ -41,6 +40,7 @@ from .names import (
     spelling,
 )
 from .parse import SPEECH_LEMMAS, reported_speakers  # (spaCy itself loads on the first parse)
+from .question import speech_verb
 
 __all__ = ["Actor", "SentenceInfo", "DocSpeakers", "analyse", "merge_people", "display_name"]
 

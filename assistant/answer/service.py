@@ -19,15 +19,15 @@ from index_build.errors import BriefingError
 from index_build.settings import Settings
 from index_build.text import tokenize
 
-from .answer import Selection, names_a_subject, select_answer, someone_elses_words
+from ..models import Answer, Citation, Filters, Passage
+from ..nlp import QuestionParse, parse_sentences
+from ..nlp.question import analyze
 from .candidates import sentence_before
+from .compose import Selection, names_a_subject, select_answer, someone_elses_words
 from .converse import Condensed, condense
 from .corpus import Corpus
 from .extractive import candidates, select
 from .generate import NOT_IN_SOURCES, SYSTEM_PROMPT, Generator, build_prompt, make_generator
-from .models import Answer, Citation, Filters, Passage
-from .nlp import QuestionParse, parse_sentences
-from .question import analyze
 from .retrieve import retrieve
 from .verify import citation_valid, instruction_like, supported
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from index_build.text import STOPWORDS, words
 
-from .question import entities
+from ..nlp.question import entities
 
 __all__ = ["condense", "needs_context", "Condensed"]
 

@@ -34,7 +34,7 @@ from .features import STAGE1, STAGE2
 
 __all__ = ["Ranker", "corpus_size", "size_thresholds", "Linear", "Trees", "load_ranker", "load_model", "MODEL_PATH"]
 
-MODEL_PATH = Path(__file__).parent / "data" / "answer_model.json"
+MODEL_PATH = Path(__file__).parent.parent / "data" / "answer_model.json"
 
 
 @dataclass(frozen=True)

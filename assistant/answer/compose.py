@@ -19,11 +19,11 @@ import numpy as np
 
 from index_build.text import QUOTE_MARK, redundant
 
+from ..models import Passage
+from ..nlp import QuestionParse, SentenceParse, entity_group, parse_question, parse_sentences
 from .candidates import Candidate, candidate_sentences
 from .features import QuestionTerms, pool_matrix, question_terms, soft_matrix, speaks_for, stage1_matrix, stage2_matrix
-from .models import Passage
-from .nlp import QuestionParse, SentenceParse, entity_group, parse_question, parse_sentences
-from .ranker import Ranker, corpus_size, load_ranker
+from .rank import Ranker, corpus_size, load_ranker
 
 __all__ = ["Scored", "Selection", "select_answer", "shortlist", "stage2_features", "choose", "MAX_SENTENCES",
            "names_a_subject", "someone_elses_words"]

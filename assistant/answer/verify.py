@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from index_build.text import tokenize
 
+from ..models import Citation
+from ..nlp.question import entities
 from .corpus import Corpus
-from .models import Citation
-from .question import entities
 
 __all__ = ["citation_valid", "supported", "instruction_like", "SupportCheck", "MIN_SUPPORT"]
 

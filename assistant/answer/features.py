@@ -30,8 +30,8 @@ import numpy as np
 
 from index_build.text import QUOTE_MARK, STOPWORDS, content_terms, stem, tokenize, words
 
+from ..nlp import ENTITY_GROUPS, QUESTION_TYPES, QuestionParse, SentenceParse, entity_group
 from .candidates import Candidate
-from .nlp import ENTITY_GROUPS, QUESTION_TYPES, QuestionParse, SentenceParse, entity_group
 
 __all__ = ["STAGE1", "STAGE2", "QuestionTerms", "question_terms", "stage1_matrix", "stage2_matrix", "soft_matrix",
            "pool_matrix", "speaks_for"]

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from index_build.errors import BriefingError, SettingsError
 
-from .models import Passage
+from ..models import Passage
 
 __all__ = ["Generator", "make_generator", "build_prompt", "SYSTEM_PROMPT", "NOT_IN_SOURCES"]
 

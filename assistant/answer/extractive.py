@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from index_build.chunk import sentence_spans
 from index_build.text import QUOTE_MARK, content_terms, redundant, tokenize, words
 
+from ..models import Passage
+from ..nlp.question import Question, entities, speech_verb
 from .corpus import Corpus
-from .models import Passage
-from .question import Question, entities, speech_verb
 
 __all__ = ["Candidate", "candidates", "select", "MIN_SENTENCE_COVERAGE", "MIN_CONTEXT_COVERAGE"]
 

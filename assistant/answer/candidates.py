@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from index_build.chunk import sentence_spans
 from index_build.text import words
 
-from .models import Passage
+from ..models import Passage
 from .verify import instruction_like
 
 __all__ = ["Candidate", "candidate_sentences", "sentence_before", "MIN_WORDS"]

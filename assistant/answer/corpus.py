@@ -25,7 +25,7 @@ from index_build.record import ChunkRow, Record
 from index_build.settings import Settings
 from index_build.vectors import VectorStore
 
-from .models import Filters
+from ..models import Filters
 
 __all__ = ["Corpus", "CorpusView", "date_key"]
 

@@ -30,8 +30,8 @@ import numpy as np
 
 from index_build.text import tokenize
 
+from ..models import Filters, Passage
 from .corpus import Corpus
-from .models import Filters, Passage
 
 __all__ = ["retrieve", "Retrieval", "Weights", "weights_for"]
 
