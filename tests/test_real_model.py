@@ -183,3 +183,31 @@ def test_an_unknown_embed_runtime_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("BRIEFING_EMBED_RUNTIME", "cuda")
     with pytest.raises(EmbedderError, match="use auto, torch, torch-bf16 or onnx"):
         MiniLMEmbedder()
+
+
+def test_the_readme_console_example_is_the_real_output(minilm_index, tmp_path):
+    """Issue 17: the README's first console block (index, a cited answer, an abstention) is
+    what the commands print on the seeds — every line shown, the build time aside."""
+    import re
+    import shlex
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```console\n", 1)[1].split("\n```", 1)[0]
+    runs = re.split(r"^\$ ", block, flags=re.M)[1:]
+    assert len(runs) >= 3
+    settings, _ = minilm_index
+    for run in runs:
+        command, *shown = run.rstrip("\n").split("\n")
+        args = shlex.split(command.split("#")[0])
+        assert args[0] == "briefing"
+        if args[1] == "index":
+            result = CliRunner().invoke(main, ["--index-dir", str(tmp_path / "index"), "index", str(SEEDS)])
+        else:
+            result = CliRunner().invoke(main, ["--index-dir", str(settings.index_dir), *args[1:]])
+        assert result.exit_code == 0, result.output
+        real = result.stdout.rstrip("\n").split("\n")
+        for i, line in enumerate(x for x in shown if x != "…"):
+            pattern = re.escape(line).replace(r"in\ 15\.3\ s\.", r"in\ [\d.]+\ s\.")
+            assert re.fullmatch(pattern, real[i]), (command, line, real[i])
