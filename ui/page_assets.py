@@ -125,7 +125,8 @@ a.cite:focus-visible, :is(#viewer, #memo-viewer):focus-visible {
 :is(#viewer, #memo-viewer) .source-head { position: sticky; top: -.8em; background: var(--background-fill-primary);
   padding: .4em 0 .3em 0; border-bottom: 1px solid var(--border-color-primary); margin-bottom: .5em; }
 :is(#viewer, #memo-viewer) .source-title { margin: 0 0 .3em 0; }
-:is(#viewer, #memo-viewer) .meta { color: var(--body-text-color-subdued); margin: 0 0 .3em 0; overflow-wrap: anywhere; }
+:is(#viewer, #memo-viewer) .meta { color: var(--body-text-color); opacity: .8; margin: 0 0 .3em 0;
+                                   overflow-wrap: anywhere; }
 :is(#viewer, #memo-viewer) .cited-note { font-size: .9em; margin: 0 0 .6em 0; }
 :is(#viewer, #memo-viewer) .article-body { white-space: pre-wrap; line-height: 1.55; overflow-wrap: anywhere; }
 :is(#viewer, #memo-viewer) mark#cited { background: #ffe066; color: #111; padding: .05em .1em; border-radius: 2px;
@@ -136,7 +137,7 @@ a.cite:focus-visible, :is(#viewer, #memo-viewer):focus-visible {
 #memo-preview .memo h2 { font-size: 1.15em; margin: .9em 0 .3em 0; }
 #memo-preview .memo h3 { font-size: 1em; margin: .5em 0 .2em 0; }
 #memo-preview .memo .meta, #memo-preview .memo .where, #memo-preview .memo .note {
-  color: var(--body-text-color-subdued); }
+  color: var(--body-text-color); opacity: .8; }  /* (the theme's subdued grey is too faint to read: < 3:1) */
 #memo-preview .memo ul, #memo-preview .memo ol { padding-left: 1.3em; }
 #memo-preview .memo .label { font-weight: 600; }
 #memo-preview .memo blockquote { margin: .2em 0; font-style: italic; }

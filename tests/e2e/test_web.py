@@ -265,6 +265,18 @@ def test_memo_tab_writes_a_cited_memo_opens_citations_and_offers_downloads(serve
     expect(preview.locator("h2", has_text="Bottom line")).to_be_visible()
     expect(preview.locator("h2", has_text="Positions by actor")).to_be_visible()
     expect(preview).to_contain_text("Pompeo")
+    # the memo's date line and its notes ("Left out to keep the memo…") are readable: contrast ≥ 4.5
+    contrast = preview.locator(".meta").first.evaluate("""e => {
+        const rgb = s => s.match(/[\\d.]+/g).map(Number);
+        const bg = (() => { for (let n = e; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor);
+                                if (c.length < 4 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; })();
+        let a = 1; for (let n = e; n; n = n.parentElement) a *= Number(getComputedStyle(n).opacity);
+        const fg = rgb(getComputedStyle(e).color).slice(0, 3).map((c, i) => c * a + bg[i] * (1 - a));
+        const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                           return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+        return (hi + 0.05) / (lo + 0.05); }""")
+    assert contrast >= 4.5, contrast
 
     marker = preview.locator("sup.cite a.cite").first
     expect(marker).to_have_attribute("href", re.compile(r"^#cite:[0-9a-f]+:\d+:\d+$"))
