@@ -7,9 +7,12 @@ import re
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["tokenize", "stem", "STOPWORDS", "content_terms", "words", "redundant", "QUOTE_MARK"]
+__all__ = ["tokenize", "stem", "STOPWORDS", "content_terms", "words", "redundant", "QUOTE_MARK", "QUOTE_OPEN",
+           "QUOTE_CLOSE", "mask_quotes", "outside_quotes"]
 
 QUOTE_MARK = re.compile(r"[“”\"]")  # a quotation mark, curly or straight
+QUOTE_OPEN, QUOTE_CLOSE = "“", "”"
+_NONSPACE = re.compile(r"\S")
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 
 STOPWORDS = frozenset(
@@ -83,3 +86,27 @@ def redundant(a: str, b: str) -> bool:
     """Do two sentences mostly say the same words (over 60 % of the shorter one's terms)?"""
     ta, tb = set(tokenize(a)), set(tokenize(b))
     return bool(ta and tb) and len(ta & tb) / min(len(ta), len(tb)) > 0.6
+
+
+def mask_quotes(text: str, inside: bool = False) -> tuple[str, bool]:
+    """``text`` with quoted words blanked (offsets kept), and whether a quotation is still
+    open at its end (``inside``: one is open at its start). Curly quotes open and close;
+    straight double quotes toggle."""
+    if not inside and not QUOTE_MARK.search(text):
+        return text, False
+    out, pos = [], 0
+    for m in QUOTE_MARK.finditer(text):
+        seg = text[pos:m.start()]
+        out.append(_NONSPACE.sub("_", seg) if inside else seg)
+        mark = m.group()
+        inside = True if mark == QUOTE_OPEN else False if mark == QUOTE_CLOSE else not inside
+        out.append(mark)
+        pos = m.end()
+    seg = text[pos:]
+    out.append(_NONSPACE.sub("_", seg) if inside else seg)
+    return "".join(out), inside
+
+
+def outside_quotes(text: str, inside: bool = False) -> str:
+    """``text`` with its quoted words blanked: the reporter's words only."""
+    return mask_quotes(text, inside)[0]

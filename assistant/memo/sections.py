@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from index_build.text import tokenize, words
+from index_build.text import outside_quotes, tokenize, words
 
-from ..nlp.attribution import Actor, display_name, outside_quotes
+from ..nlp.attribution import Actor, display_name
 from ..nlp.dates import TimeRef, find_dates, parse_published
 from .gather import Gathered, Pooled, pool_centrality
 

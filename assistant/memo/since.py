@@ -27,6 +27,7 @@ from index_build.errors import BriefingError
 
 from .export import Anchor
 from .gather import Gathered
+from .model import one_line
 from .sections import Draft
 from .verify import CitationCheck, Documents, check_anchors, read_anchors
 
@@ -94,16 +95,12 @@ def read_prior(path: str | Path) -> PriorMemo:
     return PriorMemo(str(path), kind, when, tuple(anchors))
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def new_drafts(g: Gathered, drafts: dict[str, list[Draft]], prior: PriorMemo,
                indexed_at: dict[str, float]) -> list[Draft]:
     """The items of ``drafts`` (in section order) that quote only documents new since
     ``prior``: indexed after it was written and not cited by it, and no sentence it quoted."""
     since = prior.generated.timestamp()
-    old_quotes = [_norm(a.quote or "") for a in prior.anchors if a.quote]
+    old_quotes = [one_line(a.quote or "") for a in prior.anchors if a.quote]
 
     def new_doc(doc_id: str) -> bool:
         return doc_id not in prior.cited_docs and indexed_at.get(doc_id, 0.0) > since
@@ -114,7 +111,8 @@ def new_drafts(g: Gathered, drafts: dict[str, list[Draft]], prior: PriorMemo,
         for d in ds:
             if len(out) >= NEW_MAX or not d.units or d.keys <= seen:
                 continue
-            texts = [_norm(g.docs[doc_id].doc.text[slice(*g.docs[doc_id].span(a, b))]) for doc_id, a, b, _ in d.units]
+            texts = [one_line(g.docs[doc_id].doc.text[slice(*g.docs[doc_id].span(a, b))])
+                     for doc_id, a, b, _ in d.units]
             if all(new_doc(doc_id) for doc_id, *_ in d.units) and not any(
                     t in q or q in t for t in texts for q in old_quotes):
                 out.append(Draft(d.units, d.label, d.group, set(d.keys)))

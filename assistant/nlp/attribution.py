@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from index_build.models import Document
-from index_build.text import QUOTE_MARK, STOPWORDS
+from index_build.text import QUOTE_CLOSE, QUOTE_OPEN, STOPWORDS, mask_quotes
 
 from .names import (
     GROUP,
@@ -59,7 +59,6 @@ _BEFORE = re.compile(r"(?:\bsaid|\bsays|\btold\s+\w+|\b[Aa]ccording\s+to|\bstate
 _PRONOUN = re.compile(r"^(?:[“\"]\s*)?(He|She)\b")
 # The attribution after a quotation: "“…,” he said." (quoted words are masked, marks kept)
 _TRAILING_PRONOUN = re.compile(r"[,”\"]\s*(he|she)\b(?=[^“”\"]*$)")
-_QUOTE_OPEN, _QUOTE_CLOSE = "“", "”"
 # After "said X": X ends the clause ("…,” said Joel Wit.", "said Zelenskyy in a video"), unlike
 # "said Russia and China would prefer …", where X is the subject of what was said.
 _CLAUSE_END = re.compile(r"^\s*(?:[,.;:!?”\"’)]|$|(?:in|on|at|during|to|after|before|about|of|from|with|when|while|"
@@ -146,7 +145,7 @@ class DocSpeakers:
         inside = self.sentences[first].inside
         out = []
         for s in self.sentences[first:last + 1]:
-            masked, inside = _mask_quotes(s.text, inside)
+            masked, inside = mask_quotes(s.text, inside)
             out.append("".join(a if a != b else " " for a, b in zip(s.text, masked)))
         return " ".join(" ".join(out).split())
 
@@ -156,7 +155,7 @@ class DocSpeakers:
         inside = self.sentences[first].inside
         quoted = total = 0
         for s in self.sentences[first:last + 1]:
-            masked, inside = _mask_quotes(s.text, inside)
+            masked, inside = mask_quotes(s.text, inside)
             for a, b in zip(s.text, masked):
                 if a.isalnum():
                     total += 1
@@ -168,30 +167,6 @@ def display_name(actor: Actor) -> str:
     return actor.name[:1].upper() + actor.name[1:]
 
 
-_NONSPACE = re.compile(r"\S")
-
-
-def outside_quotes(text: str, inside: bool = False) -> str:
-    """``text`` with its quoted words blanked: the reporter's words only."""
-    return _mask_quotes(text, inside)[0]
-
-
-def _mask_quotes(text: str, inside: bool) -> tuple[str, bool]:
-    """``text`` with quoted words blanked (offsets kept), and whether a quotation is still
-    open at its end. Curly quotes open and close; straight double quotes toggle."""
-    if not inside and not QUOTE_MARK.search(text):
-        return text, False
-    out, pos = [], 0
-    for m in QUOTE_MARK.finditer(text):
-        seg = text[pos:m.start()]
-        out.append(_NONSPACE.sub("_", seg) if inside else seg)
-        mark = m.group()
-        inside = True if mark == _QUOTE_OPEN else False if mark == _QUOTE_CLOSE else not inside
-        out.append(mark)
-        pos = m.end()
-    seg = text[pos:]
-    out.append(_NONSPACE.sub("_", seg) if inside else seg)
-    return "".join(out), inside
 
 
 def _speaks(masked: str, start: int, end: int, strict: bool = False) -> bool:
@@ -307,15 +282,15 @@ class _Reader:
             if self.lines[i] != prev_line:
                 inside, prev_line = False, self.lines[i]
             started_inside = inside
-            masked, inside = _mask_quotes(sent, inside)
-            quoted = started_inside or _QUOTE_OPEN in sent or '"' in sent
+            masked, inside = mask_quotes(sent, inside)
+            quoted = started_inside or QUOTE_OPEN in sent or '"' in sent
             found = _Found(masked)
             self.named(found)
             self.groups(found, i)
             prev = infos[-1] if infos and infos[-1].line == self.lines[i] else None
             self.pronoun(found, infos[-1] if infos else None)
-            opens = masked.lstrip().startswith((_QUOTE_OPEN, '"'))
-            self.carry_over(found, prev, quoted and (started_inside or masked.lstrip().startswith(_QUOTE_OPEN)),
+            opens = masked.lstrip().startswith((QUOTE_OPEN, '"'))
+            self.carry_over(found, prev, quoted and (started_inside or masked.lstrip().startswith(QUOTE_OPEN)),
                             infos[-1] if infos else None, opens and not started_inside and not inside)
             if found.speakers and re.search(r"\bstatement\b", masked):
                 self.statement_by = (found.speakers[0], i)
@@ -332,7 +307,7 @@ class _Reader:
         dependency parse's subject of that verb speaks ("law enforcement officials said", "the
         police chief, who called it …", "His son, George V, insisted …"); "he"/"she" is the
         person who spoke last, within a few sentences."""
-        todo = [s for s in infos if not s.speakers and not s.heading and _SPEECH_FORM.search(_mask_quotes(
+        todo = [s for s in infos if not s.speakers and not s.heading and _SPEECH_FORM.search(mask_quotes(
             s.text, s.inside)[0])]
         if not todo:
             return
@@ -480,13 +455,13 @@ def _look_ahead(infos: list[SentenceInfo]) -> None:
     """A quotation whose attribution comes after it ("“A. B,” X said."): the sentences
     before the attribution get its speaker."""
     for k, s in enumerate(infos):
-        if s.speakers or s.heading or not s.text.lstrip().startswith(_QUOTE_OPEN) or _QUOTE_CLOSE in s.text:
+        if s.speakers or s.heading or not s.text.lstrip().startswith(QUOTE_OPEN) or QUOTE_CLOSE in s.text:
             continue
         for j in range(k + 1, min(len(infos), k + 4)):
             nxt = infos[j]
             if nxt.line != s.line:
                 break
-            if _QUOTE_CLOSE in nxt.text:
+            if QUOTE_CLOSE in nxt.text:
                 if nxt.speakers and nxt.attributed_by is None:
                     for x in range(k, j):
                         infos[x] = replace(infos[x], speakers=nxt.speakers, attributed_by=j)

@@ -20,6 +20,8 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
+from index_build.text import QUOTE_MARK, mask_quotes
+
 __all__ = ["QuestionParse", "SentenceParse", "parse_question", "parse_sentences", "load_nlp", "ENTITY_GROUPS",
            "QUESTION_TYPES", "entity_group", "SPEECH_LEMMAS", "reported_speaker", "reported_speakers"]
 
@@ -251,22 +253,6 @@ def _sentence(doc) -> SentenceParse:
 
 _RELATIVE = frozenset("who whom that which".split())
 _PERSONAL = frozenset("he she they".split())
-_QUOTE_CHARS = "“”\""
-
-
-def _inside_quotes(doc) -> set[int]:
-    """Indices of the tokens that stand inside quotation marks (curly quotes open and close;
-    straight double quotes toggle)."""
-    inside, out = False, set()
-    for t in doc:
-        if t.text in _QUOTE_CHARS or t.text in ("``", "''"):
-            inside = t.text == "“" or t.text == "``" or (t.text == '"' and not inside)
-            continue
-        if inside:
-            out.add(t.i)
-    return out
-
-
 def reported_speaker(doc) -> tuple[str, str]:
     """(who, how) of the reported words in a parsed sentence, from the parse alone: the
     subject of a verb of saying that reports something — a clause ("officials said the
@@ -274,8 +260,9 @@ def reported_speaker(doc) -> tuple[str, str]:
     not a negated one ("did not respond"), not a passive subject ("nominees were announced").
     ``how``: "name" (a noun phrase), "pronoun" ("he", "she", "they": the caller resolves it)
     or "" (no speaker)."""
-    quoted = _inside_quotes(doc)
-    has_quote = any(t.text in _QUOTE_CHARS or t.text in ("``", "''") for t in doc)
+    masked = mask_quotes(doc.text)[0]
+    quoted = {t.i for t in doc if masked[t.idx] != doc.text[t.idx]}  # tokens inside quotation marks
+    has_quote = QUOTE_MARK.search(doc.text) is not None
     for t in doc:
         if t.i in quoted or t.lemma_.lower() not in SPEECH_LEMMAS or t.pos_ not in ("VERB", "AUX"):
             continue
