@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index_build.core.errors import BriefingError
 from index_build.decode import repair_text
-from index_build.errors import BriefingError
 
 from .answer.service import Assistant
 from .models import Answer, Filters
@@ -165,9 +165,9 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
     if record_ids is None:
         record_ids = {}
         if any(i.evidence_doc for i in items):
-            from index_build.record import Record
+            from index_build.store.docstore import DocStore
 
-            rec = Record(corpus.settings.db_path, readonly=True)
+            rec = DocStore(corpus.settings.db_path, readonly=True)
             try:
                 record_ids = dict(rec.db.execute("SELECT doc_id, record_id FROM documents"))
             finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from index_build.dates import PartialDate
+from index_build.core.dates import PartialDate
 
 __all__ = ["Filters", "Passage", "Citation", "Answer", "filter_date"]
 

@@ -39,7 +39,6 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
-    from dataclasses import replace
 
     from assistant.answer.rank import load_ranker
     from assistant.answer.service import Assistant
@@ -56,7 +55,7 @@ def main(argv=None) -> int:
     items = load_gold(gold)
     measured = {}
     for answerer in args.answerers:
-        assistant = Assistant(replace(settings, answerer=answerer))
+        assistant = Assistant(settings.replace(answerer=answerer))
         assistant.ask(items[0].question)  # warm-up: model and parser loaded
         log(f"{answerer}: {len(items)} questions")
         measured[answerer], _ = evaluate(assistant, items, withhold=0.5)

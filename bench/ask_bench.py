@@ -84,7 +84,7 @@ def warm(index_dir: Path, questions: list[str], runs: int, answerer: str) -> dic
         code = (
             "import json, sys, statistics\n"
             "from pathlib import Path\n"
-            "from index_build.settings import load_settings\n"
+            "from index_build.core.settings import load_settings\n"
             "from assistant.answer.service import Assistant\n"
             "args = json.loads(sys.argv[1])\n"
             "s = load_settings(environ={}, index_dir=Path(args['index']), answerer=args['answerer'])\n"
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from index_build.build import build_index
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     info = machine_info()
     load_before = loadavg()
@@ -164,9 +164,9 @@ def main(argv=None) -> int:
                              f"p50 {w[r]['total_50']:.0f} ms (answer step {w[r]['answer_50']:.0f})",
                              f"p95 {w[r]['total_95']:.0f} ms"])
     if (args.rtqa_index / "briefing.sqlite3").is_file():
-        from index_build.record import Record
+        from index_build.store.docstore import DocStore
 
-        rec = Record(args.rtqa_index / "briefing.sqlite3", readonly=True)
+        rec = DocStore(args.rtqa_index / "briefing.sqlite3", readonly=True)
         try:
             n_chunks = rec.counts()[1]
         finally:

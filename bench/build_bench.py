@@ -136,7 +136,7 @@ def _stages(t0: float, t1: float, clock: StageClock, model_s: float) -> dict[str
 
 
 def _settings(index_dir: Path, sources: Path, profile: str):
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     return load_settings(environ={}, index_dir=index_dir, sources_dir=sources, embedder=profile)
 
@@ -146,7 +146,7 @@ def prepare(settings, root: Path) -> dict:
     order the build embeds them."""
     from index_build.build import BuildReport, scan_sources
     from index_build.chunk import chunk_document
-    from index_build.readers import read_source
+    from index_build.read import read_source
 
     files = scan_sources(root, BuildReport())
     max_bytes = int(settings.max_source_mb * 1024 * 1024)
@@ -198,7 +198,7 @@ def _fresh_process_rerun(settings, profile: str) -> dict:
     script = (
         "import json, resource, sys, time\n"
         "t0 = time.perf_counter()\n"
-        "from index_build.settings import load_settings\n"
+        "from index_build.core.settings import load_settings\n"
         "from index_build.build import build_index\n"
         "s = load_settings(environ={}, index_dir=sys.argv[1], sources_dir=sys.argv[2], embedder=sys.argv[3])\n"
         "t1 = time.perf_counter()\n"
@@ -230,7 +230,7 @@ def _embed_time(embedder, texts: list[str], repeats: int = 3) -> float:
 
 def _article_chunks(settings, root: Path, path: Path, record_id: str | None = None) -> list[str]:
     from index_build.chunk import chunk_document
-    from index_build.readers import read_source
+    from index_build.read import read_source
 
     docs = read_source(path, root, int(settings.max_source_mb * 1024 * 1024), [])
     if record_id is not None:
@@ -311,7 +311,7 @@ def run_profile(profile: str, n_articles: int, work: Path, use_cprofile: bool = 
     log(f"{profile}: read {prep['read_s']:.1f} s, chunked {prep['chunk_s']:.1f} s → {prep['chunks']} chunks")
 
     # Warm-up (model load excluded from the raw and build timings; reported on its own).
-    embedder = make_embedder(settings.embedder, settings.embed_batch_size)
+    embedder = make_embedder(settings.embedder, settings.embed_batch_size, settings.embed_runtime)
     t0 = time.perf_counter()
     embedder.embed(texts[:8])
     res["load_s"] = time.perf_counter() - t0

@@ -43,8 +43,8 @@ def log(msg: str) -> None:
 
 def passages(n: int) -> list[str]:
     from index_build.chunk import chunk_document
-    from index_build.models import Document
-    from index_build.settings import load_settings
+    from index_build.core.models import Document
+    from index_build.core.settings import load_settings
 
     s = load_settings(environ={})
     out: list[str] = []

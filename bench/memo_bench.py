@@ -71,7 +71,7 @@ def speaker_scores(rows: list[dict], parse: bool = True) -> dict:
     """Precision and recall of ``speakers.analyse`` on labelled sentences (each row: context,
     sentence, speaker — "" when no one speaks)."""
     from assistant.nlp.attribution import analyse
-    from index_build.models import Document
+    from index_build.core.models import Document
 
     tp = fp = 0
     wrong = []
@@ -105,8 +105,8 @@ def seed_memo(keep: bool = False) -> dict:
     from assistant.memo import write_memo
     from bench.common import REPO
     from index_build.build import build_index
-    from index_build.settings import load_settings
-    from index_build.text import words
+    from index_build.core.settings import load_settings
+    from index_build.core.text import words
 
     out = {}
     with temp_dir("briefing-memo-seed-", keep=keep) as tmp:
@@ -153,7 +153,7 @@ def run(args) -> dict:
     from assistant.memo.export import export
     from assistant.memo.verify import IndexDocuments, verify_file
     from index_build.build import build_index
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     recs = select(args.keyword, args.articles)
     out: dict = {"articles": len(recs), "keyword": args.keyword, "topic": args.topic,
@@ -181,7 +181,7 @@ def run(args) -> dict:
         out["warm_split_ms"] = runs[-1][1]
         valid = [assistant.corpus.document(c.doc_id).text[c.start:c.end] == c.quote for c in memo.citations]
         bullets = [b for s in memo.sections for b in s.bullets]
-        from index_build.text import words
+        from index_build.core.text import words
 
         memo_words = sum(len(words(b.label)) + len(words(b.text)) - len(b.citations) for b in bullets)
         cited_words = sum(len(words(assistant.corpus.document(d).text)) for d in {c.doc_id for c in memo.citations})

@@ -205,9 +205,9 @@ def build_baseline(settings, embedder, variant: str = "plain", cache: Path | Non
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.schema import TextNode
 
-    from index_build.record import Record
+    from index_build.store.docstore import DocStore
 
-    rec = Record(settings.db_path, readonly=True)
+    rec = DocStore(settings.db_path, readonly=True)
     try:
         record_ids = dict(rec.db.execute("SELECT doc_id, record_id FROM documents"))
         rows = list(rec.chunks_with_meta())
@@ -292,7 +292,7 @@ def seed_latency(profile: str, rounds: int = 3) -> dict:
     from assistant.answer.service import Assistant
     from assistant.evaluate import evaluate, load_gold
     from index_build.build import build_index
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     with temp_dir("briefing-seed-") as work:
         settings = load_settings(environ={}, index_dir=work / "index", sources_dir=REPO / "sources", embedder=profile)
@@ -314,9 +314,9 @@ def run(args, work: Path) -> dict:
     from assistant.answer.service import Assistant
     from assistant.evaluate import load_gold
     from index_build.build import build_index
+    from index_build.core.settings import load_settings
     from index_build.embed import make_embedder
-    from index_build.record import Record
-    from index_build.settings import load_settings
+    from index_build.store.docstore import DocStore
 
     questions = dev_questions(args.questions)
     recs = corpus_records(questions, args.distractors, args.full)
@@ -329,7 +329,7 @@ def run(args, work: Path) -> dict:
     items = load_gold(gold)
 
     settings = load_settings(environ={}, index_dir=index_dir, sources_dir=sources, embedder=args.profile)
-    embedder = make_embedder(args.profile, settings.embed_batch_size)
+    embedder = make_embedder(args.profile, settings.embed_batch_size, settings.embed_runtime)
     last = [0.0]
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -340,7 +340,7 @@ def run(args, work: Path) -> dict:
     log(f"building the {args.profile} index in {index_dir}")
     report = build_index(settings, sources, embedder=embedder, progress=progress)
     log(f"built: {report.documents} docs, {report.chunks} chunks, embedded {report.embedded} in {report.seconds:.0f} s")
-    rec = Record(settings.db_path, readonly=True)
+    rec = DocStore(settings.db_path, readonly=True)
     try:
         record_ids = dict(rec.db.execute("SELECT doc_id, record_id FROM documents"))
     finally:

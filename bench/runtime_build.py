@@ -48,7 +48,7 @@ import json, resource, sys, time
 from pathlib import Path
 import index_build.embed
 from index_build.build import build_index
-from index_build.settings import load_settings
+from index_build.core.settings import load_settings
 src, idx, encode_batch = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 index_build.embed.ENCODE_BATCH = encode_batch
 t0 = time.perf_counter()

@@ -199,7 +199,7 @@ def write_sources(dest: Path, records: list[dict]) -> None:
 
 # -- build ------------------------------------------------------------------------------
 def settings_for(index_dir: Path, sources: Path, profile: str, chroma_url: str = "", collection: str | None = None):
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     env = {"BRIEFING_CHROMA_URL": chroma_url} if chroma_url else {}
     return load_settings(environ=env, index_dir=index_dir, sources_dir=sources, embedder=profile,
@@ -209,9 +209,9 @@ def settings_for(index_dir: Path, sources: Path, profile: str, chroma_url: str =
 def embed_texts_of(settings, sample: int | None, seed: int = 1) -> list[str]:
     """The embed texts of (a random sample of) the index's chunks, as the build made them
     (``Chunk.of``: headline and publisher, a blank line, the passage)."""
-    from index_build.record import Record
+    from index_build.store.docstore import DocStore
 
-    rec = Record(settings.db_path, readonly=True)
+    rec = DocStore(settings.db_path, readonly=True)
     try:
         rows = list(rec.db.execute(
             "SELECT d.title, d.publisher, c.text FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"))
@@ -227,9 +227,9 @@ def embed_texts_of(settings, sample: int | None, seed: int = 1) -> list[str]:
 
 
 def index_counts(settings) -> tuple[int, int]:
-    from index_build.record import Record
+    from index_build.store.docstore import DocStore
 
-    rec = Record(settings.db_path, readonly=True)
+    rec = DocStore(settings.db_path, readonly=True)
     try:
         return rec.counts()
     finally:
@@ -246,7 +246,7 @@ def build_one(settings, profile: str, raw_sample: int, bracket: bool = False) ->
     from index_build.embed import make_embedder
 
     shutil.rmtree(settings.index_dir, ignore_errors=True)
-    embedder = make_embedder(profile, settings.embed_batch_size)
+    embedder = make_embedder(profile, settings.embed_batch_size, settings.embed_runtime)
     t0 = time.perf_counter()
     embedder.embed(["warm-up", "a second text to load the model"])
     load_s = time.perf_counter() - t0
@@ -316,7 +316,7 @@ def kb(f):
         if line.startswith(f + ':'):
             return int(line.split()[1])
 t0 = time.perf_counter()
-from index_build.settings import load_settings
+from index_build.core.settings import load_settings
 from assistant.answer.corpus import Corpus
 import bm25s, chromadb, numpy
 import nltk.stem.snowball, nltk.tokenize.punkt  # imported lazily by the first open: not its cost
@@ -364,10 +364,10 @@ def _probe(script: str, arg: str) -> dict:
 _REBUILD_PROBE = r"""
 import json, sys, time
 from pathlib import Path
-from index_build.lexical import build_lexical, chunk_tokens
-from index_build.record import Record
-import index_build.text, bm25s
-rec = Record(Path(sys.argv[1]) / "briefing.sqlite3", readonly=True)
+from index_build.store.lexical import build_lexical, chunk_tokens
+from index_build.store.docstore import DocStore
+import index_build.core.text, bm25s
+rec = DocStore(Path(sys.argv[1]) / "briefing.sqlite3", readonly=True)
 t0 = time.perf_counter()
 tokens = rec.lexical_tokens(chunk_tokens)
 build_lexical(None, 0, tokens)
@@ -405,10 +405,10 @@ class Asker:
 
     def __init__(self, name: str, settings):
         from assistant.answer.service import Assistant
-        from index_build.record import Record
+        from index_build.store.docstore import DocStore
 
         self.name, self.settings = name, settings
-        rec = Record(settings.db_path, readonly=True)
+        rec = DocStore(settings.db_path, readonly=True)
         try:
             self.record_ids = dict(rec.db.execute("SELECT doc_id, record_id FROM documents"))
         finally:
@@ -440,7 +440,10 @@ class Asker:
             self.parts[k].append(t.get(k, 0.0))
         self.parts["retrieve_other"].append(max(0.0, t.get("retrieve", 0.0) - sum(t.get(k, 0.0) for k in PARTS)))
         self.parts["answer"].append(t.get("answer", 0.0))
-        ranks = [p.rank for p in answer.passages if _relevant(item, p.text, self.record_ids.get(p.doc_id))]
+        # Retrieval ranks of what was retrieved: an abstention lists only its near misses as
+        # `passages` and keeps the retrieved ones in `considered` (as assistant.evaluate reads them).
+        retrieved = answer.considered or answer.passages
+        ranks = [p.rank for p in retrieved if _relevant(item, p.text, self.record_ids.get(p.doc_id))]
         self.firsts.append(min(ranks) if ranks else None)
         self.bm25_firsts.append(self._bm25_first(item))
 
@@ -449,7 +452,7 @@ class Asker:
         import numpy as np
 
         from assistant.evaluate import _relevant
-        from index_build.text import tokenize
+        from index_build.core.text import tokenize
 
         view = self.assistant.corpus.snapshot() if hasattr(self.assistant.corpus, "snapshot") else self.assistant.corpus
         bm25, df = getattr(view, "bm25", None), getattr(view, "df", None)

@@ -16,7 +16,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 
 from bench.common import REPO, loadavg, machine_info, markdown_table, temp_dir, update_section
 
@@ -37,7 +36,7 @@ def main(argv=None) -> int:
     from assistant.answer.service import Assistant
     from assistant.evaluate import evaluate, load_gold
     from index_build.build import build_index
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     info = machine_info()
     files = sorted((REPO / "tests" / "data").glob("seed-*.jsonl"),
@@ -46,7 +45,7 @@ def main(argv=None) -> int:
     with temp_dir("briefing-seed-answers-") as tmp:
         settings = load_settings(environ={}, index_dir=tmp / "index", sources_dir=REPO / "sources", embedder="minilm")
         build_index(settings, REPO / "sources")
-        assistants = {a: Assistant(replace(settings, answerer=a)) for a in args.answerers}
+        assistants = {a: Assistant(settings.replace(answerer=a)) for a in args.answerers}
         for assistant in assistants.values():
             assistant.ask("What did Ri Yong Ho demand?")  # warm-up: model and parser loaded
         for path in files:

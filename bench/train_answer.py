@@ -89,7 +89,7 @@ def _code_digest() -> str:
     """A digest of the modules that make the candidates, features and labels."""
     h = hashlib.sha256()
     for rel in ("assistant/answer/candidates.py", "assistant/answer/features.py", "assistant/nlp/parse.py",
-                "index_build/text.py", "assistant/answer/retrieve.py", "assistant/answer/compose.py",
+                "index_build/core/text.py", "assistant/answer/retrieve.py", "assistant/answer/compose.py",
                 "index_build/onnx_minilm.py"):
         h.update((REPO / rel).read_bytes())
     return h.hexdigest()
@@ -105,8 +105,8 @@ def rtqa_index(work: Path):
     from bench.common import write_slice
     from bench.rtqa_eval import PER_FILE, corpus_records, dev_questions
     from index_build.build import build_index
+    from index_build.core.settings import load_settings
     from index_build.embed import make_embedder
-    from index_build.settings import load_settings
 
     questions = dev_questions(None)
     sources, index_dir = work / "sources", work / "index"
@@ -152,7 +152,7 @@ def stating_sentence(cands, in_evidence: list[bool], answer: str, question: str)
     text ("Hasidic Judaism" for a passage about a rabbi's Hanukkah celebration): the evidence
     sentence with the most of the answer's stems, then of the question's; None when even that
     one shares less than half of the answer's stems and a third of the question's."""
-    from index_build.text import content_terms, tokenize
+    from index_build.core.text import content_terms, tokenize
 
     a_terms, q_terms = set(tokenize(answer)), set(content_terms(question))
     best, best_key = None, (0.0, 0.0)
@@ -209,9 +209,9 @@ def _question_samples(corpus, record_ids, q, passages, withheld: bool, small: bo
 
 def _chunk_count(db_path: Path) -> int:
     """How many passages an index holds (``assistant.answer.rank.corpus_size`` of its corpus)."""
-    from index_build.record import Record
+    from index_build.store.docstore import DocStore
 
-    rec = Record(db_path, readonly=True)
+    rec = DocStore(db_path, readonly=True)
     try:
         return int(rec.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
     finally:
@@ -219,9 +219,9 @@ def _chunk_count(db_path: Path) -> int:
 
 
 def _record_ids(settings) -> dict[str, str]:
-    from index_build.record import Record
+    from index_build.store.docstore import DocStore
 
-    rec = Record(settings.db_path, readonly=True)
+    rec = DocStore(settings.db_path, readonly=True)
     try:
         return dict(rec.db.execute("SELECT doc_id, record_id FROM documents"))
     finally:
@@ -279,8 +279,8 @@ def small_corpus_samples(settings, questions, seed: int, count: int, where: Path
     from assistant.answer.retrieve import retrieve
     from bench.common import load_articles
     from index_build.build import build_index
+    from index_build.core.settings import load_settings
     from index_build.embed import make_embedder
-    from index_build.settings import load_settings
 
     big = Corpus(settings).snapshot()
     big_ids = _record_ids(settings)
@@ -335,7 +335,7 @@ def seed_samples() -> list[Sample]:
     from assistant.answer.retrieve import retrieve
     from assistant.evaluate import load_gold
     from index_build.build import build_index
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     out: list[Sample] = []
     with temp_dir("briefing-train-seed-") as tmp:
@@ -638,7 +638,7 @@ def main(argv=None) -> int:
     from assistant.answer.features import STAGE1, STAGE2
     from assistant.answer.rank import size_thresholds
     from assistant.nlp import ENTITY_GROUPS, QUESTION_TYPES, entity_group, parse_question
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     work = args.work_dir.resolve()
     if work.is_relative_to(REPO):

@@ -26,19 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import chunk_document
-from .dates import date_key
+from .core.dates import date_key
+from .core.errors import SourceError
+from .core.models import Chunk, Document
+from .core.settings import Settings
 from .embed import Embedder, make_embedder
-from .errors import SettingsError, SourceError
-from .lexical import build_lexical, chunk_tokens, lexical_stamp_matches
 from .lock import IndexLock
-from .models import Chunk, Document
-from .readers import SUPPORTED_SUFFIXES, read_source, suffix_of
-from .record import SCHEMA_VERSION, Record, embed_key
-from .settings import Settings
-from .vectors import VectorStore, make_vectors
+from .read import SUPPORTED_SUFFIXES, read_source, suffix_of
+from .store.docstore import SCHEMA_VERSION, DocStore, embed_key
+from .store.lexical import build_lexical, chunk_tokens, lexical_stamp_matches
+from .store.vectors import VectorStore, make_vectors
 
 __all__ = ["BuildReport", "build_index", "scan_sources", "expected_meta", "open_index", "chunk_metadata",
-           "reconcile", "Progress", "pipeline_window"]
+           "reconcile", "Progress"]
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -144,7 +144,7 @@ def scan_sources(root: Path, report: BuildReport) -> list[Path]:
     return found
 
 
-def reconcile(record: Record, vectors: VectorStore, full: bool = False) -> int:
+def reconcile(record: DocStore, vectors: VectorStore, full: bool = False) -> int:
     """Make Chroma's id set equal the record's. Returns how many ids were fixed."""
     dirty = record.meta().get("chroma_dirty") == "1"
     _, n_chunks = record.counts()
@@ -159,7 +159,7 @@ def reconcile(record: Record, vectors: VectorStore, full: bool = False) -> int:
     return len(extra) + len(missing)
 
 
-def _sync(record: Record, vectors: VectorStore, upsert_ids: list[str], delete_ids: list[str]) -> None:
+def _sync(record: DocStore, vectors: VectorStore, upsert_ids: list[str], delete_ids: list[str]) -> None:
     """Upsert first, then delete: a document is never missing mid-update."""
     step = 2000
     for i in range(0, len(upsert_ids), step):
@@ -175,8 +175,8 @@ def _sync(record: Record, vectors: VectorStore, upsert_ids: list[str], delete_id
         vectors.delete(delete_ids)
 
 
-def open_index(settings: Settings, embedder: Embedder, rebuild: bool = False) -> tuple[Record, VectorStore]:
-    record = Record(settings.db_path)
+def open_index(settings: Settings, embedder: Embedder, rebuild: bool = False) -> tuple[DocStore, VectorStore]:
+    record = DocStore(settings.db_path)
     expected = expected_meta(settings, embedder)
     if rebuild:
         record.reset()
@@ -192,24 +192,6 @@ def open_index(settings: Settings, embedder: Embedder, rebuild: bool = False) ->
 
 def _noop(stage: str, done: int, total: int) -> None:
     return None
-
-
-PIPELINE_WINDOW = 512
-
-
-def pipeline_window() -> int:
-    """How many passages to embed must wait before embedding starts alongside reading:
-    ``$BRIEFING_PIPELINE_CHUNKS`` (0: read every file first, then embed), default 512."""
-    raw = os.environ.get("BRIEFING_PIPELINE_CHUNKS", "").strip()
-    if not raw:
-        return PIPELINE_WINDOW
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise SettingsError(f"BRIEFING_PIPELINE_CHUNKS = {raw!r} is not a count of passages; use 0 or more")
-    return value
 
 
 class _Embedding:
@@ -244,7 +226,7 @@ class _Embedding:
             load = getattr(self.embedder, "load", None)
             if callable(load):
                 load()
-            record = Record(self.db_path)
+            record = DocStore(self.db_path)
             while (item := self.inbox.get()) is not None:
                 keys, texts = item
                 record.put_embeddings(keys, self.embedder.embed(texts))
@@ -304,7 +286,7 @@ def build_index(
         raise SourceError(str(root), "sources folder not found; create it and put articles in it, "
                                      "or name another folder")
     with IndexLock(settings.index_dir):
-        embedder = embedder or make_embedder(settings.embedder, settings.embed_batch_size)
+        embedder = embedder or make_embedder(settings.embedder, settings.embed_batch_size, settings.embed_runtime)
         record, vectors = open_index(settings, embedder, rebuild=rebuild)
         try:
             report.repaired = reconcile(record, vectors)
@@ -318,7 +300,7 @@ def build_index(
     return report
 
 
-def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, embedder: Embedder,
+def _run(settings: Settings, root: Path, record: DocStore, vectors: VectorStore, embedder: Embedder,
          report: BuildReport, progress: Progress) -> None:
     files = scan_sources(root, report)
     known = record.sources()
@@ -350,7 +332,7 @@ def _run(settings: Settings, root: Path, record: Record, vectors: VectorStore, e
     # ``batch``. They are started once ``window`` of them wait (or reading is done), so a small
     # build still reads everything before it embeds anything.
     batch = max(1, settings.embed_batch_size) * 4
-    window = pipeline_window()
+    window = settings.pipeline_chunks
     keys_by_chunk: dict[str, str] = {}
     texts_by_key: dict[str, str] = {}
     unchecked: list[str] = []  # keys not yet looked up in the record

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .models import Chunk, Document
+from .core.models import Chunk, Document
 
 __all__ = ["chunk_document", "sentence_spans", "count_tokens"]
 

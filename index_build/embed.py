@@ -28,7 +28,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import EmbedderError
+from .core.errors import EmbedderError
+from .core.settings import EMBED_RUNTIMES
 
 __all__ = ["Embedder", "make_embedder", "cache_dir"]
 
@@ -86,7 +87,7 @@ class MiniLMEmbedder:
         # is cached; batches (builds) through whichever of PyTorch, PyTorch in bfloat16 (only on
         # a CPU with native bfloat16) and ONNX Runtime measured fastest on this machine
         # (``_batch_runtime``). "torch" / "torch-bf16" / "onnx": that runtime only.
-        self.runtime = (runtime or os.environ.get("BRIEFING_EMBED_RUNTIME") or "auto").strip().lower()
+        self.runtime = (runtime or "auto").strip().lower()
         if self.runtime not in RUNTIMES:
             raise EmbedderError(f"BRIEFING_EMBED_RUNTIME = {self.runtime!r} is unknown; "
                                 "use auto, torch, torch-bf16 or onnx")
@@ -263,8 +264,8 @@ class MiniLMEmbedder:
         _store_route(self._route, speed)
 
 
-BATCH_RUNTIMES = ("torch", "onnx", "torch-bf16")
-RUNTIMES = ("auto", *BATCH_RUNTIMES)
+RUNTIMES = EMBED_RUNTIMES
+BATCH_RUNTIMES = RUNTIMES[1:]
 # A build's first batches (64 passages each; 2 per candidate) decide between PyTorch, ONNX
 # Runtime and, on a CPU with native bfloat16, PyTorch in bfloat16; the fastest (best time per
 # character) embeds the rest, and the choice is cached for the machine. Measured
@@ -452,14 +453,15 @@ _CACHE: dict[tuple[str, int], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def make_embedder(profile: str, batch_size: int = 64) -> Embedder:
-    """The embedder for a profile, loaded once per process."""
-    key = (profile, batch_size)
+def make_embedder(profile: str, batch_size: int = 64, runtime: str = "auto") -> Embedder:
+    """The embedder for a profile, loaded once per process. ``runtime``: MiniLM's batch
+    runtime (``Settings.embed_runtime``)."""
+    key = (profile, batch_size, runtime)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
         if profile == "minilm":
-            emb: Embedder = MiniLMEmbedder(batch_size)
+            emb: Embedder = MiniLMEmbedder(batch_size, runtime)
         elif profile == "static":
             emb = StaticEmbedder()
         elif ":" in profile:

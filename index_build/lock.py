@@ -1,12 +1,14 @@
-"""One writer per index directory: an advisory lock file with the holder's pid."""
+"""One writer per index directory: ``filelock`` on ``write.lock``, which also holds the
+holder's pid so that a second writer can say who it is waiting for."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 
-from .errors import IndexLockedError
+from filelock import FileLock, Timeout
+
+from .core.errors import IndexLockedError
 
 __all__ = ["IndexLock"]
 
@@ -14,27 +16,28 @@ __all__ = ["IndexLock"]
 class IndexLock:
     def __init__(self, index_dir: Path):
         self.path = Path(index_dir) / "write.lock"
-        self._fd: int | None = None
+        self._lock: FileLock | None = None
 
-    def __enter__(self) -> "IndexLock":
+    def __enter__(self) -> IndexLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        lock = FileLock(self.path, mode=0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-            os.close(fd)
+            lock.acquire(timeout=0)
+        except Timeout:
+            try:
+                holder = self.path.read_text(encoding="utf-8", errors="replace").strip()[:32] or "?"
+            except OSError:
+                holder = "?"
             raise IndexLockedError(
                 f"another briefing process (pid {holder}) is writing the index in {self.path.parent}; "
                 "wait for it to finish, then run this again"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
+        # The lock is on the file, not its text: the pid is written beside it for the message above.
+        self.path.write_text(str(os.getpid()), encoding="utf-8")
+        self._lock = lock
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .errors import BriefingError
-from .record import Record
-from .settings import Settings
+from .core.errors import BriefingError
+from .core.settings import Settings
+from .store.docstore import DocStore
 
 __all__ = ["index_status"]
 
@@ -19,7 +19,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
         raise BriefingError(
             f"no index in {settings.index_dir}; run `briefing index` to build one from sources/"
         )
-    record = Record(settings.db_path, readonly=True)
+    record = DocStore(settings.db_path, readonly=True)
     try:
         meta = record.meta()
         documents, chunks = record.counts()

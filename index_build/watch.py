@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .build import BuildReport, Progress, build_index
-from .errors import BriefingError
-from .settings import Settings
+from .core.errors import BriefingError
+from .core.settings import Settings
 
 __all__ = ["watch_sources"]
 

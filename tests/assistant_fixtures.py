@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def build_seed_index(base: Path, extra: dict[str, str] | None = None):
     """Index the seeds (plus ``extra`` files) with the fake embedder; return settings."""
     from index_build.build import build_index
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
     from tests.fakes import FakeEmbedder
 
     sources = base / "sources"

@@ -95,7 +95,7 @@ def index_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def settings(index_dir, seed_sources):
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     return load_settings(environ={}, index_dir=index_dir, sources_dir=seed_sources, embedder=FAKE)
 
@@ -156,9 +156,9 @@ def json_line(stdout: str) -> dict:
 
 
 def open_record(index: Path):
-    from index_build.record import Record
+    from index_build.store.docstore import DocStore
 
-    return Record(Path(index) / "briefing.sqlite3")
+    return DocStore(Path(index) / "briefing.sqlite3")
 
 
 @pytest.fixture(scope="session")

@@ -22,13 +22,13 @@ import numpy as np
 
 def probe(index_dir: Path, chroma_url: str = "", collection: str = "", lexical: bool = False,
           words: list[str] | tuple[str, ...] = ()) -> dict:
-    from index_build.record import SCHEMA_VERSION, Record
-    from index_build.settings import load_settings
-    from index_build.vectors import VectorStore
+    from index_build.core.settings import load_settings
+    from index_build.store.docstore import SCHEMA_VERSION, DocStore
+    from index_build.store.vectors import VectorStore
 
     environ = {"BRIEFING_CHROMA_URL": chroma_url} if chroma_url else {}
     settings = load_settings(environ=environ, index_dir=index_dir, collection=collection or None)
-    record = Record(settings.db_path, readonly=True)
+    record = DocStore(settings.db_path, readonly=True)
     try:
         meta = record.meta()
         rows = list(record.chunks_with_meta())
@@ -96,7 +96,7 @@ class _NamedOnly:
 def lexical_view(settings, meta: dict, words) -> dict:
     """What the assistant's read side sees: its chunk table and its BM25 index."""
     from assistant.answer.corpus import Corpus
-    from index_build.text import tokenize
+    from index_build.core.text import tokenize
 
     corpus = Corpus(settings, embedder=_NamedOnly(meta["embedder"], int(meta["dimension"])))
     corpus = corpus.snapshot() if hasattr(corpus, "snapshot") else corpus  # one consistent generation

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from index_build.errors import BriefingError
+from index_build.core.errors import BriefingError
 from tests.assistant_fixtures import build_seed_index
 
 

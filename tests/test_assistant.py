@@ -139,11 +139,10 @@ def test_follow_up_resolves_the_pronoun(assistant):
     # The hand-written selector answers here: with the fake embedder the learned one's scores
     # mean nothing (and the default path lets them veto the fallback); the same follow-up is
     # answered by the default path with the real model in tests/test_seed_quality.py (seed-extra x08).
-    from dataclasses import replace
 
     from assistant.answer.service import Assistant
 
-    rules = Assistant(replace(assistant.settings, answerer="rules"), corpus=assistant.corpus)
+    rules = Assistant(assistant.settings.replace(answerer="rules"), corpus=assistant.corpus)
     answer = rules.ask("What did he say about impatience?", history=["What did Ri Yong Ho demand?"])
     assert not answer.abstained
     assert "Impatience is not helpful" in answer.text
@@ -172,11 +171,11 @@ def test_query_embedder_must_match_the_index(tmp_path):
     """If the recorded profile now loads another model, asking refuses instead of
     embedding the question into the wrong space."""
     from assistant.answer.corpus import Corpus
-    from index_build.errors import IndexMismatchError
-    from index_build.record import Record
+    from index_build.core.errors import IndexMismatchError
+    from index_build.store.docstore import DocStore
 
     settings = build_seed_index(tmp_path)
-    record = Record(settings.db_path)
+    record = DocStore(settings.db_path)
     record.set_meta(profile="tests.fakes:OtherFakeEmbedder")
     record.close()
     with pytest.raises(IndexMismatchError, match="--rebuild"):

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from index_build.build import build_index, expected_meta
-from index_build.errors import StoreError
-from index_build.settings import load_settings
-from index_build.vectors import make_vectors
+from index_build.core.errors import StoreError
+from index_build.core.settings import load_settings
+from index_build.store.vectors import make_vectors
 from tests.conftest import BRIEFING, FAKE, SEEDS, cli_env, run_briefing
 from ui.cli import main
 

@@ -8,8 +8,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from index_build.chunk import chunk_document, count_tokens, sentence_spans
-from index_build.models import Chunk, Document, make_chunk_id
-from index_build.readers import read_source
+from index_build.core.models import Chunk, Document, make_chunk_id
+from index_build.read import read_source
 from tests.conftest import SEEDS
 
 SLACK = 4  # a single unsplittable piece may run a few tokens over the budget

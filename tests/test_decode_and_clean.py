@@ -9,7 +9,7 @@ import pytest
 from index_build.chunk import chunk_document
 from index_build.clean import lead_title, parse_byline, split_stories, strip_boilerplate
 from index_build.decode import UndecodableError, decode_bytes, repair_text
-from index_build.readers import read_source
+from index_build.read import read_source
 from tests.conftest import SEED_000, SEED_001, SEEDS
 
 DAMAGE = ["â€", "ยท", "†"]

@@ -102,9 +102,8 @@ def test_without_onnx_runtime_batches_stay_on_pytorch(cache):
     assert not (cache / "minilm-runtime.json").exists()  # nothing measured, nothing decided
 
 
-def test_a_forced_runtime_is_never_second_guessed(cache, monkeypatch):
-    monkeypatch.setenv("BRIEFING_EMBED_RUNTIME", "torch")
-    emb = _Fake(9.0, 1.0)
+def test_a_forced_runtime_is_never_second_guessed(cache):
+    emb = _Fake(9.0, 1.0, runtime="torch")
     for _ in range(2 * ROUTE_TRIALS + 1):
         emb.embed(BATCH)
     assert emb.calls == ["torch"] * (2 * ROUTE_TRIALS + 1)
@@ -139,9 +138,8 @@ def test_bfloat16_vectors_that_differ_from_float32_are_never_used(cache):
     assert all(np.allclose(v, ref) for v in out)  # every batch got float32-equivalent vectors
 
 
-def test_a_forced_bfloat16_that_differs_is_one_clear_error(cache, monkeypatch):
-    monkeypatch.setenv("BRIEFING_EMBED_RUNTIME", "torch-bf16")
-    emb = _Fake(2.0, 1.5, bf16_s=0.1, bf16_agrees=False)
+def test_a_forced_bfloat16_that_differs_is_one_clear_error(cache):
+    emb = _Fake(2.0, 1.5, runtime="torch-bf16", bf16_s=0.1, bf16_agrees=False)
     with pytest.raises(embed.EmbedderError, match="bfloat16 vectors differ"):
         emb.embed(BATCH)
 

@@ -109,7 +109,7 @@ def test_rtqa_format_uses_the_evidence_doc_and_answer_text(tmp_path):
 
 
 def test_a_broken_gold_file_is_a_clear_error(tmp_path):
-    from index_build.errors import BriefingError
+    from index_build.core.errors import BriefingError
 
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": 1}\n')

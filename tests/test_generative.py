@@ -100,14 +100,14 @@ def test_follow_up_is_condensed_by_the_model(seed_settings):
 
 
 def test_unreachable_model_server_is_a_clear_error(seed_settings):
-    from index_build.errors import BriefingError
+    from index_build.core.errors import BriefingError
 
     with pytest.raises(BriefingError, match="failed"):
         _assistant(seed_settings).ask("What did Ri Yong Ho demand?", llm="openai:http://127.0.0.1:9/v1")
 
 
 def test_unknown_backend_is_a_settings_error(seed_settings):
-    from index_build.errors import SettingsError
+    from index_build.core.errors import SettingsError
 
     with pytest.raises(SettingsError, match="openai"):
         _assistant(seed_settings).ask("x", llm="skynet:big")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from index_build.build import build_index, expected_meta
 from index_build.chunk import chunk_document
-from index_build.errors import IndexLockedError, IndexMismatchError
+from index_build.core.errors import IndexLockedError, IndexMismatchError
 from index_build.lock import IndexLock
-from index_build.readers import read_source
-from index_build.vectors import make_vectors
+from index_build.read import read_source
+from index_build.store.vectors import make_vectors
 from tests.conftest import SEED_000, SEED_001, article_text, open_record
 from tests.fakes import FakeEmbedder, OtherFakeEmbedder
 
@@ -161,7 +160,7 @@ def test_incremental_result_equals_a_fresh_build(settings, seed_sources, fake_em
     (seed_sources / "a2.txt").write_text(article_text(99, sentences=20))
     build_index(settings, embedder=fake_embedder)
 
-    fresh = replace(settings, index_dir=tmp_path / "fresh")
+    fresh = settings.replace(index_dir=tmp_path / "fresh")
     build_index(fresh, embedder=fake_embedder)
     inc, new = snapshot(settings, fake_embedder), snapshot(fresh, fake_embedder)
     assert inc["chunk_ids"] == new["chunk_ids"]
@@ -174,7 +173,7 @@ def test_incremental_result_equals_a_fresh_build(settings, seed_sources, fake_em
 def test_changed_chunk_settings_require_a_rebuild(settings, fake_embedder):
     build_index(settings, embedder=fake_embedder)
     with pytest.raises(IndexMismatchError) as e:
-        build_index(replace(settings, chunk_tokens=100), embedder=fake_embedder)
+        build_index(settings.replace(chunk_tokens=100), embedder=fake_embedder)
     assert "briefing index --rebuild" in str(e.value)
     assert "chunk_tokens" in str(e.value)
 
@@ -191,7 +190,7 @@ def test_rebuild_switches_to_new_settings_and_embedder(settings, seed_sources, f
     from index_build.status import index_status
 
     build_index(settings, embedder=fake_embedder)
-    smaller = replace(settings, chunk_tokens=100, chunk_overlap=20)
+    smaller = settings.replace(chunk_tokens=100, chunk_overlap=20)
     other = OtherFakeEmbedder()
     report = build_index(smaller, rebuild=True, embedder=other)
     assert (report.added, report.unchanged, report.embedded) == (2, 0, report.chunks)
@@ -324,7 +323,7 @@ class EditSequence(RuleBasedStateMachine):
 
     @initialize()
     def setup(self):
-        from index_build.settings import load_settings
+        from index_build.core.settings import load_settings
 
         self.root = Path(tempfile.mkdtemp(dir=self.base))
         self.sources = self.root / "sources"
@@ -385,7 +384,7 @@ class EditSequence(RuleBasedStateMachine):
     def teardown(self):
         if not hasattr(self, "report"):
             return
-        fresh = replace(self.settings, index_dir=self.root / "fresh")
+        fresh = self.settings.replace(index_dir=self.root / "fresh")
         build_index(fresh, embedder=self.embedder)
         assert snapshot(fresh, self.embedder)["chunk_ids"] == snapshot(self.settings, self.embedder)["chunk_ids"]
 
@@ -409,7 +408,7 @@ def _lexical_stamp(settings) -> dict:
 
 def _bm25_of_fresh_tokens(settings):
     """BM25 over tokens computed straight from the record's chunks (no stored tokens)."""
-    from index_build.lexical import build_lexical, chunk_tokens
+    from index_build.store.lexical import build_lexical, chunk_tokens
 
     record = open_record(settings.index_dir)
     try:
@@ -477,7 +476,7 @@ def test_an_edit_tokenizes_only_the_new_chunks_and_bm25_follows(settings, seed_s
     # other file were reused, stale ones pruned.
     assert 0 < len(calls) == n_edited < n_chunks
     assert stored == n_chunks
-    from index_build.lexical import load_lexical
+    from index_build.store.lexical import load_lexical
 
     loaded = load_lexical(settings.index_dir, second["generation"], n_chunks)
     rows, fresh = _bm25_of_fresh_tokens(settings)

@@ -114,7 +114,7 @@ def test_lexrank_prefers_the_claim_other_documents_echo():
 
 def test_default_memo_is_shorter_than_a_quarter_of_its_sources(short_memo, memo, assistant):
     from assistant.memo.budget import MAX_WORDS, MIN_WORDS, SHARE, TRIMMED_NOTE
-    from index_build.text import words
+    from index_build.core.text import words
 
     cited = {c.doc_id for c in short_memo.citations}
     source_words = sum(len(words(assistant.corpus.document(d).text)) for d in cited)
@@ -310,7 +310,7 @@ def test_a_topic_the_sources_do_not_cover_gives_an_empty_memo_that_says_so(assis
 
 def test_empty_topic_is_a_clear_error(assistant):
     from assistant.memo import write_memo
-    from index_build.errors import BriefingError
+    from index_build.core.errors import BriefingError
 
     with pytest.raises(BriefingError, match="needs a topic"):
         write_memo(assistant, "   ")
@@ -421,7 +421,7 @@ def test_html_is_print_ready_and_escapes_source_text(memo):
 
 def test_unknown_export_format_is_a_clear_error(memo, tmp_path):
     from assistant.memo.export import export
-    from index_build.errors import BriefingError
+    from index_build.core.errors import BriefingError
 
     with pytest.raises(BriefingError, match=r"\.md, \.docx or \.html"):
         export(memo, tmp_path / "memo.pdf")
@@ -741,9 +741,9 @@ def test_verify_after_one_word_changed_fails_only_on_that_quote(tmp_path):
 
 
 def _assistant_doc(settings, doc_id: str) -> str:
-    from index_build.record import Record
+    from index_build.store.docstore import DocStore
 
-    record = Record(settings.db_path, readonly=True)
+    record = DocStore(settings.db_path, readonly=True)
     try:
         return record.document(doc_id).text
     finally:
@@ -753,7 +753,7 @@ def _assistant_doc(settings, doc_id: str) -> str:
 # -- attribution ------------------------------------------------------------------------------
 def test_quotes_are_attributed_across_sentences_and_pronouns():
     from assistant.nlp.attribution import analyse
-    from index_build.models import Document
+    from index_build.core.models import Document
 
     text = ("Ministers meet in Oslo\n\n"
             "“We will not sign. Not this year,” said Foreign Minister Anna Berg. “Maybe later.”\n\n"

@@ -12,9 +12,9 @@ import threading
 import numpy as np
 import pytest
 
-from index_build.build import build_index, pipeline_window
-from index_build.errors import EmbedderError, SettingsError
-from index_build.settings import load_settings
+from index_build.build import build_index
+from index_build.core.errors import EmbedderError, SettingsError
+from index_build.core.settings import load_settings
 from tests.conftest import FAKE, article_text, cli_env, run_briefing
 from tests.fakes import FakeEmbedder
 
@@ -61,7 +61,7 @@ def _tables(db) -> dict:
 
 
 def _chroma(settings) -> dict:
-    from index_build.vectors import VectorStore
+    from index_build.store.vectors import VectorStore
 
     store = VectorStore(settings, {}, create=False, check=False)
     got = store.collection.get(include=["embeddings", "metadatas"])
@@ -69,9 +69,8 @@ def _chroma(settings) -> dict:
 
 
 def _build(tmp_path, name, sources, monkeypatch, window: int, embedder, batch: int = 1, progress=None):
-    monkeypatch.setenv("BRIEFING_PIPELINE_CHUNKS", str(window))
-    settings = load_settings(environ={}, index_dir=tmp_path / name, sources_dir=sources, embedder=FAKE,
-                             embed_batch_size=batch)
+    settings = load_settings(environ={"BRIEFING_PIPELINE_CHUNKS": str(window)}, index_dir=tmp_path / name,
+                             sources_dir=sources, embedder=FAKE, embed_batch_size=batch)
     report = build_index(settings, embedder=embedder, progress=progress)
     return settings, report
 
@@ -157,10 +156,9 @@ def test_an_embedder_failing_on_the_worker_fails_the_build_and_keeps_committed_b
 
 
 @pytest.mark.parametrize("value", ["many", "-3", "1.5"])
-def test_a_bad_pipeline_setting_is_one_clear_error(monkeypatch, value):
-    monkeypatch.setenv("BRIEFING_PIPELINE_CHUNKS", value)
+def test_a_bad_pipeline_setting_is_one_clear_error(value):
     with pytest.raises(SettingsError, match="BRIEFING_PIPELINE_CHUNKS"):
-        pipeline_window()
+        load_settings(environ={"BRIEFING_PIPELINE_CHUNKS": value})
 
 
 def test_a_bad_pipeline_setting_from_the_command_line_is_one_error_line(tmp_path, seed_sources):

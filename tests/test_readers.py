@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from index_build.build import build_index
-from index_build.errors import SourceError
-from index_build.readers import normalize_date, read_bytes, read_source
+from index_build.core.dates import normalize_date
+from index_build.core.errors import SourceError
+from index_build.read import read_bytes, read_source
 from tests.conftest import SEED_000, article_text, open_record
 from tests.samples import encrypt_pdf, make_docx, make_pdf
 
@@ -116,9 +117,9 @@ def test_provenance_is_kept_in_the_record_and_an_old_record_still_reads(settings
         record.db.execute("ALTER TABLE documents DROP COLUMN provenance")
     finally:
         record.close()
-    from index_build.record import Record
+    from index_build.store.docstore import DocStore
 
-    old = Record(settings.db_path, readonly=True)
+    old = DocStore(settings.db_path, readonly=True)
     try:
         (doc,) = old.documents()
         assert (doc.author, doc.provenance) == ("Elena Marquez", {})
@@ -311,11 +312,10 @@ def _zip_without_document() -> bytes:
 
 
 def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(settings, seed_sources, fake_embedder):
-    from dataclasses import replace
 
     expected = _bad_files(seed_sources)
     (seed_sources / "notes.csv").write_text("a,b\n1,2\n")
-    report = build_index(replace(settings, max_source_mb=1.0), embedder=fake_embedder)
+    report = build_index(settings.replace(max_source_mb=1.0), embedder=fake_embedder)
 
     reasons = {item["source"]: item["reason"] for item in report.skipped}
     assert set(reasons) == set(expected) | {"notes.csv"}
@@ -487,7 +487,7 @@ def test_partial_dates_one_type_for_every_date_rule():
     """Issue 17: readers, filters, Chroma's date_key and the timeline read dates the same way."""
     from assistant.models import filter_date
     from assistant.nlp.dates import parse_published
-    from index_build.dates import PartialDate, date_key
+    from index_build.core.dates import PartialDate, date_key
 
     assert PartialDate.parse("2019-3-5") == PartialDate(2019, 3, 5) and str(PartialDate(2019, 3)) == "2019-03"
     assert PartialDate.parse("2019-13") is None and PartialDate.parse("2019-02-30") is None

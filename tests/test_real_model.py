@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from index_build.build import build_index, expected_meta
+from index_build.core.settings import load_settings
 from index_build.embed import make_embedder
-from index_build.record import Record
-from index_build.settings import load_settings
-from index_build.vectors import make_vectors
+from index_build.store.docstore import DocStore
+from index_build.store.vectors import make_vectors
 from tests.conftest import SEED_001, SEEDS
 from ui.cli import main
 
@@ -44,7 +44,7 @@ def top_chunks(settings, question: str, n: int) -> list[dict]:
     embedder = make_embedder(settings.embedder)
     vectors = make_vectors(settings, expected_meta(settings, embedder))
     hits = vectors.query(embedder.embed([question])[0], n)
-    record = Record(settings.db_path, readonly=True)
+    record = DocStore(settings.db_path, readonly=True)
     try:
         rows = {r[0]: r for r in record.chunks_with_meta([cid for cid, _ in hits])}
         docs = {d.doc_id: d for d in record.documents()}
@@ -176,13 +176,15 @@ def test_a_cold_ask_never_imports_torch(minilm_index):
     assert out.stdout.strip().splitlines()[-2:] == ["NO-TORCH", "IMPORTABLE"]
 
 
-def test_an_unknown_embed_runtime_is_one_clear_error(monkeypatch):
+def test_an_unknown_embed_runtime_is_one_clear_error():
+    from index_build.core.errors import EmbedderError, SettingsError
+    from index_build.core.settings import load_settings
     from index_build.embed import MiniLMEmbedder
-    from index_build.errors import EmbedderError
 
-    monkeypatch.setenv("BRIEFING_EMBED_RUNTIME", "cuda")
+    with pytest.raises(SettingsError, match="BRIEFING_EMBED_RUNTIME = 'cuda' is unknown"):
+        load_settings(environ={"BRIEFING_EMBED_RUNTIME": "cuda"})
     with pytest.raises(EmbedderError, match="use auto, torch, torch-bf16 or onnx"):
-        MiniLMEmbedder()
+        MiniLMEmbedder(runtime="cuda")
 
 
 def test_the_readme_console_example_is_the_real_output(minilm_index, tmp_path):

@@ -25,7 +25,7 @@ def real_index(tmp_path_factory):
 @pytest.fixture(scope="module")
 def assistant(real_index):
     from assistant.answer.service import Assistant
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     return Assistant(load_settings(environ={}, index_dir=real_index))
 
@@ -46,7 +46,7 @@ def test_seed_gold_meets_the_targets(assistant, gold):
 @pytest.fixture(scope="module")
 def learned(real_index):
     from assistant.answer.service import Assistant
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     return Assistant(load_settings(environ={}, index_dir=real_index, answerer="learned"))
 
@@ -89,7 +89,7 @@ def test_combined_falls_back_to_the_rules_only_where_the_learned_selector_abstai
     import assistant.answer.compose as answer_module
     from assistant.answer.rank import load_ranker
     from assistant.answer.service import Assistant
-    from index_build.settings import load_settings
+    from index_build.core.settings import load_settings
 
     def make(answerer):
         return Assistant(load_settings(environ={}, index_dir=real_index, answerer=answerer))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from index_build.errors import SettingsError
-from index_build.settings import Settings, load_settings
+from index_build.core.errors import SettingsError
+from index_build.core.settings import Settings, load_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -26,7 +26,7 @@ def test_defaults():
 
 
 def test_settings_are_frozen():
-    with pytest.raises(FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         load_settings(environ={}).chunk_tokens = 5  # type: ignore[misc]
 
 

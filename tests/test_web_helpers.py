@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from assistant.models import Answer, Citation, Passage
-from index_build.errors import SettingsError, SourceError
-from index_build.models import Document
+from index_build.core.errors import SettingsError, SourceError
+from index_build.core.models import Document
 from ui.auth import parse_auth
 from ui.render import (
     answer_html,

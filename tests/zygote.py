@@ -27,8 +27,8 @@ from pathlib import Path
 
 PRELOAD = (
     "numpy", "chromadb", "chromadb.api.client", "chromadb.api.rust", "bm25s", "tqdm", "click",
-    "ui.cli", "ui.progress", "index_build.build", "index_build.readers", "index_build.chunk",
-    "index_build.embed", "assistant.answer.corpus", "index_build.text", "tests.fakes",
+    "ui.cli", "ui.progress", "index_build.build", "index_build.read", "index_build.chunk",
+    "index_build.embed", "assistant.answer.corpus", "index_build.core.text", "tests.fakes",
 )
 
 
@@ -42,11 +42,11 @@ def _preload() -> None:
             pass
     # Warm up the lazy parts of reading and chunking (tiktoken's tables, NLTK's Punkt).
     from index_build.chunk import chunk_document
-    from index_build.models import Document, make_doc_id, sha256_hex
+    from index_build.core.models import Document, make_doc_id, sha256_hex
 
     text = "A warm-up headline\n\nOne sentence here. Another one follows it.\n"
     chunk_document(Document(make_doc_id("warm.txt"), "warm.txt", text, sha256_hex(text), "A warm-up headline"), 64, 8)
-    from index_build.text import tokenize
+    from index_build.core.text import tokenize
 
     tokenize("warming up the stemmer")
 

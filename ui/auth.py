@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index_build.errors import SettingsError
+from index_build.core.errors import SettingsError
 
 __all__ = ["parse_auth"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from index_build.errors import BriefingError
-from index_build.settings import Settings, load_settings
+from index_build.core.errors import BriefingError
+from index_build.core.settings import Settings, load_settings
 
 __all__ = ["main"]
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from html import escape
 
 from assistant.models import Answer, Citation, Passage
-from index_build.models import Document
+from index_build.core.models import Document
 
 __all__ = ["cite_ref", "parse_cite_ref", "highlight_span", "article_html", "answer_html",
            "streaming_html", "question_html", "answer_markdown", "status_html", "build_report_html",

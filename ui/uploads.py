@@ -13,8 +13,8 @@ import unicodedata
 from pathlib import Path
 
 from index_build.build import BuildReport, scan_sources
-from index_build.errors import SourceError
-from index_build.readers import SUPPORTED_SUFFIXES, suffix_of
+from index_build.core.errors import SourceError
+from index_build.read import SUPPORTED_SUFFIXES, suffix_of
 
 __all__ = ["safe_source_name", "save_upload", "list_sources", "delete_source", "MAX_NAME_CHARS"]
 

@@ -23,7 +23,6 @@ import sqlite3  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from dataclasses import replace  # noqa: E402
 from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -35,12 +34,12 @@ from assistant.memo.export import export_all, to_html  # noqa: E402
 from assistant.memo.since import read_prior  # noqa: E402
 from assistant.models import Filters, filter_date  # noqa: E402
 from index_build.build import build_index  # noqa: E402
-from index_build.dates import date_key  # noqa: E402
-from index_build.errors import BriefingError, SourceError  # noqa: E402
-from index_build.readers import SUPPORTED_SUFFIXES  # noqa: E402
-from index_build.record import Record  # noqa: E402
-from index_build.settings import Settings  # noqa: E402
+from index_build.core.dates import date_key  # noqa: E402
+from index_build.core.errors import BriefingError, SourceError  # noqa: E402
+from index_build.core.settings import Settings  # noqa: E402
+from index_build.read import SUPPORTED_SUFFIXES  # noqa: E402
 from index_build.status import index_status  # noqa: E402
+from index_build.store.docstore import DocStore  # noqa: E402
 
 from . import render  # noqa: E402
 from .page_assets import CSS, MEMO_VIEWER_JS, VIEWER_JS  # noqa: E402
@@ -320,14 +319,14 @@ class WebApp:
         if not self.settings.db_path.is_file():
             return self.settings
         try:
-            record = Record(self.settings.db_path, readonly=True)
+            record = DocStore(self.settings.db_path, readonly=True)
             try:
                 profile = record.meta().get("profile")
             finally:
                 record.close()
         except (BriefingError, sqlite3.Error):
             return self.settings
-        return replace(self.settings, embedder=profile) if profile else self.settings
+        return self.settings.replace(embedder=profile) if profile else self.settings
 
     def delete(self, source: str | None) -> dict:
         if not source:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from index_build.chunk import sentence_spans
-from index_build.text import words
+from index_build.core.text import words
 
 from ..models import Passage
 from .verify import instruction_like

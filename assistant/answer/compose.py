@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index_build.text import QUOTE_MARK, redundant
+from index_build.core.text import QUOTE_MARK, redundant
 
 from ..models import Passage
 from ..nlp import QuestionParse, SentenceParse, entity_group, parse_question, parse_sentences

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index_build.text import STOPWORDS, words
+from index_build.core.text import STOPWORDS, words
 
 from ..nlp.question import entities
 

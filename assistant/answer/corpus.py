@@ -17,13 +17,13 @@ import threading
 import numpy as np
 
 from index_build import dates
+from index_build.core.errors import BriefingError, IndexMismatchError
+from index_build.core.models import Document
+from index_build.core.settings import Settings
 from index_build.embed import Embedder, make_embedder
-from index_build.errors import BriefingError, IndexMismatchError
-from index_build.lexical import build_lexical, chunk_tokens, load_lexical
-from index_build.models import Document
-from index_build.record import ChunkRow, Record
-from index_build.settings import Settings
-from index_build.vectors import VectorStore
+from index_build.store.docstore import ChunkRow, DocStore
+from index_build.store.lexical import build_lexical, chunk_tokens, load_lexical
+from index_build.store.vectors import VectorStore
 
 from ..models import Filters
 
@@ -35,7 +35,7 @@ MATRIX_LIMIT_MB = 512
 
 
 def date_key(value: str | None, end: bool = False) -> int:
-    """``index_build.dates.date_key``, with the error a filter's user reads."""
+    """``index_build.core.dates.date_key``, with the error a filter's user reads."""
     try:
         return dates.date_key(value, end)
     except ValueError:
@@ -113,7 +113,7 @@ class CorpusView:
         index_dir = self.settings.index_dir
         lexical = load_lexical(index_dir, self.generation, len(self.ids))
         if lexical is None:
-            record = Record(self.settings.db_path, readonly=True)
+            record = DocStore(self.settings.db_path, readonly=True)
             try:
                 record.db.execute("BEGIN")
                 same = int(record.meta().get("generation", 0)) == self.generation
@@ -168,7 +168,7 @@ class CorpusView:
                 return None
             with self._matrix_lock:
                 if self._matrix is None:
-                    record = Record(self.settings.db_path, readonly=True)
+                    record = DocStore(self.settings.db_path, readonly=True)
                     try:
                         matrix = record.get_embeddings(self._embed_keys)
                     except KeyError:
@@ -208,7 +208,7 @@ class CorpusView:
         with self._docs_lock:
             if doc_id in self._docs:
                 return self._docs[doc_id]
-        record = Record(self.settings.db_path, readonly=True)
+        record = DocStore(self.settings.db_path, readonly=True)
         try:
             doc = record.document(doc_id)
         finally:
@@ -225,7 +225,7 @@ class CorpusView:
         return all(doc.text[self.starts[i]:self.ends[i]] == self.texts[i] for i in self._rows_of.get(doc.doc_id, ()))
 
     def documents(self) -> list[dict]:
-        record = Record(self.settings.db_path, readonly=True)
+        record = DocStore(self.settings.db_path, readonly=True)
         try:
             return record.document_summaries()
         finally:
@@ -272,7 +272,7 @@ class Corpus:
             raise BriefingError(
                 f"no index in {self.settings.index_dir}; run `briefing index` to build one from sources/"
             )
-        record = Record(self.settings.db_path, readonly=True)
+        record = DocStore(self.settings.db_path, readonly=True)
         try:
             record.db.execute("BEGIN")  # one read transaction: meta and chunks of one generation
             meta = record.meta()
@@ -284,7 +284,7 @@ class Corpus:
             raise BriefingError(f"the index in {self.settings.index_dir} is empty; run `briefing index`")
         if self._embedder is None or self._embedder.name != meta["embedder"]:
             profile = meta.get("profile") or _profile_of(meta["embedder"])
-            self._embedder = make_embedder(profile, self.settings.embed_batch_size)
+            self._embedder = make_embedder(profile, self.settings.embed_batch_size, self.settings.embed_runtime)
         if self._embedder.name != meta["embedder"]:
             raise IndexMismatchError(
                 f"the index was built with {meta['embedder']}, but the query embedder is "
@@ -294,7 +294,7 @@ class Corpus:
         return CorpusView(self.settings, self._embedder, meta, rows, fresh_vectors=fresh)
 
     def _stored_state(self) -> tuple[int, bool]:
-        record = Record(self.settings.db_path, readonly=True)
+        record = DocStore(self.settings.db_path, readonly=True)
         try:
             return _state_of(record.meta())
         finally:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from index_build.chunk import sentence_spans
-from index_build.text import QUOTE_MARK, content_terms, redundant, tokenize, words
+from index_build.core.text import QUOTE_MARK, content_terms, redundant, tokenize, words
 
 from ..models import Passage
 from ..nlp.question import Question, entities, speech_verb

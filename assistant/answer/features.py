@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index_build.text import QUOTE_MARK, STOPWORDS, content_terms, stem, tokenize, words
+from index_build.core.text import QUOTE_MARK, STOPWORDS, content_terms, stem, tokenize, words
 
 from ..nlp import ENTITY_GROUPS, QUESTION_TYPES, QuestionParse, SentenceParse, entity_group
 from .candidates import Candidate

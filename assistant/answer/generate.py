@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from typing import Protocol
 
-from index_build.errors import BriefingError, SettingsError
+from index_build.core.errors import BriefingError, SettingsError
 
 from ..models import Passage
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index_build.errors import BriefingError
+from index_build.core.errors import BriefingError
 
 from .features import STAGE1, STAGE2
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index_build.text import tokenize
+from index_build.core.text import tokenize
 
 from ..models import Filters, Passage
 from .corpus import Corpus

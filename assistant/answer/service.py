@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from index_build.chunk import sentence_spans
-from index_build.errors import BriefingError
-from index_build.settings import Settings
-from index_build.text import tokenize
+from index_build.core.errors import BriefingError
+from index_build.core.settings import Settings
+from index_build.core.text import tokenize
 
 from ..models import Answer, Citation, Filters, Passage
 from ..nlp import QuestionParse, parse_sentences

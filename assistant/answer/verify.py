@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index_build.text import tokenize
+from index_build.core.text import tokenize
 
 from ..models import Citation
 from ..nlp.question import entities

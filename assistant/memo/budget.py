@@ -12,7 +12,7 @@ together (the two sides of a disagreement) are kept or left out together. ``--lo
 
 from __future__ import annotations
 
-from index_build.text import words
+from index_build.core.text import words
 
 from .gather import Gathered
 from .sections import Draft

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from index_build.text import stem, tokenize
+from index_build.core.text import stem, tokenize
 
 from ..nlp.attribution import Actor, DocSpeakers, display_name
 from .gather import Gathered

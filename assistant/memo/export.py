@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import quote as _pct
 from urllib.parse import unquote
 
-from index_build.errors import BriefingError
+from index_build.core.errors import BriefingError
 
 from ..models import Citation
 from .model import Bullet, Memo, one_line, quoted

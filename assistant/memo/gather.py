@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index_build.models import Document
-from index_build.text import STOPWORDS, content_terms, stem, tokenize
+from index_build.core.models import Document
+from index_build.core.text import STOPWORDS, content_terms, stem, tokenize
 
 from ..answer.corpus import Corpus
 from ..answer.extractive import RELATED

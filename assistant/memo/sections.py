@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from index_build.text import outside_quotes, tokenize, words
+from index_build.core.text import outside_quotes, tokenize, words
 
 from ..nlp.attribution import Actor, display_name
 from ..nlp.dates import TimeRef, find_dates, parse_published

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from index_build.errors import BriefingError
+from index_build.core.errors import BriefingError
 
 from .export import Anchor
 from .gather import Gathered

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Protocol
 
 from index_build.chunk import sentence_spans
-from index_build.errors import BriefingError
-from index_build.models import Document
-from index_build.record import Record
-from index_build.settings import Settings
-from index_build.text import tokenize
+from index_build.core.errors import BriefingError
+from index_build.core.models import Document
+from index_build.core.settings import Settings
+from index_build.core.text import tokenize
+from index_build.store.docstore import DocStore
 
 from .export import Anchor, move_anchors, parse_anchors, quote_sha256
 
@@ -86,7 +86,7 @@ class IndexDocuments:
     def __init__(self, settings: Settings):
         if not settings.db_path.is_file():
             raise BriefingError(f"no index in {settings.index_dir}; run `briefing index` first")
-        self.record = Record(settings.db_path, readonly=True)
+        self.record = DocStore(settings.db_path, readonly=True)
 
     def document(self, doc_id: str) -> Document | None:
         return self.record.document(doc_id)

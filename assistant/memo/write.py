@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from index_build.errors import BriefingError
+from index_build.core.errors import BriefingError
 
 from ..answer.corpus import Corpus
 from ..answer.verify import citation_valid

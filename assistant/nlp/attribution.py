@@ -18,8 +18,8 @@ import bisect
 import re
 from dataclasses import dataclass, field, replace
 
-from index_build.models import Document
-from index_build.text import QUOTE_CLOSE, QUOTE_OPEN, STOPWORDS, mask_quotes
+from index_build.core.models import Document
+from index_build.core.text import QUOTE_CLOSE, QUOTE_OPEN, STOPWORDS, mask_quotes
 
 from .names import (
     GROUP,

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from index_build.dates import PartialDate
+from index_build.core.dates import PartialDate
 
 __all__ = ["TimeRef", "find_dates", "parse_published"]
 

@@ -13,8 +13,8 @@ import re
 import unicodedata
 
 from index_build.chunk import sentence_spans
-from index_build.models import Document
-from index_build.text import STOPWORDS
+from index_build.core.models import Document
+from index_build.core.text import STOPWORDS
 
 __all__ = ["TITLES", "ROLE_NOUNS", "ROLE_MODIFIERS", "NON_PERSON", "MEDIA", "DEMONYMS", "GROUP", "WHEN_WORDS",
            "MORE_NAME", "is_person_name", "names", "introduced_people", "known_in", "doc_spans",

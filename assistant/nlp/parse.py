@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
-from index_build.text import QUOTE_MARK, mask_quotes
+from index_build.core.text import QUOTE_MARK, mask_quotes
 
 __all__ = ["QuestionParse", "SentenceParse", "parse_question", "parse_sentences", "load_nlp", "ENTITY_GROUPS",
            "QUESTION_TYPES", "entity_group", "SPEECH_LEMMAS", "reported_speaker", "reported_speakers"]

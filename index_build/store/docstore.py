@@ -16,10 +16,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .errors import IndexMismatchError, StoreError
-from .models import Chunk, Document, sha256_hex
+from ..core.errors import IndexMismatchError, StoreError
+from ..core.models import Chunk, Document, sha256_hex
 
-__all__ = ["Record", "SCHEMA_VERSION", "embed_key"]
+__all__ = ["DocStore", "SCHEMA_VERSION", "embed_key"]
 
 SCHEMA_VERSION = 1
 
@@ -61,7 +61,7 @@ def embed_key(embedder: str, text: str) -> str:
     return sha256_hex(f"{embedder}\0{text}")[:40]
 
 
-class Record:
+class DocStore:
     """One SQLite file under the index directory. Not shared between threads for
     writing; readers open their own connection (``check_same_thread=False`` + a lock in
     the caller)."""

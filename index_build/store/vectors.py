@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
-from .errors import IndexMismatchError, StoreError
-from .settings import Settings
+from ..core.errors import IndexMismatchError, StoreError
+from ..core.settings import Settings
 
 __all__ = ["VectorStore", "make_vectors"]
 
@@ -63,7 +64,7 @@ class VectorStore:
                 self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
         except self.errors as e:
             raise StoreError(self._where(f"cannot be opened ({type(e).__name__}: {e})")) from None
-        self.collection = None
+        self.collection: Any = None
         self._open(create, check)
 
     def _where(self, what: str) -> str:
@@ -112,7 +113,7 @@ class VectorStore:
 
     def count(self) -> int:
         try:
-            return self.collection.count()
+            return int(self.collection.count())
         except self.errors as e:
             raise StoreError(self._where(f"cannot be counted ({e})")) from None
 
@@ -130,12 +131,13 @@ class VectorStore:
             raise StoreError(self._where(f"cannot be read ({e})")) from None
 
     def max_batch(self) -> int:
+        errors: tuple[type[BaseException], ...] = (AttributeError, *self.errors)
         try:
             return max(1, min(4000, int(self.client.get_max_batch_size())))
-        except (AttributeError, *self.errors):
+        except errors:
             return 1000
 
-    def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
+    def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict[str, Any]]) -> None:
         """Vectors and metadata only: the passage text lives in the record. Chroma indexes any
         document it is given for full-text search, which took half of its write time
         (10k chunks: 20.3 s CPU with the texts, 9.4 s without) for a search we never use."""
@@ -158,7 +160,7 @@ class VectorStore:
         except self.errors as e:
             raise StoreError(self._where(f"refused a delete ({e})")) from None
 
-    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+    def query(self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """(chunk_id, cosine distance) of the ``n`` nearest chunks."""
         try:
             res = self.collection.query(

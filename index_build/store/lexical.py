@@ -11,7 +11,7 @@ Files: ``<index>/lexical/{bm25/, df.json, generation.json}``, written aside and 
 into place. A reader whose generation has no matching files (a build killed after its
 commit, an index from an older version) builds them itself with the same function.
 
-The analyzer is ``index_build.text.tokenize``: the same one questions go through (the
+The analyzer is ``index_build.core.text.tokenize``: the same one questions go through (the
 assistant, a layer above, uses it too).
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .text import tokenize
+from ..core.text import tokenize
 
 __all__ = ["LEXICAL_SCHEMA", "Lexical", "chunk_tokens", "load_lexical", "build_lexical", "lexical_dir",
            "lexical_stamp_matches"]
