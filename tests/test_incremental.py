@@ -448,7 +448,7 @@ def test_the_build_writes_bm25_for_its_generation_and_readers_load_it(settings, 
 
 def test_an_edit_tokenizes_only_the_new_chunks_and_bm25_follows(settings, seed_sources, fake_embedder, monkeypatch):
     import index_build.build as build_module
-    from index_build import lexical
+    from index_build.store import lexical
 
     build_index(settings, embedder=fake_embedder)
     first = _lexical_stamp(settings)

@@ -58,7 +58,7 @@ def test_architecture_md_names_every_module_of_the_tree():
 @pytest.mark.integration
 def test_the_wheel_holds_every_module_and_the_answer_model(tmp_path):
     """A regular (not editable) install gets the sub-packages (assistant/memo, assistant/nlp)
-    and the shipped answer weights, not only the top-level packages."""
+    the shipped answer weights and the HTML templates, not only the top-level packages."""
     import subprocess
     import sys
     import zipfile
@@ -71,3 +71,5 @@ def test_the_wheel_holds_every_module_and_the_answer_model(tmp_path):
     tree = {str(p.relative_to(ROOT)) for package in FORBIDDEN for p in (ROOT / package).rglob("*.py")}
     assert tree - names == set()
     assert "assistant/data/answer_model.json" in names
+    templates = {str(p.relative_to(ROOT)) for package in FORBIDDEN for p in (ROOT / package).rglob("templates/*")}
+    assert templates and templates - names == set()  # the Jinja2 templates of the HTML views

@@ -335,7 +335,8 @@ def test_memo_json_round_trips(memo):
 
 # -- exports ----------------------------------------------------------------------------------
 def test_markdown_has_sections_and_anchors_that_parse_back(memo):
-    from assistant.memo.export import parse_anchors, quote_sha256, to_markdown
+    from assistant.memo.anchors import parse_anchors, quote_sha256
+    from assistant.memo.export import to_markdown
 
     md = to_markdown(memo)
     for heading in ["# Briefing: Russia and the North Korea sanctions", "## Bottom line", "## Positions by actor",
@@ -353,7 +354,8 @@ def test_markdown_has_sections_and_anchors_that_parse_back(memo):
 def test_docx_opens_with_real_headings_superscripts_and_anchors(memo, tmp_path):
     from docx import Document
 
-    from assistant.memo.export import parse_anchors, to_docx
+    from assistant.memo.anchors import parse_anchors
+    from assistant.memo.export import to_docx
 
     path = to_docx(memo, tmp_path / "memo.docx")
     doc = Document(str(path))
@@ -435,7 +437,7 @@ def _cli(*args):
 
 
 def test_cli_memo_prints_markdown_and_writes_each_format(seed_settings, tmp_path):
-    from assistant.memo.export import parse_anchors
+    from assistant.memo.anchors import parse_anchors
 
     idx = seed_settings.index_dir
     out = _cli("--index-dir", idx, "memo", TOPIC)
@@ -793,7 +795,7 @@ def test_generated_bottom_line_keeps_only_supported_sentences(seed_settings):
 # -- the real model ---------------------------------------------------------------------------
 @pytest.mark.integration
 def test_memo_with_the_real_embedder_from_the_command_line(tmp_path, seed_sources):
-    from assistant.memo.export import parse_anchors
+    from assistant.memo.anchors import parse_anchors
     from tests.conftest import run_briefing
 
     idx = tmp_path / "index"

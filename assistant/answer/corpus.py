@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-from index_build import dates
+from index_build.core import dates
 from index_build.core.errors import BriefingError, IndexMismatchError
 from index_build.core.models import Document
 from index_build.core.settings import Settings

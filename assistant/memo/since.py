@@ -25,7 +25,7 @@ from pathlib import Path
 
 from index_build.core.errors import BriefingError
 
-from .export import Anchor
+from .anchors import Anchor
 from .gather import Gathered
 from .model import one_line
 from .sections import Draft

@@ -25,7 +25,7 @@ from index_build.core.settings import Settings
 from index_build.core.text import tokenize
 from index_build.store.docstore import DocStore
 
-from .export import Anchor, move_anchors, parse_anchors, quote_sha256
+from .anchors import Anchor, move_anchors, parse_anchors, quote_sha256
 
 __all__ = ["Documents", "CitationCheck", "VerifyReport", "IndexDocuments", "read_anchors", "check_anchors",
            "verify_file", "fix_file"]
