@@ -167,11 +167,8 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
         if any(i.evidence_doc for i in items):
             from index_build.store.docstore import DocStore
 
-            rec = DocStore(corpus.settings.db_path, readonly=True)
-            try:
-                record_ids = dict(rec.db.execute("SELECT doc_id, record_id FROM documents"))
-            finally:
-                rec.close()
+            with DocStore(corpus.settings.db_path, readonly=True) as rec:
+                record_ids = rec.record_ids()
     hits = {1: [], 5: [], 10: []}
     rr: list[float] = []
     facts: list[bool] = []

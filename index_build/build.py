@@ -28,7 +28,7 @@ from pathlib import Path
 from .chunk import chunk_document
 from .core.dates import date_key
 from .core.errors import SourceError
-from .core.models import Chunk, Document
+from .core.models import Chunk, Document, Skipped
 from .core.settings import Settings
 from .embed import Embedder, make_embedder
 from .lock import IndexLock
@@ -49,7 +49,7 @@ class BuildReport:
     updated: int = 0
     removed: int = 0
     unchanged: int = 0
-    skipped: list[dict] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     documents: int = 0
     chunks: int = 0
@@ -60,7 +60,7 @@ class BuildReport:
     def as_json(self) -> dict:
         return {
             "added": self.added, "updated": self.updated, "removed": self.removed,
-            "unchanged": self.unchanged, "skipped": self.skipped, "documents": self.documents,
+            "unchanged": self.unchanged, "skipped": [x.as_json() for x in self.skipped], "documents": self.documents,
             "chunks": self.chunks, "seconds": round(self.seconds, 3),
             "embedded": self.embedded, "repaired": self.repaired, "warnings": self.warnings,
         }
@@ -108,7 +108,7 @@ def scan_sources(root: Path, report: BuildReport) -> list[Path]:
     found: list[Path] = []
 
     def skip(source: str, reason: str) -> None:
-        report.skipped.append({"source": source, "reason": reason})
+        report.skipped.append(Skipped(source, reason))
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -146,7 +146,7 @@ def scan_sources(root: Path, report: BuildReport) -> list[Path]:
 
 def reconcile(record: DocStore, vectors: VectorStore, full: bool = False) -> int:
     """Make Chroma's id set equal the record's. Returns how many ids were fixed."""
-    dirty = record.meta().get("chroma_dirty") == "1"
+    dirty = record.index_meta().chroma_dirty
     _, n_chunks = record.counts()
     if not (full or dirty or vectors.count() != n_chunks):
         return 0
@@ -293,7 +293,7 @@ def build_index(
             _run(settings, root, record, vectors, embedder, report, progress)
             report.documents, report.chunks = record.counts()
             # `briefing status` lists what the last run could not index, and why.
-            record.set_meta(last_skipped=json.dumps(report.skipped, ensure_ascii=False))
+            record.set_meta(last_skipped=json.dumps([x.as_json() for x in report.skipped], ensure_ascii=False))
         finally:
             record.close()
     report.seconds = time.perf_counter() - started
@@ -313,10 +313,10 @@ def _run(settings: Settings, root: Path, record: DocStore, vectors: VectorStore,
             digest, size = _hash_file(path)
         except PermissionError:
             reason = "cannot be read (permission denied); fix its permissions"
-            report.skipped.append({"source": source, "reason": reason})
+            report.skipped.append(Skipped(source, reason))
             continue
         except OSError as e:
-            report.skipped.append({"source": source, "reason": f"cannot be read ({e.strerror or e})"})
+            report.skipped.append(Skipped(source, f"cannot be read ({e.strerror or e})"))
             continue
         if known.get(source) == digest:
             report.unchanged += 1
@@ -338,7 +338,7 @@ def _run(settings: Settings, root: Path, record: DocStore, vectors: VectorStore,
     unchecked: list[str] = []  # keys not yet looked up in the record
     waiting: list[str] = []  # keys the record lacks, not yet sent to the worker
     missing: list[str] = []  # every key embedded by this run, in order
-    pending = record.meta().get("embeddings_pending") == "1"
+    pending = record.index_meta().embeddings_pending
     embedding = _Embedding(record.path, embedder)
     total_bytes = sum(t[3] for t in todo) or 1
     read_bytes = 0
@@ -384,12 +384,12 @@ def _run(settings: Settings, root: Path, record: DocStore, vectors: VectorStore,
                         chunks.append(c)
                         tokens.append(chunk_tokens(d.title, c.text))
             except SourceError as e:
-                report.skipped.append({"source": e.source, "reason": e.reason})
+                report.skipped.append(Skipped(e.source, e.reason))
                 continue
             except Exception as e:  # noqa: BLE001 - parsers raise their own types (pypdf, lxml, …)
                 # A parser failing on one odd file must not stop the build of all the others.
-                report.skipped.append({"source": source, "reason": f"could not be read ({type(e).__name__}: {e}); "
-                                       "convert it to another format or remove it"})
+                report.skipped.append(Skipped(source, f"could not be read ({type(e).__name__}: {e}); "
+                                              "convert it to another format or remove it"))
                 continue
             finally:
                 read_bytes += size
@@ -441,13 +441,13 @@ def _run(settings: Settings, root: Path, record: DocStore, vectors: VectorStore,
             report.removed += 1
         if parsed or removed:
             record.bump_generation(db)
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('chroma_dirty', '1')")
+            DocStore.set_meta_in(db, chroma_dirty=1)
         if parsed or removed or missing or pending:
             # In the same transaction: a run killed after it (while Chroma is being written)
             # leaves no embeddings that no chunk refers to. Chroma's deletes need no vectors.
             record.prune_embeddings()
             record.prune_tokens()
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('embeddings_pending', '0')")
+            DocStore.set_meta_in(db, embeddings_pending=0)
     new_ids = {c.chunk_id for p in parsed for c in p[4]}
     if parsed or removed:
         progress("store", 0, 1)
@@ -455,7 +455,7 @@ def _run(settings: Settings, root: Path, record: DocStore, vectors: VectorStore,
         record.set_meta(chroma_dirty=0)
         progress("store", 1, 1)
     # The lexical index of this generation, unless a run before (or a reader) wrote it.
-    generation = int(record.meta().get("generation", 0))
+    generation = record.index_meta().generation
     chunk_count = record.counts()[1]
     if chunk_count and not lexical_stamp_matches(settings.index_dir, generation, chunk_count):
         progress("lexical", 0, 1)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from .build import BuildReport, Progress, build_index
 from .core.errors import BriefingError
+from .core.models import Skipped
 from .core.settings import Settings
 
 __all__ = ["watch_sources"]
@@ -22,5 +23,5 @@ def watch_sources(settings: Settings, progress: Progress | None = None,
             yield build_index(settings, progress=progress)
         except BriefingError as e:
             report = BuildReport()
-            report.skipped.append({"source": str(settings.sources_dir), "reason": str(e)})
+            report.skipped.append(Skipped(str(settings.sources_dir), str(e)))
             yield report

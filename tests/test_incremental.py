@@ -195,7 +195,7 @@ def test_rebuild_switches_to_new_settings_and_embedder(settings, seed_sources, f
     report = build_index(smaller, rebuild=True, embedder=other)
     assert (report.added, report.unchanged, report.embedded) == (2, 0, report.chunks)
     status = index_status(smaller)
-    assert (status["embedder"], status["dimension"], status["chunk_tokens"]) == ("fake:hash-32", 32, 100)
+    assert (status.embedder, status.dimension, status.chunk_tokens) == ("fake:hash-32", 32, 100)
     snap = snapshot(smaller, other)
     assert_consistent(snap)
     assert snap["chunk_ids"] == expected_chunk_ids(seed_sources, smaller)

@@ -317,7 +317,7 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(settings, seed
     (seed_sources / "notes.csv").write_text("a,b\n1,2\n")
     report = build_index(settings.replace(max_source_mb=1.0), embedder=fake_embedder)
 
-    reasons = {item["source"]: item["reason"] for item in report.skipped}
+    reasons = {item.source: item.reason for item in report.skipped}
     assert set(reasons) == set(expected) | {"notes.csv"}
     for name, word in expected.items():
         assert word in reasons[name], (name, reasons[name])
@@ -335,7 +335,7 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(settings, seed
 def test_bad_files_are_retried_on_the_next_run(settings, seed_sources, fake_embedder):
     (seed_sources / "later.txt").write_bytes(b"")
     first = build_index(settings, embedder=fake_embedder)
-    assert [s["source"] for s in first.skipped] == ["later.txt"]
+    assert [s.source for s in first.skipped] == ["later.txt"]
     (seed_sources / "later.txt").write_text(article_text(7))
     second = build_index(settings, embedder=fake_embedder)
     assert (second.added, second.unchanged, second.skipped) == (1, 2, [])
@@ -360,8 +360,8 @@ def test_unreadable_file_is_skipped_with_permission_reason(settings, seed_source
         report = build_index(settings, embedder=fake_embedder)
     finally:
         locked.chmod(0o644)
-    assert report.skipped == [{"source": "locked.txt", "reason": report.skipped[0]["reason"]}]
-    assert "permission denied" in report.skipped[0]["reason"]
+    assert [s.source for s in report.skipped] == ["locked.txt"]
+    assert "permission denied" in report.skipped[0].reason
     assert report.added == 2
 
 
@@ -405,7 +405,7 @@ def test_indexed_file_that_turns_unreadable_keeps_its_chunks(settings, seed_sour
 
     (seed_sources / SEED_000).write_bytes(bytes(range(256)) * 4)  # now binary garbage
     report = build_index(settings, embedder=fake_embedder)
-    assert [s["source"] for s in report.skipped] == [SEED_000]
+    assert [s.source for s in report.skipped] == [SEED_000]
     assert (report.updated, report.removed, report.unchanged) == (0, 0, 1)
     record = open_record(settings.index_dir)
     try:
@@ -420,8 +420,8 @@ def test_links_leading_outside_the_sources_folder_are_not_followed(settings, see
     outside.write_text(article_text(3))
     (seed_sources / "link.txt").symlink_to(outside)
     report = build_index(settings, embedder=fake_embedder)
-    assert [s["source"] for s in report.skipped] == ["link.txt"]
-    assert "outside the sources folder" in report.skipped[0]["reason"]
+    assert [s.source for s in report.skipped] == ["link.txt"]
+    assert "outside the sources folder" in report.skipped[0].reason
 
 
 def test_hidden_files_and_folders_are_ignored(settings, seed_sources, fake_embedder):
@@ -478,8 +478,8 @@ def test_a_parser_crash_on_one_file_does_not_stop_the_build(settings, seed_sourc
 
     monkeypatch.setattr(build_module, "read_source", flaky)
     report = build_index(settings, embedder=fake_embedder)
-    assert report.skipped == [{"source": SEED_000, "reason": report.skipped[0]["reason"]}]
-    assert "RuntimeError: parser exploded" in report.skipped[0]["reason"]
+    assert [s.source for s in report.skipped] == [SEED_000]
+    assert "RuntimeError: parser exploded" in report.skipped[0].reason
     assert report.added == 1 and report.documents == 2
 
 

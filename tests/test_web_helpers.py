@@ -3,6 +3,7 @@ logins. No browser, no model."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime
 from types import SimpleNamespace
@@ -11,7 +12,8 @@ import pytest
 
 from assistant.models import Answer, Citation, Passage
 from index_build.core.errors import SettingsError, SourceError
-from index_build.core.models import Document
+from index_build.core.models import Document, Skipped
+from index_build.status import IndexStatus
 from ui.auth import parse_auth
 from ui.render import (
     answer_html,
@@ -270,8 +272,9 @@ def test_an_answer_under_a_date_filter_says_what_it_left_out():
 
 
 def test_the_status_line_is_about_documents_and_time_not_internals():
-    info = {"documents": 3, "sources": 2, "chunks": 11, "embedder": "minilm:all-MiniLM-L6-v2",
-            "store": "embedded:.briefing/chroma", "index_dir": ".briefing", "generation": 2}
+    info = IndexStatus(documents=3, sources=2, chunks=11, embedder="minilm:all-MiniLM-L6-v2", dimension=384,
+                       chunk_tokens=200, store="embedded:.briefing/chroma", index_dir=".briefing", generation=2,
+                       skipped=())
     now = datetime(2026, 5, 3, 15, 0)
     html = status_html(info, updated=datetime(2026, 5, 3, 14, 5), now=now)
     line = html.split("</p>")[0]
@@ -279,13 +282,13 @@ def test_the_status_line_is_about_documents_and_time_not_internals():
     assert "generation" not in html and "embedded:" not in html
     assert updated_text(datetime(2026, 5, 2, 9, 12), now) == "yesterday at 09:12"
     assert updated_text(datetime(2026, 4, 1, 9, 12), now) == "on 1 April 2026"
-    assert "1 document</strong> from 1 source file, 1 passage" in status_html({**info, "documents": 1, "sources": 1,
-                                                                              "chunks": 1})
+    assert "1 document</strong> from 1 source file, 1 passage" in status_html(
+        dataclasses.replace(info, documents=1, sources=1, chunks=1))
 
 
 def test_the_build_report_counts_the_files_it_lists():
     report = SimpleNamespace(seconds=0.4, added=1, updated=0, removed=0, unchanged=2, documents=4, chunks=12,
-                             warnings=[], skipped=[{"source": "old.pdf", "reason": "is not a readable PDF"}])
+                             warnings=[], skipped=[Skipped("old.pdf", "is not a readable PDF")])
     html = build_report_html(report, ["Added a.txt"], [("-rf.txt", "names starting with '-' are not accepted")])
     assert "skipped" not in html
     assert "2 files not indexed:" in html and html.count("<li><code>") == 2

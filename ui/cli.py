@@ -134,7 +134,7 @@ def _print_report(report, as_json: bool) -> None:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False))
         return
     for item in report.skipped:
-        click.echo(f"skipped {_shown(item['source'])}: {item['reason']}", err=True)
+        click.echo(f"skipped {_shown(item.source)}: {item.reason}", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {_shown(warning)}", err=True)
     parts = [f"{report.added} added", f"{report.updated} updated", f"{report.removed} removed",
@@ -204,17 +204,17 @@ def status(obj: Context, as_json: bool) -> None:
 
     info = index_status(obj.settings())
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False))
+        click.echo(json.dumps(info.as_json(), ensure_ascii=False))
         return
     click.echo(
-        f"Index {info['index_dir']}: {info['documents']} documents from {info['sources']} sources, "
-        f"{info['chunks']} chunks\nEmbedder {info['embedder']} ({info['dimension']} dims), "
-        f"chunks of {info['chunk_tokens']} tokens\nStore {info['store']}"
+        f"Index {info.index_dir}: {info.documents} documents from {info.sources} sources, "
+        f"{info.chunks} chunks\nEmbedder {info.embedder} ({info.dimension} dims), "
+        f"chunks of {info.chunk_tokens} tokens\nStore {info.store}"
     )
-    if info["skipped"]:
-        click.echo(f"Skipped by the last run ({len(info['skipped'])} files, not indexed):")
-        for item in info["skipped"]:
-            click.echo(f"  {_shown(item.get('source', ''))}: {item.get('reason', '')}")
+    if info.skipped:
+        click.echo(f"Skipped by the last run ({len(info.skipped)} files, not indexed):")
+        for item in info.skipped:
+            click.echo(f"  {_shown(item.source)}: {item.reason}")
 
 
 def _light_imports() -> None:

@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 
 from assistant.models import Answer, Citation, Passage
 from index_build.core.models import Document
+from index_build.status import IndexStatus
 
 __all__ = ["cite_ref", "parse_cite_ref", "highlight_span", "article_html", "answer_html",
            "streaming_html", "question_html", "answer_markdown", "status_html", "build_report_html",
@@ -225,23 +226,22 @@ def updated_text(when: datetime | None, now: datetime | None = None) -> str:
     return f"on {when.day} {when:%B %Y}"
 
 
-def status_html(info: dict[str, Any] | None, problem: str = "", updated: datetime | None = None,
+def status_html(info: IndexStatus | None, problem: str = "", updated: datetime | None = None,
                 now: datetime | None = None) -> str:
     """The index status line of the Sources tab: what a reader cares about (how much is
     indexed, and when); the machinery (embedder, store, folder) in a quieter line below."""
     if info is None:
         return _html("status", None, problem, (), "", "", "")
-    counts = (_count(int(info["documents"]), "document", "documents"),
-              _count(int(info["sources"]), "source file", "source files"),
-              _count(int(info["chunks"]), "passage", "passages"))
-    return _html("status", info, problem, counts, updated_text(updated, now), str(info["index_dir"]),
-                 str(info.get("embedder") or "unknown"))
+    counts = (_count(info.documents, "document", "documents"), _count(info.sources, "source file", "source files"),
+              _count(info.chunks, "passage", "passages"))
+    return _html("status", info, problem, counts, updated_text(updated, now), info.index_dir,
+                 info.embedder or "unknown")
 
 
 def build_report_html(report: Any, notes: Iterable[str] = (), errors: Iterable[tuple[str, str]] = ()) -> str:
     """What a rebuild did, with every file it could not use named."""
     lines = list(notes)
-    problems = list(errors) + [(s["source"], s["reason"]) for s in getattr(report, "skipped", [])]
+    problems = list(errors) + [(s.source, s.reason) for s in getattr(report, "skipped", [])]
     if report is not None:
         # No "skipped" count here: the list below names every file not indexed, and one
         # number for both (refused uploads are not the builder's skips) would disagree with it.

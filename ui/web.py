@@ -148,8 +148,8 @@ class WebApp:
         one, so say how many were left out (those the source and publisher filters kept)."""
         if not (filters.since or filters.until) or self.assistant is None:
             return ""
-        undated = [d for d in self.assistant.corpus.documents() if not d["published"]
-                   and filters.keeps_source(d["source"]) and filters.keeps_publisher(d["publisher"] or "")]
+        undated = [d for d in self.assistant.corpus.summaries() if not d.published
+                   and filters.keeps_source(d.source) and filters.keeps_publisher(d.publisher or "")]
         return render.undated_note(len(undated))
 
     def open_citation(self, evt: gr.EventData) -> str:
@@ -238,11 +238,10 @@ class WebApp:
             info, self.problem = None, str(e)
         rows, sources, publishers = [], [], []
         if info is not None and self.assistant is not None:
-            docs = self.assistant.corpus.documents()
-            rows = [[d["source"], d["title"], d["publisher"], d["author"], d["published"] or "",
-                     d["characters"], d["chunks"]] for d in docs]
-            sources = sorted({d["source"] for d in docs})
-            publishers = sorted({d["publisher"] for d in docs if d["publisher"]})
+            docs = self.assistant.corpus.summaries()
+            rows = [[d.source, d.title, d.publisher, d.author, d.published or "", d.characters, d.chunks] for d in docs]
+            sources = sorted({d.source for d in docs})
+            publishers = sorted({d.publisher for d in docs if d.publisher})
         files = list_sources(self.settings.sources_dir)
         return (render.status_html(info, self.problem, _changed_at(self.settings)), rows,
                 gr.update(choices=sources), gr.update(choices=publishers),
@@ -301,13 +300,13 @@ class WebApp:
         """Uploads the rebuild could not read, by name with the reason, taken out of the
         report's skipped list and out of the sources folder: a file that was never indexed
         must not sit there looking like a source (files already in the folder are left)."""
-        unreadable = {s["source"]: s["reason"] for s in report.skipped if s["source"] in uploaded}
+        unreadable = {s.source: s.reason for s in report.skipped if s.source in uploaded}
         for name in unreadable:
             try:
                 delete_source(self.settings.sources_dir, name)
             except (SourceError, OSError):
                 (self.settings.sources_dir / name).unlink(missing_ok=True)
-        report.skipped = [s for s in report.skipped if s["source"] not in unreadable]
+        report.skipped = [s for s in report.skipped if s.source not in unreadable]
         return unreadable
 
     def _build_settings(self) -> Settings:
@@ -319,11 +318,8 @@ class WebApp:
         if not self.settings.db_path.is_file():
             return self.settings
         try:
-            record = DocStore(self.settings.db_path, readonly=True)
-            try:
-                profile = record.meta().get("profile")
-            finally:
-                record.close()
+            with DocStore(self.settings.db_path, readonly=True) as record:
+                profile = record.index_meta().profile
         except (BriefingError, sqlite3.Error):
             return self.settings
         return self.settings.replace(embedder=profile) if profile else self.settings

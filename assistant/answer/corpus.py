@@ -21,7 +21,7 @@ from index_build.core.errors import BriefingError, IndexMismatchError
 from index_build.core.models import Document
 from index_build.core.settings import Settings
 from index_build.embed import Embedder, make_embedder
-from index_build.store.docstore import ChunkRow, DocStore
+from index_build.store.docstore import ChunkRow, DocStore, DocumentSummary, IndexMeta
 from index_build.store.lexical import build_lexical, chunk_tokens, load_lexical
 from index_build.store.vectors import VectorStore
 
@@ -57,21 +57,21 @@ def _profile_of(embedder_name: str) -> str:
     return embedder_name
 
 
-def _state_of(meta: dict) -> tuple[int, bool]:
+def _state_of(meta: IndexMeta) -> tuple[int, bool]:
     """What a view depends on: the generation, and whether Chroma was still being written."""
-    return int(meta.get("generation", 0)), meta.get("chroma_dirty") == "1"
+    return meta.generation, meta.chroma_dirty
 
 
 class CorpusView:
     """One generation of the index, as loaded. Built once, then only read (apart from its
     cache of documents, which is locked)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, meta: dict, rows: list[ChunkRow],
+    def __init__(self, settings: Settings, embedder: Embedder, meta: IndexMeta, rows: list[ChunkRow],
                  fresh_vectors: bool = False):
         self.settings = settings
         self._embedder = embedder
         self.meta = meta
-        self.generation = int(meta.get("generation", 0))
+        self.generation = meta.generation
         self.state = _state_of(meta)
         self.ids = [r.chunk_id for r in rows]
         self.doc_ids = [r.doc_id for r in rows]
@@ -95,12 +95,8 @@ class CorpusView:
             self._rows_of.setdefault(d, []).append(i)
         self._docs: dict[str, Document] = {}
         self._docs_lock = threading.Lock()
-        expected = {
-            "schema_version": int(meta["schema_version"]), "embedder": meta["embedder"],
-            "dimension": int(meta["dimension"]), "chunk_tokens": int(meta["chunk_tokens"]),
-            "chunk_overlap": int(meta["chunk_overlap"]),
-        }
-        self.vectors = VectorStore(settings, expected, create=False, fresh=fresh_vectors) if self.ids else None
+        self.vectors = (VectorStore(settings, meta.build_settings(), create=False, fresh=fresh_vectors)
+                        if self.ids else None)
         self._load_lexical()
 
     def _load_lexical(self) -> None:
@@ -113,14 +109,9 @@ class CorpusView:
         index_dir = self.settings.index_dir
         lexical = load_lexical(index_dir, self.generation, len(self.ids))
         if lexical is None:
-            record = DocStore(self.settings.db_path, readonly=True)
-            try:
-                record.db.execute("BEGIN")
-                same = int(record.meta().get("generation", 0)) == self.generation
+            with DocStore(self.settings.db_path, readonly=True) as record, record.reading():
+                same = record.index_meta().generation == self.generation
                 tokens = record.lexical_tokens(chunk_tokens) if same else None
-                record.db.execute("COMMIT")
-            finally:
-                record.close()
             if tokens is None or len(tokens) != len(self.ids):  # the record moved on since this view was read
                 tokens = [chunk_tokens(t, x) for t, x in zip(self.titles, self.texts)]
             lexical = build_lexical(index_dir, self.generation, tokens)
@@ -163,18 +154,16 @@ class CorpusView:
         use; for exact search within a narrow filter. None when it would take more than
         ``MATRIX_LIMIT_MB`` or the record no longer holds them (a later build pruned them)."""
         if self._matrix is None and self.ids:
-            dim = int(self.meta.get("dimension", 0) or 0)
+            dim = self.meta.dimension
             if dim <= 0 or len(self.ids) * dim * 4 > MATRIX_LIMIT_MB * 1024 * 1024:
                 return None
             with self._matrix_lock:
                 if self._matrix is None:
-                    record = DocStore(self.settings.db_path, readonly=True)
-                    try:
-                        matrix = record.get_embeddings(self._embed_keys)
-                    except KeyError:
-                        return None
-                    finally:
-                        record.close()
+                    with DocStore(self.settings.db_path, readonly=True) as record:
+                        try:
+                            matrix = record.get_embeddings(self._embed_keys)
+                        except KeyError:
+                            return None
                     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
                     norms[norms == 0] = 1.0
                     self._matrix = (matrix / norms).astype(np.float32)
@@ -208,11 +197,8 @@ class CorpusView:
         with self._docs_lock:
             if doc_id in self._docs:
                 return self._docs[doc_id]
-        record = DocStore(self.settings.db_path, readonly=True)
-        try:
+        with DocStore(self.settings.db_path, readonly=True) as record:
             doc = record.document(doc_id)
-        finally:
-            record.close()
         if doc is None or not self._matches(doc):
             return None  # not cached: the document may come back, or a newer view has its new text
         with self._docs_lock:
@@ -224,12 +210,10 @@ class CorpusView:
     def _matches(self, doc: Document) -> bool:
         return all(doc.text[self.starts[i]:self.ends[i]] == self.texts[i] for i in self._rows_of.get(doc.doc_id, ()))
 
-    def documents(self) -> list[dict]:
-        record = DocStore(self.settings.db_path, readonly=True)
-        try:
+    def summaries(self) -> list[DocumentSummary]:
+        """Every document of the record, without its text (the Sources table, the memo)."""
+        with DocStore(self.settings.db_path, readonly=True) as record:
             return record.document_summaries()
-        finally:
-            record.close()
 
 
 class Corpus:
@@ -272,33 +256,26 @@ class Corpus:
             raise BriefingError(
                 f"no index in {self.settings.index_dir}; run `briefing index` to build one from sources/"
             )
-        record = DocStore(self.settings.db_path, readonly=True)
-        try:
-            record.db.execute("BEGIN")  # one read transaction: meta and chunks of one generation
-            meta = record.meta()
+        # One read transaction: meta and chunks of one generation.
+        with DocStore(self.settings.db_path, readonly=True) as record, record.reading():
+            meta = record.index_meta()
             rows = list(record.chunks_with_meta())
-            record.db.execute("COMMIT")
-        finally:
-            record.close()
-        if "embedder" not in meta:
+        if meta.embedder is None:
             raise BriefingError(f"the index in {self.settings.index_dir} is empty; run `briefing index`")
-        if self._embedder is None or self._embedder.name != meta["embedder"]:
-            profile = meta.get("profile") or _profile_of(meta["embedder"])
+        if self._embedder is None or self._embedder.name != meta.embedder:
+            profile = meta.profile or _profile_of(meta.embedder)
             self._embedder = make_embedder(profile, self.settings.embed_batch_size, self.settings.embed_runtime)
-        if self._embedder.name != meta["embedder"]:
+        if self._embedder.name != meta.embedder:
             raise IndexMismatchError(
-                f"the index was built with {meta['embedder']}, but the query embedder is "
+                f"the index was built with {meta.embedder}, but the query embedder is "
                 f"{self._embedder.name}; run `briefing index --rebuild`"
             )
         # A reload opens Chroma afresh: the rebuild may have been written by another process.
         return CorpusView(self.settings, self._embedder, meta, rows, fresh_vectors=fresh)
 
     def _stored_state(self) -> tuple[int, bool]:
-        record = DocStore(self.settings.db_path, readonly=True)
-        try:
-            return _state_of(record.meta())
-        finally:
-            record.close()
+        with DocStore(self.settings.db_path, readonly=True) as record:
+            return _state_of(record.index_meta())
 
     def _loaded_state(self) -> tuple[int, bool] | None:
         return self._view.state if self._view is not None else None

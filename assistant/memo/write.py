@@ -140,7 +140,7 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
                     start, end = g.docs[doc_id].span(first, last)
                     said.append(g.docs[doc_id].doc.text[start:end])
     if since is not None:
-        indexed_at = {d["doc_id"]: d.get("indexed_at") or 0.0 for d in corpus.documents()}
+        indexed_at = {d.doc_id: d.indexed_at or 0.0 for d in corpus.summaries()}
         drafts = {"new_since": new_drafts(g, drafts, since, indexed_at), **drafts}
         changed = changed_checks(since, corpus)
     budget = None if long else word_budget(g, drafts)

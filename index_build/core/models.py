@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Document", "Chunk", "make_doc_id", "make_chunk_id", "sha256_hex"]
+__all__ = ["Document", "Chunk", "Skipped", "make_doc_id", "make_chunk_id", "sha256_hex"]
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -90,3 +90,21 @@ class Chunk:
             ordinal=ordinal,
             embed_text=f"{header}\n\n{text}" if header else text,
         )
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A source file a build could not index, and what to do about it (one line)."""
+
+    source: str
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"source": self.source, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, item: object) -> Skipped | None:
+        """One entry of a stored list; None when it is not one."""
+        if isinstance(item, dict) and isinstance(item.get("source"), str) and isinstance(item.get("reason"), str):
+            return cls(item["source"], item["reason"])
+        return None

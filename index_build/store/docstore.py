@@ -11,15 +11,16 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..core.errors import IndexMismatchError, StoreError
-from ..core.models import Chunk, Document, sha256_hex
+from ..core.models import Chunk, Document, Skipped, sha256_hex
 
-__all__ = ["DocStore", "SCHEMA_VERSION", "embed_key"]
+__all__ = ["DocStore", "ChunkRow", "DocumentSummary", "IndexMeta", "SCHEMA_VERSION", "embed_key"]
 
 SCHEMA_VERSION = 1
 
@@ -40,6 +41,64 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunk_tokens (chunk_id TEXT PRIMARY KEY, tokens TEXT NOT NULL);
 """
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    """One document as the Sources table and the memo list it: its fields without the text."""
+
+    doc_id: str
+    source: str
+    title: str
+    publisher: str
+    author: str
+    published: str | None
+    characters: int
+    chunks: int
+    indexed_at: float | None  # when its source was last indexed (seconds since the epoch)
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """The record's ``meta`` table, typed: what the build recorded about itself."""
+
+    embedder: str | None = None  # the embedder's name (None: nothing was ever indexed)
+    profile: str | None = None  # how to load that embedder again (a profile or a plugin path)
+    dimension: int = 0
+    chunk_tokens: int = 0
+    chunk_overlap: int = 0
+    schema_version: int = 0
+    generation: int = 0  # bumped by every commit that changes the record
+    chroma_dirty: bool = False  # Chroma may disagree with the record (a build was killed while writing it)
+    embeddings_pending: bool = False  # embeddings were stored that no committed chunk may refer to yet
+    last_skipped: tuple[Skipped, ...] = ()  # what the last build could not index
+
+    @classmethod
+    def of(cls, meta: dict[str, str]) -> IndexMeta:
+        try:
+            items = json.loads(meta.get("last_skipped") or "[]")
+        except ValueError:
+            items = []
+        skipped = tuple(s for s in map(Skipped.from_json, items if isinstance(items, list) else []) if s)
+        return cls(embedder=meta.get("embedder"), profile=meta.get("profile") or None,
+                   dimension=_int(meta.get("dimension")), chunk_tokens=_int(meta.get("chunk_tokens")),
+                   chunk_overlap=_int(meta.get("chunk_overlap")), schema_version=_int(meta.get("schema_version")),
+                   generation=_int(meta.get("generation")), chroma_dirty=meta.get("chroma_dirty") == "1",
+                   embeddings_pending=meta.get("embeddings_pending") == "1", last_skipped=skipped)
+
+
+    def build_settings(self) -> dict[str, object]:
+        """What the build recorded about how it embedded and chunked: Chroma's collection
+        must carry the same (``index_build.build.expected_meta``)."""
+        return {"schema_version": self.schema_version, "embedder": self.embedder, "dimension": self.dimension,
+                "chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 class ChunkRow(NamedTuple):
@@ -100,6 +159,21 @@ class DocStore:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> DocStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[DocStore]:
+        """One read transaction: everything read inside sees one generation of the record."""
+        self.db.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.db.execute("COMMIT")
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         self.db.execute("BEGIN IMMEDIATE")
@@ -115,8 +189,16 @@ class DocStore:
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta"))
 
+    def index_meta(self) -> IndexMeta:
+        return IndexMeta.of(self.meta())
+
     def set_meta(self, **values: object) -> None:
-        self.db.executemany(
+        self.set_meta_in(self.db, **values)
+
+    @staticmethod
+    def set_meta_in(db: sqlite3.Connection, **values: object) -> None:
+        """``set_meta`` inside a transaction already open on ``db``."""
+        db.executemany(
             "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             [(k, str(v)) for k, v in values.items()],
         )
@@ -187,15 +269,18 @@ class DocStore:
     def documents(self) -> list[Document]:
         return self._documents("ORDER BY source, record_id")
 
-    def document_summaries(self) -> list[dict[str, Any]]:
+    def record_ids(self) -> dict[str, str | None]:
+        """doc_id → the record id within its source (a JSONL line's "id", a story's number)."""
+        return dict(self.db.execute("SELECT doc_id, record_id FROM documents"))
+
+    def document_summaries(self) -> list[DocumentSummary]:
         rows = self.db.execute(
             "SELECT d.doc_id, d.source, d.title, d.publisher, d.author, d.published, length(d.text), "
             "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id), "
             "(SELECT s.indexed_at FROM sources s WHERE s.source = d.source) "
             "FROM documents d ORDER BY d.source, d.record_id"
         )
-        keys = ("doc_id", "source", "title", "publisher", "author", "published", "characters", "chunks", "indexed_at")
-        return [dict(zip(keys, r)) for r in rows]
+        return [DocumentSummary(*r) for r in rows]
 
     def chunks_with_meta(self, chunk_ids: Iterable[str] | None = None) -> Iterator[ChunkRow]:
         """A ``ChunkRow`` per chunk: every chunk in source order, or those of ``chunk_ids``."""
