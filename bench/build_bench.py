@@ -144,11 +144,11 @@ def _settings(index_dir: Path, sources: Path, profile: str):
 def prepare(settings, root: Path) -> dict:
     """Read and chunk the sources exactly as the build does; the unique embed texts in the
     order the build embeds them."""
-    from index_build.build import BuildReport, scan_sources
     from index_build.chunk import chunk_document
     from index_build.read import read_source
+    from index_build.sources import scan_sources
 
-    files = scan_sources(root, BuildReport())
+    files = scan_sources(root, [])
     max_bytes = int(settings.max_source_mb * 1024 * 1024)
     c0, t0 = cpu_seconds(), time.perf_counter()
     docs_by_source = {}
@@ -257,7 +257,7 @@ def _hot_spots(profiler: cProfile.Profile, limit: int = 12) -> tuple[list[list],
     """(cumulative time of the build's own steps, top functions by own time)."""
     stats = pstats.Stats(profiler, stream=io.StringIO())
     steps = {
-        ("build.py", "_hash_file"): "hash sources", ("build.py", "scan_sources"): "scan sources",
+        ("sources.py", "hash_file"): "hash sources", ("sources.py", "scan_sources"): "scan sources",
         ("readers.py", "read_source"): "read_source (decode, repair, clean)",
         ("decode.py", "repair_text"): "  of which repair_text (ftfy + table)",
         ("chunk.py", "chunk_document"): "chunk_document",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 from .build import BuildReport, Progress, build_index
@@ -13,7 +14,7 @@ __all__ = ["watch_sources"]
 
 
 def watch_sources(settings: Settings, progress: Progress | None = None,
-                  stop_event=None) -> Iterator[BuildReport]:
+                  stop_event: threading.Event | None = None) -> Iterator[BuildReport]:
     """Yield one report per rebuild, after each batch of changes settles."""
     from watchfiles import watch
 

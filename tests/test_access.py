@@ -240,7 +240,7 @@ def test_uploads_are_limited_in_type_and_size(site, tmp_path):
     exe = tmp_path / "setup.exe"
     exe.write_bytes(b"MZ\x90\x00" + b"\x00" * 2000)
     # Refused on the server (not only by the browser's file picker), before the app sees it;
-    # the app's own check (ui/uploads.py) would refuse it next.
+    # the app's own check (index_build/sources.py) would refuse it next.
     with pytest.raises(Exception) as refused:
         client.predict([handle_file(str(exe))], api_name="/save_files")
     assert str(refused.value).startswith("Invalid file type. Please upload a file that is one of these formats: "

@@ -448,6 +448,7 @@ def test_the_build_writes_bm25_for_its_generation_and_readers_load_it(settings, 
 
 def test_an_edit_tokenizes_only_the_new_chunks_and_bm25_follows(settings, seed_sources, fake_embedder, monkeypatch):
     import index_build.build as build_module
+    import index_build.pipeline as pipeline_module
     from index_build.store import lexical
 
     build_index(settings, embedder=fake_embedder)
@@ -459,7 +460,8 @@ def test_an_edit_tokenizes_only_the_new_chunks_and_bm25_follows(settings, seed_s
         calls.append(text)
         return real(title, text)
 
-    monkeypatch.setattr(build_module, "chunk_tokens", counting)
+    monkeypatch.setattr(pipeline_module, "chunk_tokens", counting)  # the passages read
+    monkeypatch.setattr(build_module, "chunk_tokens", counting)  # tokens missing from the record
     path = seed_sources / SEED_000
     path.write_text(path.read_text("utf-8").replace("quiet trip to Moscow", "secret trip to Zanzibar"), "utf-8")
     build_index(settings, embedder=fake_embedder)

@@ -467,16 +467,16 @@ def test_every_format_in_one_folder_is_indexed(settings, tmp_path, fake_embedder
 
 
 def test_a_parser_crash_on_one_file_does_not_stop_the_build(settings, seed_sources, fake_embedder, monkeypatch):
-    import index_build.build as build_module
+    import index_build.pipeline as pipeline_module
 
-    real = build_module.read_source
+    real = pipeline_module.read_source
 
     def flaky(path, root, max_bytes, warnings=None):
         if path.name == SEED_000:
             raise RuntimeError("parser exploded")
         return real(path, root, max_bytes, warnings)
 
-    monkeypatch.setattr(build_module, "read_source", flaky)
+    monkeypatch.setattr(pipeline_module, "read_source", flaky)
     report = build_index(settings, embedder=fake_embedder)
     assert [s.source for s in report.skipped] == [SEED_000]
     assert "RuntimeError: parser exploded" in report.skipped[0].reason

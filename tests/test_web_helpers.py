@@ -13,6 +13,7 @@ import pytest
 from assistant.models import Answer, Citation, Passage
 from index_build.core.errors import SettingsError, SourceError
 from index_build.core.models import Document, Skipped
+from index_build.sources import delete_source, list_sources, safe_source_name, save_upload
 from index_build.status import IndexStatus
 from ui.auth import parse_auth
 from ui.render import (
@@ -30,7 +31,6 @@ from ui.render import (
     undated_note,
     updated_text,
 )
-from ui.uploads import delete_source, list_sources, safe_source_name, save_upload
 
 HOSTILE = 'Intro <script>alert(1)</script> and <img src=x onerror="alert(2)"> end.'
 DOC_ID = "5ca6616c1e1d6e3407aeb2b64ff88f57"

@@ -38,12 +38,12 @@ from index_build.core.dates import date_key  # noqa: E402
 from index_build.core.errors import BriefingError, SourceError  # noqa: E402
 from index_build.core.settings import Settings  # noqa: E402
 from index_build.read import SUPPORTED_SUFFIXES  # noqa: E402
+from index_build.sources import delete_source, list_sources, save_upload  # noqa: E402
 from index_build.status import index_status  # noqa: E402
 from index_build.store.docstore import DocStore  # noqa: E402
 
 from . import render  # noqa: E402
 from .page_assets import CSS, MEMO_VIEWER_JS, VIEWER_JS  # noqa: E402
-from .uploads import delete_source, list_sources, save_upload  # noqa: E402
 
 DATE_HINT = "YYYY-MM-DD"
 

@@ -1,4 +1,5 @@
-"""Adding and removing files in the sources folder from the web app.
+"""The sources folder: what in it can be indexed (scan), and adding and removing files
+(the web app's uploads).
 
 An uploaded file's name comes from the browser and is not trusted: directories are
 stripped, names that could escape the folder or hide (``..``, leading dots or dashes) are
@@ -7,19 +8,74 @@ refused, and only letters, digits, ``_``, ``-`` and ``.`` are kept.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
+import stat
 import unicodedata
 from pathlib import Path
 
-from index_build.build import BuildReport, scan_sources
-from index_build.core.errors import SourceError
-from index_build.read import SUPPORTED_SUFFIXES, suffix_of
+from .core.errors import SourceError
+from .core.models import Skipped
+from .read import SUPPORTED_SUFFIXES, suffix_of
 
-__all__ = ["safe_source_name", "save_upload", "list_sources", "delete_source", "MAX_NAME_CHARS"]
+__all__ = ["scan_sources", "hash_file", "safe_source_name", "save_upload", "list_sources", "delete_source",
+           "MAX_NAME_CHARS"]
 
 MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256")
+    return digest.hexdigest(), path.stat().st_size
+
+
+def scan_sources(root: Path, skipped: list[Skipped]) -> list[Path]:
+    """Supported files under ``root``. Hidden files are ignored; symlinks that lead out of
+    the folder, loop or dangle are reported and not followed; pipes, sockets and devices are
+    reported and never opened (reading a pipe waits forever); other types are reported as
+    skipped."""
+    root_real = root.resolve()
+    found: list[Path] = []
+
+    def skip(source: str, reason: str) -> None:
+        skipped.append(Skipped(source, reason))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except FileNotFoundError:
+                    skip(rel, "is a link to a file that does not exist; not followed")
+                    continue
+                except (RuntimeError, OSError):  # a loop: RuntimeError before Python 3.13, OSError after
+                    skip(rel, "is a link that loops back on itself; not followed")
+                    continue
+                if not target.is_relative_to(root_real):
+                    skip(rel, "is a link to a file outside the sources folder; not followed")
+                    continue
+            try:
+                regular = stat.S_ISREG(path.stat().st_mode)
+            except OSError as e:
+                skip(rel, f"cannot be read ({e.strerror or e}); check the file")
+                continue
+            if not regular:
+                skip(rel, "is not a regular file (a pipe, socket or device); not read")
+                continue
+            if suffix_of(name) not in SUPPORTED_SUFFIXES:
+                skip(rel, f"has an unsupported type; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+                continue
+            found.append(path)
+    return found
 
 
 def safe_source_name(name: str) -> str:
@@ -74,7 +130,7 @@ def list_sources(sources_dir: Path) -> list[str]:
     root = Path(sources_dir)
     if not root.is_dir():
         return []
-    return [p.relative_to(root).as_posix() for p in scan_sources(root, BuildReport())]
+    return [p.relative_to(root).as_posix() for p in scan_sources(root, [])]
 
 
 def delete_source(sources_dir: Path, source: str) -> None:
