@@ -89,7 +89,7 @@ def _code_digest() -> str:
     """A digest of the modules that make the candidates, features and labels."""
     h = hashlib.sha256()
     for rel in ("assistant/answer/candidates.py", "assistant/answer/features.py", "assistant/nlp/parse.py",
-                "index_build/core/text.py", "assistant/answer/retrieve.py", "assistant/answer/compose.py",
+                "index_build/core/text.py", "assistant/answer/retrieve.py", "assistant/answer/fuse.py", "assistant/answer/compose.py",
                 "index_build/onnx_minilm.py"):
         h.update((REPO / rel).read_bytes())
     return h.hexdigest()

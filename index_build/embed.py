@@ -29,17 +29,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .core.errors import EmbedderError
+from .core.runtime import offline
 from .core.settings import EMBED_RUNTIMES
 
 __all__ = ["Embedder", "make_embedder", "cache_dir"]
-
-# Models come inside pip packages; never let a library reach for a hub.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -100,6 +93,7 @@ class MiniLMEmbedder:
 
     def _load(self):
         if self._model is None:
+            offline()  # models come inside pip packages: never a hub
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
@@ -403,6 +397,7 @@ class StaticEmbedder:
     def _load(self):
         with self._lock:
             if self._model is None:
+                offline()
                 from model2vec import StaticModel
 
                 path = cache_dir() / "static-minilm-pca256"
@@ -420,6 +415,7 @@ class StaticEmbedder:
         import io
         import sys
 
+        offline()
         from model2vec.distill import distill
 
         print(f"Preparing the static embedder once (about a minute); cached in {path}", file=sys.stderr)

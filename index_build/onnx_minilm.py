@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .core.runtime import offline
+
 __all__ = ["OnnxMiniLM", "TokenStates", "graph_path", "export", "MAX_TOKENS"]
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json): the same truncation
@@ -52,6 +54,7 @@ class OnnxMiniLM:
     """Mean-pooled, unit-length MiniLM vectors from ONNX Runtime (and the ``tokenizers`` package)."""
 
     def __init__(self, model_dir: str, graph: Path, threads: int | None = None):
+        offline()
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from index_build.core.errors import BriefingError
+from index_build.core.runtime import offline
 from index_build.core.settings import Settings, load_settings
 
 __all__ = ["main"]
@@ -534,6 +535,7 @@ def run() -> None:
     skips the interpreter's teardown of ONNX Runtime, Chroma and spaCy (~0.7 s of a ~4 s cold
     ``briefing ask``). The output is flushed first; everything on disk is already consistent
     (the index is kill-9 safe, and `ask` only reads it)."""
+    offline()
     code = 0
     try:
         main()

@@ -8,14 +8,9 @@ The server owns its index: rebuilds run in this process, then the assistant relo
 
 from __future__ import annotations
 
-import os
+from index_build.core.runtime import offline
 
-# Before gradio is imported: no usage analytics, no version check, and no run history —
-# Gradio 6 can upload every run (question and answer) to a Hugging Face bucket named by a
-# request header, with the token saved on this machine (no outbound network, ever).
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-os.environ["GRADIO_RUN_HISTORY"] = "False"
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+offline(gradio=True)  # before gradio is imported (index_build.core.runtime says why)
 
 import inspect  # noqa: E402
 import json  # noqa: E402

@@ -1,24 +1,9 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by score.
+"""Hybrid retrieval: the candidates of each side, then their fusion (``fuse``).
 
-1. **Candidates**: the ``pool`` chunks nearest the question in Chroma (cosine) and the
-   ``pool`` best by BM25 (headline + passage). Filters apply to both sides: a Chroma ``where``
-   clause and a BM25 weight mask.
-2. **Fused score** of each candidate (score fusion, not rank fusion — ranks throw away how
-   much better the first hit is than the tenth, which is most of what BM25 knows)::
-
-       DENSE_WEIGHT × cosine + lexical weight × bm25 / (best bm25 for this question)
-
-   A lexical-only candidate gets the cosine of the farthest dense candidate (it is no nearer
-   than that).
-3. The lexical weight depends on the embedder: the static (model2vec) profile is much weaker
-   than MiniLM (DESIGN.md, Models), so BM25 counts more next to it. Measured on RealTimeQA: see
-   docs/BENCHMARKS.md (section ``rtqa-*``).
-4. **Diversity**: a passage loses ``SAME_DOCUMENT_PENALTY`` when a better-scored passage of the
-   same document is already a candidate. A long article on the question's topic otherwise fills the top ranks
-   with near-identical passages and pushes down the one short report that answers it; a
-   passage that is clearly better (by more than the penalty) keeps its place, so in a small
-   archive the second passage of the right article still comes before weak other documents.
-   On the RealTimeQA tuning set: hit@5 0.838 → 0.857, hit@10 0.893 → 0.918.
+**Candidates**: the ``pool`` chunks nearest the question in Chroma (cosine) and the ``pool``
+best by BM25 (headline + passage). Filters apply to both sides: a Chroma ``where`` clause (or
+an exact search over the filtered rows, see below) and a BM25 weight mask. The fused score,
+the embedder's weights and the same-document penalty are ``assistant.answer.fuse``'s.
 """
 
 from __future__ import annotations
@@ -32,30 +17,12 @@ from index_build.core.text import tokenize
 
 from ..models import Filters, Passage
 from .corpus import Corpus
+from .fuse import fuse, weights_for
 
-__all__ = ["retrieve", "Retrieval", "Weights", "weights_for"]
-
-
-@dataclass(frozen=True)
-class Weights:
-    dense: float
-    lexical: float
+__all__ = ["retrieve", "Retrieval", "POOL"]
 
 
-# Tuned on a quarter of the RealTimeQA dev questions (every 4th; bench/rtqa_eval.py).
-# MiniLM cosines of a question's candidates lie within ~0.1 of each other, BM25 / best
-# spans 0..1: a lexical weight of 0.1 puts the two on a par.
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 0.1
-STATIC_LEXICAL_WEIGHT = 3.0
 POOL = 40
-SAME_DOCUMENT_PENALTY = 0.1
-
-
-def weights_for(embedder_name: str) -> Weights:
-    if embedder_name.startswith("static:"):
-        return Weights(DENSE_WEIGHT, STATIC_LEXICAL_WEIGHT)
-    return Weights(DENSE_WEIGHT, LEXICAL_WEIGHT)
 
 
 @dataclass
@@ -119,52 +86,21 @@ def _lexical(corpus: Corpus, query: str, mask: np.ndarray | None, timings: dict)
     return scores
 
 
-def _diversify(order: list[int], rows: list[int], scores: np.ndarray, doc_ids: list[str]) -> list[int]:
-    """``order`` (best first) re-sorted after the same-document penalty."""
-    seen: set[str] = set()
-    adjusted = {}
-    for j in order:
-        doc = doc_ids[rows[j]]
-        adjusted[j] = scores[j] - (SAME_DOCUMENT_PENALTY if doc in seen else 0.0)
-        seen.add(doc)
-    return sorted(order, key=lambda j: (-adjusted[j], rows[j]))
-
-
 def retrieve(corpus: Corpus, query: str, filters: Filters = Filters(), k: int = 5, pool: int = POOL,
              diverse: bool = True) -> Retrieval:
     """The ``k`` best passages for ``query`` under ``filters`` (``diverse``: with the same-document penalty)."""
     timings: dict[str, float] = {}
-    w = weights_for(corpus.embedder.name)
     mask = corpus.mask(filters)
     dense = _dense(corpus, query, filters, pool, timings, mask)
     lexical = _lexical(corpus, query, mask, timings)
     t0 = time.perf_counter()
-    cands = set(dense)
-    if lexical is not None:
-        n = min(pool, len(lexical))
-        top = np.argpartition(-lexical, n - 1)[:n] if n < len(lexical) else np.arange(len(lexical))
-        cands.update(int(i) for i in top if lexical[i] > 0)
-    if mask is not None:
-        cands = {i for i in cands if mask[i]}
-    rows = sorted(cands)
-    scores = np.zeros(len(rows), dtype=np.float64)
-    if dense and w.dense:
-        floor = min(dense.values())
-        scores += w.dense * np.array([dense.get(i, floor) for i in rows])
-    if lexical is not None and w.lexical:
-        best = float(lexical.max()) or 1.0
-        scores += w.lexical * lexical[rows] / best
-    order = sorted(range(len(rows)), key=lambda j: (-scores[j], rows[j]))
-    if diverse:
-        order = _diversify(order, rows, scores, corpus.doc_ids)
-    order = order[:k]
+    ranked = fuse(dense, lexical, mask, weights_for(corpus.embedder.name), pool, corpus.doc_ids, diverse)[:k]
     passages = []
-    for rank, j in enumerate(order, start=1):
-        i = rows[j]
+    for rank, (i, score) in enumerate(ranked, start=1):
         passages.append(Passage(
             rank=rank, chunk_id=corpus.ids[i], doc_id=corpus.doc_ids[i], source=corpus.sources[i],
             title=corpus.titles[i], publisher=corpus.publishers[i], published=corpus.published[i] or None,
-            start=int(corpus.starts[i]), end=int(corpus.ends[i]), text=corpus.texts[i], score=float(scores[j]),
+            start=int(corpus.starts[i]), end=int(corpus.ends[i]), text=corpus.texts[i], score=score,
         ))
     timings["fuse"] = (time.perf_counter() - t0) * 1000
     return Retrieval(passages, timings)

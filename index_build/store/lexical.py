@@ -17,6 +17,7 @@ assistant, a layer above, uses it too).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -89,16 +90,27 @@ def build_lexical(index_dir: Path | None, generation: int, tokens: list[str],
     ids = [[vocab.setdefault(w, len(vocab)) for w in t.split()] for t in tokens]
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
-    # Column j of bm25s's chunk × term score matrix (CSC) holds the chunks with term j (bm25s
-    # appends an empty token to the vocabulary, with no column).
-    counts = np.diff(np.asarray(retriever.scores["indptr"]))
-    df = {term: int(counts[j]) for term, j in vocab.items() if term and j < len(counts)}
-    lexical = Lexical(retriever, df)
+    lexical = Lexical(retriever, document_frequencies(ids, vocab))
     if index_dir is not None:
         _save(lexical_dir(index_dir), lexical, _stamp(generation, len(tokens)))
     if progress:
         progress("lexical", 1, 1)
     return lexical
+
+
+def document_frequencies(ids: list[list[int]], vocab: dict[str, int]) -> dict[str, int]:
+    """Term → how many chunks hold it, from the chunks' term ids: a chunk × term matrix
+    (scipy.sparse), each repeated term of a chunk summed into one entry, then entries per column."""
+    from scipy import sparse
+
+    lengths = np.fromiter((len(d) for d in ids), dtype=np.int64, count=len(ids))
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    columns = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(indptr[-1]))
+    matrix = sparse.csr_matrix((np.ones(len(columns), dtype=np.int32), columns, indptr),
+                               shape=(len(ids), max(len(vocab), 1)))
+    matrix.sum_duplicates()
+    counts = np.diff(matrix.tocsc().indptr)
+    return {term: int(counts[j]) for term, j in vocab.items() if term and counts[j]}
 
 
 def _save(folder: Path, lexical: Lexical, stamp: dict[str, int]) -> None:

@@ -7,7 +7,6 @@ passed explicitly (``query_texts`` would make Chroma download a model).
 
 from __future__ import annotations
 
-import os
 import shutil
 from typing import Any
 from urllib.parse import urlparse
@@ -15,11 +14,10 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ..core.errors import IndexMismatchError, StoreError
+from ..core.runtime import offline
 from ..core.settings import Settings
 
 __all__ = ["VectorStore", "make_vectors"]
-
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 _CHROMA_ERRORS: tuple[type[BaseException], ...] = (Exception,)  # narrowed below when possible
 
@@ -42,6 +40,7 @@ class VectorStore:
 
     def __init__(self, settings: Settings, expected: dict[str, object], create: bool = True,
                  check: bool = True, fresh: bool = False):
+        offline()  # Chroma's telemetry off before it is imported
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
