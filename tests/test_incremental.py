@@ -422,7 +422,7 @@ def test_the_build_writes_bm25_for_its_generation_and_readers_load_it(settings, 
                                                                     monkeypatch):
     import numpy as np
 
-    import assistant.answer.corpus as corpus_module
+    import assistant.answer.view as view_module
     from assistant.answer.corpus import Corpus
 
     build_index(settings, embedder=fake_embedder)
@@ -435,7 +435,7 @@ def test_the_build_writes_bm25_for_its_generation_and_readers_load_it(settings, 
     def no_build(*args, **kwargs):
         raise AssertionError("the reader rebuilt BM25 although the build had written it")
 
-    monkeypatch.setattr(corpus_module, "build_lexical", no_build)
+    monkeypatch.setattr(view_module, "build_lexical", no_build)
     corpus = Corpus(settings, embedder=fake_embedder).snapshot()
     rows, fresh = _bm25_of_fresh_tokens(settings)
     assert corpus.ids == [r[0] for r in rows]

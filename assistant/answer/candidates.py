@@ -17,6 +17,7 @@ from index_build.core.text import words
 
 from ..models import Passage
 from .verify import instruction_like
+from .view import IndexView
 
 __all__ = ["Candidate", "candidate_sentences", "sentence_before", "MIN_WORDS"]
 
@@ -63,7 +64,7 @@ def sentence_before(text: str, a: int) -> str:
     return para[spans[-1][0]:spans[-1][1]]
 
 
-def candidate_sentences(corpus, passages: list[Passage]) -> list[Candidate]:
+def candidate_sentences(corpus: IndexView, passages: list[Passage]) -> list[Candidate]:
     """The sentences of ``passages`` (in passage order, each sentence once even when two
     overlapping passages hold it; it keeps the better-ranked passage)."""
     seen: set[tuple[str, int, int]] = set()

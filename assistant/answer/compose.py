@@ -14,16 +14,20 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from index_build.core.text import QUOTE_MARK, redundant
+from index_build.embed import Embedder
+from index_build.onnx_minilm import TokenStates
 
 from ..models import Passage
 from ..nlp import QuestionParse, SentenceParse, entity_group, parse_question, parse_sentences
 from .candidates import Candidate, candidate_sentences
 from .features import QuestionTerms, pool_matrix, question_terms, soft_matrix, speaks_for, stage1_matrix, stage2_matrix
 from .rank import Ranker, corpus_size, load_ranker
+from .view import IndexView
 
 __all__ = ["Scored", "Selection", "select_answer", "shortlist", "stage2_features", "choose", "MAX_SENTENCES",
            "names_a_subject", "someone_elses_words"]
@@ -58,7 +62,7 @@ class Selection:
         return not self.chosen
 
 
-def shortlist(corpus, qterms: QuestionTerms, passages: list[Passage], ranker: Ranker, size: int | None = None
+def shortlist(corpus: IndexView, qterms: QuestionTerms, passages: list[Passage], ranker: Ranker, size: int | None = None
               ) -> tuple[list[Candidate], np.ndarray, list[Candidate]]:
     """The stage-1 shortlist (best first), its stage-1 feature rows, and every candidate."""
     cands = candidate_sentences(corpus, passages)
@@ -70,10 +74,10 @@ def shortlist(corpus, qterms: QuestionTerms, passages: list[Passage], ranker: Ra
     return [cands[i] for i in order], x1[order], cands
 
 
-_TOKENS: list = []  # the MiniLM embedder whose token states serve indexes built with another embedder
+_TOKENS: list[Any] = []  # the MiniLM embedder whose token states serve indexes built with another embedder
 
 
-def _minilm_states(texts: list[str]):
+def _minilm_states(texts: list[str]) -> list[TokenStates] | None:
     """Token states from MiniLM (ONNX Runtime) for an index whose embedder has none (the
     static profile): the token-level features are the ones the model was trained on. None
     when MiniLM cannot run here (the features then match words exactly)."""
@@ -82,22 +86,24 @@ def _minilm_states(texts: list[str]):
             from index_build.embed import MiniLMEmbedder
 
             _TOKENS.append(MiniLMEmbedder())
-        return _TOKENS[0].embed_tokens(texts)[1]
+        states: list[TokenStates] = _TOKENS[0].embed_tokens(texts)[1]
+        return states
     except Exception:  # no model package, no ONNX Runtime: exact word matches instead
         return None
 
 
-def _embed_with_tokens(embedder, texts: list[str]):
+def _embed_with_tokens(embedder: Embedder, texts: list[str]) -> tuple[np.ndarray, list[TokenStates] | None]:
     """(vectors with the index's embedder, token states or None). An embedder that gives token
     states (MiniLM) is asked once: when it has none for this call (its PyTorch route), the
     features match words exactly rather than run MiniLM a second time. Only an embedder with
     no token states at all (the static profile) borrows them from MiniLM."""
     if getattr(embedder, "gives_tokens", False):
-        return embedder.embed_tokens(texts)
+        vectors, states = embedder.embed_tokens(texts)  # type: ignore[attr-defined]  # MiniLM's extra method
+        return vectors, states
     return embedder.embed(texts), _minilm_states(texts)
 
 
-def stage2_features(corpus, q: QuestionParse, question: str, cands: list[Candidate], x1: np.ndarray,
+def stage2_features(corpus: IndexView, q: QuestionParse, question: str, cands: list[Candidate], x1: np.ndarray,
                     pool: list[Candidate] | None = None, qterms: QuestionTerms | None = None
                     ) -> tuple[np.ndarray, list[SentenceParse], list[SentenceParse]]:
     """Stage-2 rows for ``cands``: the question–sentence cosine and token-level match with the
@@ -121,7 +127,7 @@ def stage2_features(corpus, q: QuestionParse, question: str, cands: list[Candida
     return stage2_matrix(x1, cands, q, now, before, cos, pooled, soft), now, before
 
 
-def choose(cands: list[Candidate], probs, answer_threshold: float, second_threshold: float,
+def choose(cands: list[Candidate], probs: np.ndarray, answer_threshold: float, second_threshold: float,
            max_sentences: int = MAX_SENTENCES) -> list[int]:
     """Indices of the answer's sentences, most probable first: the best one when it reaches
     ``answer_threshold`` (else none: abstain), then runners-up that reach ``second_threshold``
@@ -210,7 +216,7 @@ def _attributed(q: QuestionParse, cands: list[Candidate], parses: list[SentenceP
     return out
 
 
-def select_answer(corpus, question: str, passages: list[Passage], ranker: Ranker | None = None,
+def select_answer(corpus: IndexView, question: str, passages: list[Passage], ranker: Ranker | None = None,
                   max_sentences: int = MAX_SENTENCES) -> Selection:
     ranker = ranker or load_ranker()
     t0 = time.perf_counter()

@@ -22,7 +22,7 @@ _DEICTIC = re.compile(r"\b(that|this|those|these|the same|the)\s+(meeting|visit|
                       r"|\b(there|then|afterwards|after that|before that)\b", re.I)
 
 
-def _open_pronoun(question: str) -> re.Match | None:
+def _open_pronoun(question: str) -> re.Match[str] | None:
     """The first pronoun with no antecedent in the question itself: in "What did Kim Jong Un
     say in his letter?" "his" is Kim's, so the question does not lean on earlier turns."""
     m = _PRONOUN.search(question)
@@ -68,7 +68,7 @@ def condense(question: str, history: list[str]) -> Condensed:
     person = _person(history)
     standalone = question
     if person and _open_pronoun(question):
-        def swap(m: re.Match) -> str:
+        def swap(m: re.Match[str]) -> str:
             w = m.group(0).lower()
             return f"{person}’s" if w in ("his", "her", "hers", "their", "its") and w != "her" else person
         standalone = re.sub(r"\b(he|she|him|his)\b", swap, standalone, count=1, flags=re.I)

@@ -19,7 +19,7 @@ from index_build.core.text import QUOTE_MARK, content_terms, redundant, tokenize
 
 from ..models import Passage
 from ..nlp.question import Question, entities, speech_verb
-from .corpus import Corpus
+from .view import IndexView
 
 __all__ = ["Candidate", "candidates", "select", "MIN_SENTENCE_COVERAGE", "MIN_CONTEXT_COVERAGE"]
 
@@ -77,7 +77,7 @@ RELATED: dict[str, frozenset[str]] = {
 _AUTHORSHIP_FORM = frozenset("wrote write written writes article story piece report author byline".split())
 
 
-def _term_groups(corpus: Corpus, q: Question, text: str) -> list[tuple[frozenset[str], float, str]]:
+def _term_groups(corpus: IndexView, q: Question, text: str) -> list[tuple[frozenset[str], float, str]]:
     """The question's content terms as weighted groups: a multi-word name is one group
     (covered by any of its words, weighted by its rarest word), other terms stand alone
     (covered by themselves or a related word)."""
@@ -226,7 +226,7 @@ def _eligible(q: Question, text: str, before: str, header: str) -> str:
     return ""
 
 
-def candidates(corpus: Corpus, q: Question, query: str, passages: list[Passage]) -> list[Candidate]:
+def candidates(corpus: IndexView, q: Question, query: str, passages: list[Passage]) -> list[Candidate]:
     """Every sentence of the passages, scored against the question."""
     groups = _term_groups(corpus, q, query)
     # "What did X say about Y?": the sentence must say Y; X may be named just before it.

@@ -29,9 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from index_build.core.text import QUOTE_MARK, STOPWORDS, content_terms, stem, tokenize, words
+from index_build.onnx_minilm import TokenStates
 
 from ..nlp import ENTITY_GROUPS, QUESTION_TYPES, QuestionParse, SentenceParse, entity_group
 from .candidates import Candidate
+from .view import IndexView
 
 __all__ = ["STAGE1", "STAGE2", "QuestionTerms", "question_terms", "stage1_matrix", "stage2_matrix", "soft_matrix",
            "pool_matrix", "speaks_for"]
@@ -65,7 +67,7 @@ class QuestionTerms:
     words: frozenset[str]  # lowercased words of the question
 
 
-def question_terms(corpus, question: str) -> QuestionTerms:
+def question_terms(corpus: IndexView, question: str) -> QuestionTerms:
     stems = tuple(content_terms(question))
     toks = tokenize(question)
     return QuestionTerms(stems, tuple(corpus.idf(t) for t in stems), frozenset(zip(toks, toks[1:])),
@@ -77,7 +79,7 @@ def _cover(q: QuestionTerms, have: set[str]) -> float:
     return sum(w for t, w in zip(q.stems, q.idf) if t in have) / total if total else 0.0
 
 
-def stage1_matrix(corpus, q: QuestionTerms, cands: list[Candidate]) -> np.ndarray:
+def stage1_matrix(corpus: IndexView, q: QuestionTerms, cands: list[Candidate]) -> np.ndarray:
     x = np.zeros((len(cands), len(STAGE1)), dtype=np.float64)
     if not cands:
         return x
@@ -167,7 +169,8 @@ def _content_tokens(words_: tuple[str, ...]) -> list[int]:
     return keep or list(range(len(words_)))
 
 
-def soft_matrix(corpus, question: str, sentences: list[str], q_state=None, states=None) -> np.ndarray:
+def soft_matrix(corpus: IndexView, question: str, sentences: list[str], q_state: TokenStates | None = None,
+                states: list[TokenStates] | None = None) -> np.ndarray:
     """Per sentence: soft recall of the question's words (IDF-weighted mean over its content
     tokens of the best cosine with a token of the sentence), the worst-matched token, the mean
     of the two worst, soft precision (how much of the sentence matches the question), and the
@@ -202,8 +205,8 @@ def soft_matrix(corpus, question: str, sentences: list[str], q_state=None, state
     return x
 
 
-def pool_matrix(corpus, q: QuestionParse, qterms: QuestionTerms, pool: list[Candidate], cands: list[Candidate],
-                parses: list[SentenceParse]) -> np.ndarray:
+def pool_matrix(corpus: IndexView, q: QuestionParse, qterms: QuestionTerms, pool: list[Candidate],
+                cands: list[Candidate], parses: list[SentenceParse]) -> np.ndarray:
     """Per sentence of ``cands``, features of the whole candidate ``pool`` (every sentence of the
     retrieved passages): the question's IDF mass its words cover, the rarest question term none
     of it holds, and how many other documents of it repeat one of the sentence's new entities.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from index_build.core.errors import BriefingError, SettingsError
 
@@ -64,11 +64,11 @@ def build_prompt(question: str, passages: list[Passage]) -> str:
 class LlamaIndexGenerator:
     """Wraps any LlamaIndex LLM with chat streaming."""
 
-    def __init__(self, name: str, llm):
+    def __init__(self, name: str, llm: Any):
         self.name = name
         self.llm = llm
 
-    def _messages(self, system: str, prompt: str):
+    def _messages(self, system: str, prompt: str) -> list[Any]:
         from llama_index.core.llms import ChatMessage
 
         return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=prompt)]

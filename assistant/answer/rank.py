@@ -25,12 +25,14 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from index_build.core.errors import BriefingError
 
 from .features import STAGE1, STAGE2
+from .view import IndexView
 
 __all__ = ["Ranker", "corpus_size", "size_thresholds", "Linear", "Trees", "load_ranker", "load_model", "MODEL_PATH"]
 
@@ -48,11 +50,11 @@ class Linear:
     intercept: float
 
     @classmethod
-    def from_json(cls, d: dict) -> "Linear":
+    def from_json(cls, d: dict[str, Any]) -> "Linear":
         return cls(tuple(d["features"]), np.asarray(d["mean"], float), np.asarray(d["scale"], float),
                    np.asarray(d["coef"], float), float(d["intercept"]))
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"features": list(self.features), "mean": [round(float(v), 6) for v in self.mean],
                 "scale": [round(float(v), 6) for v in self.scale], "coef": [round(float(v), 6) for v in self.coef],
                 "intercept": round(self.intercept, 6)}
@@ -60,10 +62,10 @@ class Linear:
     def logit(self, x: np.ndarray) -> np.ndarray:
         if x.shape[0] == 0:
             return np.zeros(0)
-        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        return np.asarray(((x - self.mean) / self.scale) @ self.coef + self.intercept, dtype=np.float64)
 
     def proba(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.logit(x)))
+        return np.asarray(1.0 / (1.0 + np.exp(-self.logit(x))), dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +86,7 @@ class Trees:
     depth: int
 
     @classmethod
-    def from_json(cls, d: dict) -> "Trees":
+    def from_json(cls, d: dict[str, Any]) -> "Trees":
         feature = np.asarray(d["feature"], dtype=np.int64)
         left = np.asarray(d["left"], dtype=np.int64)
         right = np.asarray(d["right"], dtype=np.int64)
@@ -101,7 +103,7 @@ class Trees:
         return cls(tuple(d["features"]), float(d["baseline"]), np.asarray(d["roots"], dtype=np.int64), feature,
                    np.asarray(d["threshold"], float), left, right, np.asarray(d["value"], float), int(d["depth"]))
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"kind": "trees", "features": list(self.features), "baseline": round(self.baseline, 8),
                 "depth": self.depth, "roots": self.roots.tolist(), "feature": self.feature.tolist(),
                 "threshold": [round(float(v), 8) for v in self.threshold],
@@ -117,13 +119,13 @@ class Trees:
             f = self.feature[node]
             go_left = x[rows, np.maximum(f, 0)] <= self.threshold[node]
             node = np.where(go_left, self.left[node], self.right[node])
-        return self.baseline + self.value[node].sum(axis=0)
+        return np.asarray(self.baseline + self.value[node].sum(axis=0), dtype=np.float64)
 
     def proba(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.logit(x)))
+        return np.asarray(1.0 / (1.0 + np.exp(-self.logit(x))), dtype=np.float64)
 
 
-def load_model(d: dict) -> Linear | Trees:
+def load_model(d: dict[str, Any]) -> Linear | Trees:
     return Trees.from_json(d) if d.get("kind") == "trees" else Linear.from_json(d)
 
 
@@ -136,7 +138,7 @@ class Ranker:
     second_threshold: float
     short_answer_prior: dict[str, dict[str, float]]
     short_answer_min: float
-    info: dict
+    info: dict[str, Any]
     big_chunks: int = 0  # the training index's size (0: one pair of thresholds for every size)
     small_chunks: int = 0
     small_thresholds: tuple[float, float] | None = None
@@ -149,7 +151,7 @@ class Ranker:
                                self.small_thresholds, self.small_chunks)
 
     @classmethod
-    def from_json(cls, d: dict, where: str = "the answer model") -> "Ranker":
+    def from_json(cls, d: dict[str, Any], where: str = "the answer model") -> "Ranker":
         try:
             r = cls(Linear.from_json(d["stage1"]), load_model(d["stage2"]), int(d["shortlist"]),
                     float(d["answer_threshold"]), float(d["second_threshold"]),
@@ -164,7 +166,7 @@ class Ranker:
         return r
 
 
-def _calibration(d: dict | None) -> tuple[int, int, tuple[float, float] | None]:
+def _calibration(d: dict[str, Any] | None) -> tuple[int, int, tuple[float, float] | None]:
     if not d:
         return 0, 0, None
     return int(d["big_chunks"]), int(d["small_chunks"]), (float(d["answer_threshold"]), float(d["second_threshold"]))
@@ -181,9 +183,9 @@ def size_thresholds(chunks: int, big: tuple[float, float], big_chunks: int,
     return small[0] + w * (big[0] - small[0]), small[1] + w * (big[1] - small[1])
 
 
-def corpus_size(corpus) -> int:
+def corpus_size(corpus: IndexView) -> int:
     """How many passages the index holds (what ``Ranker.thresholds`` calibrates on)."""
-    return len(getattr(corpus, "ids", ()) or ())
+    return len(corpus.ids)
 
 
 _LOCK = threading.Lock()

@@ -16,8 +16,8 @@ import numpy as np
 from index_build.core.text import tokenize
 
 from ..models import Filters, Passage
-from .corpus import Corpus
 from .fuse import fuse, weights_for
+from .view import IndexView
 
 __all__ = ["retrieve", "Retrieval", "POOL"]
 
@@ -40,7 +40,7 @@ POST_FILTER_SHARE = 0.2
 EXACT_FILTERED = True
 
 
-def _dense(corpus: Corpus, query: str, filters: Filters, pool: int, timings: dict,
+def _dense(corpus: IndexView, query: str, filters: Filters, pool: int, timings: dict[str, float],
            mask: np.ndarray | None = None) -> dict[int, float]:
     """Row index → cosine similarity of the ``pool`` nearest chunks (within the filters)."""
     if corpus.vectors is None:
@@ -73,7 +73,7 @@ def _dense(corpus: Corpus, query: str, filters: Filters, pool: int, timings: dic
     return {corpus.pos[cid]: 1.0 - float(dist) for cid, dist in hits if cid in corpus.pos}
 
 
-def _lexical(corpus: Corpus, query: str, mask: np.ndarray | None, timings: dict) -> np.ndarray | None:
+def _lexical(corpus: IndexView, query: str, mask: np.ndarray | None, timings: dict[str, float]) -> np.ndarray | None:
     """BM25 score of every chunk (0 outside the filters), or None without query terms."""
     t0 = time.perf_counter()
     tokens = [t for t in tokenize(query) if t in corpus.df]
@@ -86,7 +86,7 @@ def _lexical(corpus: Corpus, query: str, mask: np.ndarray | None, timings: dict)
     return scores
 
 
-def retrieve(corpus: Corpus, query: str, filters: Filters = Filters(), k: int = 5, pool: int = POOL,
+def retrieve(corpus: IndexView, query: str, filters: Filters = Filters(), k: int = 5, pool: int = POOL,
              diverse: bool = True) -> Retrieval:
     """The ``k`` best passages for ``query`` under ``filters`` (``diverse``: with the same-document penalty)."""
     timings: dict[str, float] = {}

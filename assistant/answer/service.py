@@ -8,11 +8,13 @@ statement that the sources don't say, and the closest passages.
 
 from __future__ import annotations
 
+import collections.abc
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import Any
 
 from index_build.chunk import sentence_spans
 from index_build.core.errors import BriefingError
@@ -28,8 +30,9 @@ from .converse import Condensed, condense
 from .corpus import Corpus
 from .extractive import candidates, select
 from .generate import NOT_IN_SOURCES, SYSTEM_PROMPT, Generator, build_prompt, make_generator
-from .retrieve import retrieve
+from .retrieve import Retrieval, retrieve
 from .verify import citation_valid, instruction_like, supported
+from .view import IndexView
 
 __all__ = ["Assistant", "ABSTAIN_TEXT"]
 
@@ -42,6 +45,9 @@ CANDIDATE_PASSAGES = 8
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
+# Evaluation only: passages it accepts are dropped before the answer step (a withheld answer).
+Withhold = Callable[[Passage], bool]
+
 class Assistant:
     def __init__(self, settings: Settings, corpus: Corpus | None = None, generator: Generator | None = None):
         self.settings = settings
@@ -51,7 +57,7 @@ class Assistant:
 
     # -- public -------------------------------------------------------------------------
     def ask(self, question: str, history: list[str] | None = None, filters: Filters = Filters(),
-            top_k: int | None = None, llm: str | None = None, withhold=None) -> Answer:
+            top_k: int | None = None, llm: str | None = None, withhold: Withhold | None = None) -> Answer:
         answer = None
         for event in self.stream(question, history, filters, top_k, llm, withhold):
             if isinstance(event, Answer):
@@ -60,7 +66,8 @@ class Assistant:
         return answer
 
     def stream(self, question: str, history: list[str] | None = None, filters: Filters = Filters(),
-               top_k: int | None = None, llm: str | None = None, withhold=None) -> Iterator[str | Answer]:
+               top_k: int | None = None, llm: str | None = None, withhold: Withhold | None = None
+               ) -> Iterator[str | Answer]:
         """Yield text deltas, then the final ``Answer``.
 
         ``withhold`` (evaluation only): a predicate on passages; those it accepts are dropped
@@ -102,7 +109,7 @@ class Assistant:
     def refresh(self) -> bool:
         return self.corpus.refresh()
 
-    def _newer_generation(self, corpus) -> bool:
+    def _newer_generation(self, corpus: IndexView) -> bool:
         try:
             self.corpus.refresh()
         except BriefingError:
@@ -132,11 +139,12 @@ class Assistant:
         text = rewritten[0].strip() if rewritten else ""
         return Condensed(text, f"{text} {rule.query}") if text else rule
 
-    def _abstain(self, question: str, passages: list[Passage], top_k: int, dropped=None) -> Answer:
+    def _abstain(self, question: str, passages: list[Passage], top_k: int, dropped: list[str] | None = None
+                 ) -> Answer:
         return Answer(question=question, text=ABSTAIN_TEXT, abstained=True, citations=[],
                       passages=passages[:top_k], dropped=list(dropped or []))
 
-    def _extractive(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
+    def _extractive(self, corpus: IndexView, question: str, condensed: Condensed, passages: list[Passage],
                     top_k: int) -> Answer:
         if self.settings.answerer in ("learned", "combined"):
             answer, sel = self._learned(corpus, question, condensed, passages, top_k)
@@ -152,7 +160,7 @@ class Assistant:
             return fallback
         return self._rules(corpus, question, condensed, passages, top_k)
 
-    def _rules(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
+    def _rules(self, corpus: IndexView, question: str, condensed: Condensed, passages: list[Passage],
                top_k: int) -> Answer:
         """The hand-written selector (``extractive.py``; ``answerer = "rules"``)."""
         q = analyze(condensed.question)
@@ -165,7 +173,7 @@ class Assistant:
         return Answer(question=question, text=text, abstained=False, citations=citations,
                       passages=_cited_first(passages, citations)[:top_k])
 
-    def _learned(self, corpus: Corpus, question: str, condensed: Condensed, passages: list[Passage],
+    def _learned(self, corpus: IndexView, question: str, condensed: Condensed, passages: list[Passage],
                  top_k: int) -> tuple[Answer, Selection]:
         """The learned, calibrated selector (``answer.py``; ``answerer = "learned"``): its
         answer and the selection it came from."""
@@ -179,7 +187,7 @@ class Assistant:
                       passages=_cited_first(passages, citations)[:top_k], short_answer=sel.short_answer,
                       confidence=sel.best), sel
 
-    def _abstain_related(self, question: str, passages: list[Passage], top_k: int, sel) -> Answer:
+    def _abstain_related(self, question: str, passages: list[Passage], top_k: int, sel: Selection) -> Answer:
         floor = _related_floor(sel)
         near = {s.candidate.passage.chunk_id for s in sel.ranked if s.probability >= floor}
         kept = [p for p in passages if p.chunk_id in near]
@@ -190,8 +198,8 @@ class Assistant:
             answer.text = ABSTAIN_NONE_TEXT
         return answer
 
-    def _generative(self, corpus: Corpus, generator: Generator, question: str, condensed: Condensed,
-                    passages: list[Passage], top_k: int):
+    def _generative(self, corpus: IndexView, generator: Generator, question: str, condensed: Condensed,
+                    passages: list[Passage], top_k: int) -> collections.abc.Generator[str, None, Answer]:
         if not passages:
             return self._abstain(question, passages, top_k)
         raw = []
@@ -203,7 +211,7 @@ class Assistant:
             return self._abstain(question, passages, top_k)
         return self._verify_generated(corpus, question, text, passages, top_k)
 
-    def _verify_generated(self, corpus: Corpus, question: str, text: str, passages: list[Passage],
+    def _verify_generated(self, corpus: IndexView, question: str, text: str, passages: list[Passage],
                           top_k: int) -> Answer:
         """Keep each generated sentence only if what it cites supports it; quote the
         supporting sentence(s) of the passage, not the whole passage."""
@@ -260,7 +268,7 @@ def _implausible(sel: Selection, answer: Answer) -> bool:
     return any(scored.get((c.doc_id, c.start, c.end), 1.0) < floor for c in answer.citations)
 
 
-def _others_words(corpus, q: QuestionParse, answer: Answer) -> bool:
+def _others_words(corpus: IndexView, q: QuestionParse, answer: Answer) -> bool:
     """For "what did X say", whether every sentence the answer cites is the words of someone
     else that the source names: the same check the learned selector applies to its candidates
     (``answer.someone_elses_words``), applied to the hand-written selector's answer."""
@@ -275,7 +283,7 @@ def _others_words(corpus, q: QuestionParse, answer: Answer) -> bool:
     return all(someone_elses_words(q, c.quote, parses[i], parses[n + i]) for i, c in enumerate(answer.citations))
 
 
-def _cite(corpus, chosen, speaker: str = "") -> tuple[list[Citation], str]:
+def _cite(corpus: IndexView, chosen: list[Any], speaker: str = "") -> tuple[list[Citation], str]:
     """Citations of the chosen sentences (those whose span checks out against the record) and
     the answer text: each sentence verbatim with its [n]; ``speaker`` names who is quoted in
     the first one when the sentence does not."""
@@ -293,7 +301,7 @@ def _cite(corpus, chosen, speaker: str = "") -> tuple[list[Citation], str]:
     return citations, " ".join(parts)
 
 
-def _retrieve(corpus, query: str, filters: Filters, k: int, withhold):
+def _retrieve(corpus: IndexView, query: str, filters: Filters, k: int, withhold: Withhold | None) -> Retrieval:
     if withhold is None:
         return retrieve(corpus, query, filters, k=k)
     got = retrieve(corpus, query, filters, k=k + 16)
@@ -302,13 +310,13 @@ def _retrieve(corpus, query: str, filters: Filters, k: int, withhold):
     return got
 
 
-def _snapshot(corpus):
+def _snapshot(corpus: IndexView) -> IndexView:
     """One generation of the index for one question (a corpus without snapshots: itself)."""
     take = getattr(corpus, "snapshot", None)
     return take() if take is not None else corpus
 
 
-def _quote(corpus, span: tuple[str, int, int]) -> str:
+def _quote(corpus: IndexView, span: tuple[str, int, int]) -> str:
     doc_id, a, b = span
     doc = corpus.document(doc_id)
     return doc.text[a:b] if doc else ""

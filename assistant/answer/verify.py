@@ -15,7 +15,7 @@ from index_build.core.text import tokenize
 
 from ..models import Citation
 from ..nlp.question import entities
-from .corpus import Corpus
+from .view import IndexView
 
 __all__ = ["citation_valid", "supported", "instruction_like", "SupportCheck", "MIN_SUPPORT"]
 
@@ -33,7 +33,7 @@ _INSTRUCTION = re.compile(
 )
 
 
-def citation_valid(corpus: Corpus, c: Citation) -> bool:
+def citation_valid(corpus: IndexView, c: Citation) -> bool:
     doc = corpus.document(c.doc_id)
     return doc is not None and 0 <= c.start < c.end <= len(doc.text) and doc.text[c.start:c.end] == c.quote
 

@@ -21,9 +21,9 @@ import numpy as np
 from index_build.core.models import Document
 from index_build.core.text import STOPWORDS, content_terms, stem, tokenize
 
-from ..answer.corpus import Corpus
 from ..answer.extractive import RELATED
 from ..answer.retrieve import retrieve
+from ..answer.view import IndexView
 from ..models import Filters, Passage
 from ..nlp.attribution import DocSpeakers, SentenceInfo, analyse, merge_people
 from ..nlp.names import introduced_people
@@ -104,7 +104,7 @@ def doc_terms(text: str) -> set[str]:
     return {stem(w[:-2] if w.endswith(("'s", "’s")) else w.replace("’", "'")) for w in found} - STOPWORDS
 
 
-def _topic_terms(corpus: Corpus, topic: str) -> list[tuple[frozenset[str], float]]:
+def _topic_terms(corpus: IndexView, topic: str) -> list[tuple[frozenset[str], float]]:
     return [(frozenset([t]) | RELATED.get(t, frozenset()), corpus.idf(t)) for t in content_terms(topic)]
 
 
@@ -113,7 +113,7 @@ def coverage(terms: list[tuple[frozenset[str], float]], have: set[str]) -> float
     return sum(w for stems, w in terms if stems & have) / total if total else 0.0
 
 
-def _chunk_rows(corpus: Corpus, doc_ids: set[str]) -> dict[str, list[tuple[int, int, str]]]:
+def _chunk_rows(corpus: IndexView, doc_ids: set[str]) -> dict[str, list[tuple[int, int, str]]]:
     rows: dict[str, list[tuple[int, int, str]]] = {d: [] for d in doc_ids}
     for i, d in enumerate(corpus.doc_ids):
         if d in rows:
@@ -123,7 +123,7 @@ def _chunk_rows(corpus: Corpus, doc_ids: set[str]) -> dict[str, list[tuple[int, 
     return rows
 
 
-def gather(corpus: Corpus, topic: str, filters: Filters = Filters(), progress: Progress | None = None) -> Gathered:
+def gather(corpus: IndexView, topic: str, filters: Filters = Filters(), progress: Progress | None = None) -> Gathered:
     """Retrieve broadly for ``topic`` and analyse what came back."""
     progress = progress or (lambda stage, done, total: None)
     timings = {"retrieve": 0.0, "analyse": 0.0}

@@ -22,8 +22,8 @@ from functools import partial
 
 from index_build.core.errors import BriefingError
 
-from ..answer.corpus import Corpus
 from ..answer.verify import citation_valid
+from ..answer.view import IndexView
 from ..models import Citation, Filters
 from .budget import TRIMMED_NOTE, within_budget, word_budget
 from .contrast import disagreements
@@ -50,7 +50,7 @@ Progress = Callable[[str, int, int], None]
 class _Citer:
     """Numbers citations in order of first use; one number per distinct span."""
 
-    def __init__(self, corpus: Corpus, g: Gathered):
+    def __init__(self, corpus: IndexView, g: Gathered):
         self.corpus = corpus
         self.g = g
         self.by_span: dict[tuple[str, int, int], int] = {}
