@@ -233,7 +233,8 @@ def test_memo_preview_markers_link_to_their_spans_for_the_viewer():
 
 # -- what a new user meets (issue 14) ---------------------------------------------------
 def test_a_date_that_is_not_one_is_an_input_mistake_named_by_its_field():
-    from ui.web import InputMistake, _filters
+    from ui.forms import InputMistake
+    from ui.forms import filters_of as _filters
 
     assert _filters(["a.txt"], [], " 2018-01-01 ", "2019").since == "2018-01-01"
     for since, until, said in (("yesterday", "", "“Published since”: 'yesterday' is not a date"),
@@ -244,7 +245,8 @@ def test_a_date_that_is_not_one_is_an_input_mistake_named_by_its_field():
 
 
 def test_a_question_over_the_limit_is_refused_with_both_lengths():
-    from ui.web import MAX_QUESTION_CHARS, InputMistake, _check_question
+    from ui.forms import MAX_QUESTION_CHARS, InputMistake
+    from ui.forms import check_question as _check_question
 
     _check_question("q" * MAX_QUESTION_CHARS)
     with pytest.raises(InputMistake, match=r"limited to 1,000 characters and this one has 5,000"):
@@ -252,7 +254,7 @@ def test_a_question_over_the_limit_is_refused_with_both_lengths():
 
 
 def test_the_filters_title_says_which_filters_are_on():
-    from ui.web import filters_label
+    from ui.forms import filters_label
 
     assert filters_label([], [], "", " ") == "Filters"
     assert filters_label([], [], "2018-01-01", "") == "Filters on: since 2018-01-01"

@@ -27,40 +27,24 @@ from assistant.answer.service import Assistant  # noqa: E402
 from assistant.memo import write_memo  # noqa: E402
 from assistant.memo.export import export_all, to_html  # noqa: E402
 from assistant.memo.since import read_prior  # noqa: E402
-from assistant.models import Filters, filter_date  # noqa: E402
+from assistant.models import Filters  # noqa: E402
 from index_build.build import build_index  # noqa: E402
-from index_build.core.dates import date_key  # noqa: E402
 from index_build.core.errors import BriefingError, SourceError  # noqa: E402
 from index_build.core.settings import Settings  # noqa: E402
-from index_build.read import SUPPORTED_SUFFIXES  # noqa: E402
 from index_build.sources import delete_source, list_sources, save_upload  # noqa: E402
 from index_build.status import index_status  # noqa: E402
 from index_build.store.docstore import DocStore  # noqa: E402
 
 from . import render  # noqa: E402
-from .page_assets import CSS, MEMO_VIEWER_JS, VIEWER_JS  # noqa: E402
-
-DATE_HINT = "YYYY-MM-DD"
+from .forms import MAX_TOPIC_CHARS, InputMistake, check_question, filters_of  # noqa: E402
+from .layout import build_blocks  # noqa: E402
+from .page_assets import CSS  # noqa: E402
 
 __all__ = ["WebApp", "build_app", "serve"]
 
 _STAGES = {"scan": "Hashing sources", "read": "Reading & chunking", "embed": "Embedding passages",
            "store": "Writing index", "lexical": "Keyword index"}
 _MEMO_STAGES = {"gather": "Gathering passages", "write": "Writing sections"}
-_TABLE_HEADERS = ["File", "Headline", "Publisher", "Author", "Published", "Characters", "Passages"]
-# Widths that fit all seven columns in the page at 1400 px (the headline wraps instead of
-# pushing the rest off). Pixels, not percentages: on a phone the table scrolls sideways with
-# readable columns rather than squeezing each into a letter-wide strip.
-_TABLE_WIDTHS = [200, 370, 150, 140, 110, 105, 95]
-# A question is a question: longer text is refused with the reason, not shown as a giant bubble.
-MAX_QUESTION_CHARS = 1000
-MAX_TOPIC_CHARS = 300
-
-
-class InputMistake(ValueError):
-    """Something the user typed that cannot be used (a date that is not one, an empty topic):
-    said in one line on the page, next to where it was typed; never an error overlay, never
-    a traceback in the server's log."""
 
 
 class WebApp:
@@ -112,8 +96,8 @@ class WebApp:
             yield message, chat, history, gr.skip(), ""
             return
         try:
-            _check_question(question)
-            filters = _filters(sources, publishers, since, until)
+            check_question(question)
+            filters = filters_of(sources, publishers, since, until)
         except InputMistake as e:  # the question stays in the box, to be fixed and sent again
             yield message, chat, history, gr.skip(), render.notice_html(str(e))
             return
@@ -174,7 +158,7 @@ class WebApp:
         if not (question or "").strip():
             raise _error("question is empty")
         try:
-            _check_question(question.strip())
+            check_question(question.strip())
         except InputMistake as e:
             raise _error(str(e)) from None
         try:
@@ -197,7 +181,7 @@ class WebApp:
             if len(topic) > MAX_TOPIC_CHARS:
                 raise InputMistake(f"A memo topic is limited to {MAX_TOPIC_CHARS:,} characters (this one has "
                                    f"{len(topic):,}): name the subject in a few words.")
-            filters = _filters(sources, publishers, since, until)
+            filters = filters_of(sources, publishers, since, until)
             prior = read_prior(earlier) if earlier else None
         except InputMistake as e:
             return render.notice_html(str(e)), gr.skip(), no_files, gr.skip()
@@ -330,158 +314,7 @@ class WebApp:
 
     # -- layout -------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
-        s = self.settings
-        with gr.Blocks(title="Briefing", analytics_enabled=False) as demo:
-            gr.Markdown("## Briefing\nAsk about your sources. Every sentence of an answer cites the passage "
-                        "it comes from; click a marker such as [1] to read it in context.")
-            history = gr.State([])
-            with gr.Tabs():
-                with gr.Tab("Chat", id="chat"):
-                    with gr.Row(equal_height=False):
-                        with gr.Column(scale=3, min_width=340):
-                            chatbot = gr.Chatbot(label="Conversation", height=480, render_markdown=False,
-                                                 feedback_options=None, buttons=[], elem_id="chat",
-                                                 placeholder="Answers appear here, each sentence with its source.")
-                            question = gr.Textbox(label="Your question", placeholder="e.g. What did Ri Yong Ho demand?",
-                                                  submit_btn="Ask", lines=1, max_lines=4, autofocus=True,
-                                                  elem_id="question")
-                            notice = gr.HTML("", elem_id="chat-notice", padding=False)
-                            new_chat = gr.Button("New conversation", variant="secondary", size="sm")
-                            with gr.Accordion("Filters", open=False, elem_id="chat-filters") as f_box:
-                                f_sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
-                                                        info="Only these files (none: all)")
-                                f_publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
-                                with gr.Row():
-                                    f_since = gr.Textbox(label="Published since", placeholder=DATE_HINT, min_width=140)
-                                    f_until = gr.Textbox(label="Published until", placeholder=DATE_HINT, min_width=140)
-                                top_k = gr.Slider(1, 20, value=s.top_k, step=1, label="Passages to show")
-                            with gr.Accordion("Answer as Markdown", open=False):
-                                markdown = gr.Textbox(label="Last answer with its citations (Markdown)", lines=6,
-                                                      interactive=False, buttons=["copy"], elem_id="answer-md")
-                        with gr.Column(scale=2, min_width=320):
-                            viewer = gr.HTML(render.EMPTY_VIEWER, label="Source viewer", elem_id="viewer",
-                                             js_on_load=VIEWER_JS)
-                with gr.Tab("Memo", id="memo"):
-                    with gr.Row(equal_height=False):
-                        with gr.Column(scale=3, min_width=340):
-                            memo_topic = gr.Textbox(label="Memo topic", lines=1, max_lines=2, elem_id="memo-topic",
-                                                    placeholder="e.g. Russia and the North Korea sanctions")
-                            with gr.Accordion("Filters", open=False, elem_id="memo-filters") as m_box:
-                                m_sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
-                                                        info="Only these files (none: all)")
-                                m_publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
-                                with gr.Row():
-                                    m_since = gr.Textbox(label="Published since", placeholder=DATE_HINT, min_width=140)
-                                    m_until = gr.Textbox(label="Published until", placeholder=DATE_HINT, min_width=140)
-                            with gr.Accordion("Options", open=False, elem_id="memo-options"):
-                                m_long = gr.Checkbox(label="Long memo (no length budget)", value=False,
-                                                     elem_id="memo-long",
-                                                     info="By default a memo has at most a quarter of the words "
-                                                          "of the documents it cites.")
-                                m_earlier = gr.File(label="What's new since an earlier memo (.md, .docx, .html, .json)",
-                                                    file_types=[".md", ".docx", ".html", ".json"], type="filepath",
-                                                    elem_id="memo-since")
-                            write = gr.Button("Write memo", variant="primary", elem_id="write-memo")
-                            # Progress shows here, in a place of its own, not over the placeholder text.
-                            memo_status = gr.HTML("", elem_id="memo-status", padding=False, min_height=76)
-                            memo_files = gr.File(label="Download the memo (.md, .docx, .html)", file_count="multiple",
-                                                 interactive=False, elem_id="memo-files", visible=False)
-                            memo_preview = gr.HTML(render.EMPTY_MEMO, label="Memo", elem_id="memo-preview",
-                                                   min_height=80)
-                        with gr.Column(scale=2, min_width=320):
-                            memo_viewer = gr.HTML(render.EMPTY_VIEWER, label="Source viewer", elem_id="memo-viewer",
-                                                  js_on_load=MEMO_VIEWER_JS)
-                with gr.Tab("Sources", id="sources"):
-                    status = gr.HTML(elem_id="index-status")
-                    with gr.Row(equal_height=False):
-                        with gr.Column(scale=3, min_width=300):
-                            upload = gr.File(label=f"Add source files (up to {s.max_source_mb:g} MB each)",
-                                             file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
-                                             height=170, elem_id="upload")
-                            gr.HTML(f'<p class="hint">Accepted: {", ".join(SUPPORTED_SUFFIXES)}. '
-                                    "The index rebuilds after each upload or deletion.</p>")
-                        with gr.Column(scale=2, min_width=260):
-                            rebuild = gr.Button("Rebuild index", variant="primary", elem_id="rebuild")
-                            to_delete = gr.Dropdown(label="Source file to delete", choices=[], elem_id="delete-choice")
-                            delete = gr.Button("Delete file and rebuild", variant="stop", size="sm", elem_id="delete")
-                    build_log = gr.HTML('<p class="hint">Rebuild results and files that could not be indexed '
-                                        "appear here.</p>", min_height=60, elem_id="build-log")
-                    table = gr.Dataframe(headers=_TABLE_HEADERS, label="Indexed documents", interactive=False,
-                                         wrap=True, max_height=420, elem_id="documents",
-                                         column_widths=_TABLE_WIDTHS)
-
-            view_outputs = [status, table, f_sources, f_publishers, to_delete, m_sources, m_publishers]
-            chat_io = dict(inputs=[question, chatbot, history, f_sources, f_publishers, f_since, f_until, top_k],
-                           outputs=[question, chatbot, history, markdown, notice])
-            question.submit(self.respond, **chat_io, api_visibility="undocumented")
-            new_chat.click(lambda: ("", [], [], "", render.EMPTY_VIEWER, ""),
-                           outputs=[question, chatbot, history, markdown, viewer, notice],
-                           api_visibility="undocumented")
-            for box, inputs in ((f_box, [f_sources, f_publishers, f_since, f_until]),
-                                (m_box, [m_sources, m_publishers, m_since, m_until])):
-                for field in inputs:
-                    field.change(lambda *v: gr.update(label=filters_label(*v)), inputs, box, queue=False,
-                                 show_progress="hidden", api_visibility="undocumented")
-            chatbot.clear(lambda: ([], ""), outputs=[history, markdown], api_visibility="undocumented")
-            viewer.click(self.open_citation, None, viewer, show_progress="minimal", api_visibility="undocumented")
-            memo_io = dict(inputs=[memo_topic, m_sources, m_publishers, m_since, m_until, m_long, m_earlier],
-                           outputs=[memo_status, memo_preview, memo_files, memo_viewer], show_progress_on=[memo_status],
-                           concurrency_id="memo", api_visibility="undocumented")
-            memo_topic.submit(self.memo, **memo_io)
-            write.click(self.memo, **memo_io)
-            memo_viewer.click(self.open_citation, None, memo_viewer, show_progress="minimal",
-                              api_visibility="undocumented")
-            demo.load(self.sources_view, None, view_outputs, api_visibility="undocumented")
-            build = dict(outputs=[build_log, *view_outputs], show_progress_on=[build_log], concurrency_id="index",
-                         concurrency_limit=1, api_visibility="undocumented")
-            changed = gr.State({})
-            upload.upload(self.save_files, upload, [changed, upload], api_visibility="undocumented").success(
-                self.rebuild_after_change, changed, **build)
-            rebuild.click(self.rebuild, **build)
-            delete.click(self.delete, to_delete, changed, api_visibility="undocumented").success(
-                self.rebuild_after_change, changed, **build)
-            gr.api(self.api_ask, api_name="ask")
-        return demo
-
-
-def _filters(sources, publishers, since, until) -> Filters:
-    """The filters as typed; ``InputMistake`` for a date that is not one."""
-    since = _date_filter(since, "Published since")
-    until = _date_filter(until, "Published until")
-    if since and until and date_key(since) > date_key(until, end=True):
-        raise InputMistake(f"“Published since” ({since}) is after “Published until” ({until}); nothing can match.")
-    return Filters(sources=tuple(sources or ()), publishers=tuple(publishers or ()), since=since, until=until)
-
-
-def _date_filter(value, label: str) -> str | None:
-    """A date filter as typed: a real calendar date, whole or partial (as the CLI's --since)."""
-    try:
-        return filter_date(value)
-    except ValueError:
-        raise InputMistake(f"“{label}”: {(value or '').strip()!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD "
-                           f"(e.g. 2018-01-01).") from None
-
-
-def _check_question(question: str) -> None:
-    if len(question) > MAX_QUESTION_CHARS:
-        raise InputMistake(f"Questions are limited to {MAX_QUESTION_CHARS:,} characters and this one has "
-                           f"{len(question):,}: ask one thing at a time, in a sentence or two.")
-
-
-def filters_label(sources, publishers, since, until) -> str:
-    """The Filters section's title: says which filters are on, so they show while it is closed."""
-    on = []
-    if (since or "").strip():
-        on.append(f"since {since.strip()}")
-    if (until or "").strip():
-        on.append(f"until {until.strip()}")
-    for chosen, one, many in ((sources, "source", "sources"), (publishers, "publisher", "publishers")):
-        chosen = list(chosen or ())
-        if len(chosen) == 1:
-            on.append(f"{one} {chosen[0]}")
-        elif chosen:
-            on.append(f"{len(chosen)} {many}")
-    return f"Filters on: {', '.join(on)}" if on else "Filters"
+        return build_blocks(self)
 
 
 def _changed_at(settings: Settings) -> datetime | None:
