@@ -101,7 +101,7 @@ def test_bottom_line_is_three_to_five_central_claims_from_different_passages(mem
 def test_lexrank_prefers_the_claim_other_documents_echo():
     import numpy as np
 
-    from assistant.memo.sections import lexrank
+    from assistant.memo.centrality import lexrank
 
     # three documents: two say nearly the same thing (0, 2), one statement stands alone (1, 3)
     vectors = np.array([[1.0, 0.1, 0.0], [0.0, 1.0, 0.2], [0.95, 0.15, 0.05], [0.1, 0.2, 1.0]])

@@ -23,7 +23,8 @@ from index_build.core.errors import BriefingError, IndexMismatchError
 from index_build.core.models import Document
 from index_build.core.settings import Settings
 from index_build.embed import Embedder, make_embedder
-from index_build.store.docstore import DocStore, DocumentSummary
+from index_build.store.docstore import DocStore
+from index_build.store.rows import DocumentSummary
 from index_build.store.vectors import VectorStore
 
 from ..models import Filters

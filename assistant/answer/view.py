@@ -19,8 +19,9 @@ from index_build.core.errors import BriefingError
 from index_build.core.models import Document
 from index_build.core.settings import Settings
 from index_build.embed import Embedder
-from index_build.store.docstore import ChunkRow, DocStore, DocumentSummary, IndexMeta
+from index_build.store.docstore import DocStore
 from index_build.store.lexical import build_lexical, chunk_tokens, load_lexical
+from index_build.store.rows import ChunkRow, DocumentSummary, IndexMeta
 from index_build.store.vectors import VectorStore
 
 from ..models import Filters

@@ -14,9 +14,10 @@ import re
 
 from index_build.core.text import stem, tokenize
 
-from ..nlp.attribution import Actor, DocSpeakers, display_name
+from ..nlp.speakers import Actor, DocSpeakers, display_name
 from .gather import Gathered
-from .sections import Draft, actor_named, draft, pick, statement, unit
+from .sections import Draft, draft, pick, statement, unit
+from .voices import actor_named
 
 __all__ = ["disagreements", "SIDES"]
 

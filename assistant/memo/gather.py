@@ -25,8 +25,9 @@ from ..answer.extractive import RELATED
 from ..answer.retrieve import retrieve
 from ..answer.view import IndexView
 from ..models import Filters, Passage
-from ..nlp.attribution import DocSpeakers, SentenceInfo, analyse, merge_people
+from ..nlp.attribution import analyse
 from ..nlp.names import introduced_people
+from ..nlp.speakers import DocSpeakers, SentenceInfo, merge_people
 
 __all__ = ["Gathered", "Pooled", "gather", "coverage", "pool_centrality", "DERIVED_WORDS"]
 

@@ -26,21 +26,14 @@ from ..answer.verify import citation_valid
 from ..answer.view import IndexView
 from ..models import Citation, Filters
 from .budget import TRIMMED_NOTE, within_budget, word_budget
+from .centrality import bottom_line
 from .contrast import disagreements
 from .gather import Gathered, _chunk_rows, gather
 from .generate import generated_bottom_line
 from .model import EMPTY_NOTES, SECTION_TITLES, Bullet, Memo, MemoSource, Section, one_line, quoted
-from .sections import (
-    Draft,
-    bottom_line,
-    developments,
-    open_questions,
-    positions,
-    timeline,
-    unconfirmed,
-    who_said_what,
-)
+from .sections import Draft, developments, open_questions, timeline, unconfirmed
 from .since import PriorMemo, changed_checks, new_drafts, prior_label
+from .voices import positions, who_said_what
 
 __all__ = ["write_memo"]
 

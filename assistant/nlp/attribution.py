@@ -23,11 +23,9 @@ from index_build.core.text import QUOTE_CLOSE, QUOTE_OPEN, STOPWORDS, mask_quote
 
 from .names import (
     GROUP,
-    GROUP_HEADS,
     MEDIA,
     MORE_NAME,
     NON_PERSON,
-    ROLE_MODIFIERS,
     ROLE_NOUNS,
     WHEN_WORDS,
     after_prepositions,
@@ -37,182 +35,23 @@ from .names import (
     is_person_name,
     known_in,
     names,
-    spelling,
 )
-from .parse import SPEECH_LEMMAS, reported_speakers  # (spaCy itself loads on the first parse)
-from .question import speech_verb
+from .parse import reported_speakers  # (spaCy itself loads on the first parse)
+from .speakers import Actor, DocSpeakers, SentenceInfo
+from .speech import (
+    DETERMINERS,
+    GROUP_SINGULAR,
+    LEADING_CLAUSE,
+    PRONOUN,
+    PRONOUN_REACH,
+    SPEECH_FORM,
+    TRAILING_PRONOUN,
+    heading_lines,
+    is_subject_at,
+    speaks_at,
+)
 
-__all__ = ["Actor", "SentenceInfo", "DocSpeakers", "analyse", "merge_people", "display_name"]
-
-_EXTRA_SPEECH = frozenset("reported tweeted wrote read told tells says said added noted warned urged".split())
-# Verbs that make even an unknown name or an institution a speaker ("Seoul said").
-STRICT_SPEECH = frozenset("""said says told tells stated announced declared added noted stressed warned insisted
-    argued claimed wrote tweeted reported replied responded urged explained acknowledged denied confirmed
-    cautioned predicted complained conceded countered emphasized reiterated repeated""".split())
-_NOT_VERBS = frozenset("statement statements comment comments remarks state states".split())
-_ADVERBIAL = r"(?:\w+ly|also|later|then|again|has|have|had|previously|once|recently|earlier|" \
-             r"on\s+\w+|in\s+an?\s+\w+|in\s+the\s+\w+|last\s+\w+|this\s+\w+|,\s*R-\w+\.?,|,\s*D-\w+\.?,)"
-_AFTER = re.compile(rf"^(?:\s*,[^,“”\"]{{1,120}},)?\s*(?:{_ADVERBIAL}\s+){{0,3}}(\w+)"
-                    r"(?:\s+(out\s+)?(an?\s+statement))?")
-_BEFORE = re.compile(r"(?:\bsaid|\bsays|\btold\s+\w+|\b[Aa]ccording\s+to|\bstatement\s+(?:from|by)|\bwrote|"
-                     r"\btweeted|\bquoted)\s+((?:[\w’'.-]+\s+){0,6})$")
-_PRONOUN = re.compile(r"^(?:[“\"]\s*)?(He|She)\b")
-# The attribution after a quotation: "“…,” he said." (quoted words are masked, marks kept)
-_TRAILING_PRONOUN = re.compile(r"[,”\"]\s*(he|she)\b(?=[^“”\"]*$)")
-# After "said X": X ends the clause ("…,” said Joel Wit.", "said Zelenskyy in a video"), unlike
-# "said Russia and China would prefer …", where X is the subject of what was said.
-_CLAUSE_END = re.compile(r"^\s*(?:[,.;:!?”\"’)]|$|(?:in|on|at|during|to|after|before|about|of|from|with|when|while|"
-                         r"as|earlier|later|last|this|told|who|whose)\b)")
-_BYLINE = re.compile(r"^\s*(\(c\)|©|copyright)\b", re.I)
-# Inflected verbs of saying: a sentence without one is not parsed for a speaker.
-_SPEECH_FORM = re.compile(r"\b(?:said|told|wrote|written|(?:" + "|".join(sorted(SPEECH_LEMMAS))
-                          + r")(?:s|es|d|ed|ing)?)\b", re.I)
-_DETERMINERS = frozenset("the a an some many several other these those".split())
-_GROUP_SINGULAR = frozenset(h[:-1] if h.endswith("s") else h for h in GROUP_HEADS) | {
-    "authority", "resident", "voter", "worker", "doctor", "teacher", "student", "parent", "witness", "activist",
-    "protester", "investigator", "prosecutor", "police", "officer", "source"}
-PRONOUN_REACH = 4  # "he said" looks back this many sentences for the person who spoke
-_LEADING_CLAUSE = frozenset("""in on at after before since while back shortly as when although though despite
-    nonetheless however meanwhile for from during under earlier later last this unlike like with without
-    by following amid once if because instead still yet but and so also especially""".split())
-
-
-@dataclass
-class Actor:
-    name: str  # "Michael Pompeo", "Russian foreign ministry", "Moscow"
-    kind: str  # "person", "group" (organisation, office, unnamed officials), "media" or "place"
-    role: str = ""  # as the text gives it: "US Secretary of State"
-    aliases: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class SentenceInfo:
-    index: int
-    start: int  # offsets into Document.text
-    end: int
-    line: int  # the line (paragraph) it stands in
-    text: str
-    heading: bool  # a headline, subheading, publisher line or byline: not a statement
-    quoted: bool  # holds quotation marks (someone's own words)
-    inside: bool = False  # begins inside a quotation opened by an earlier sentence
-    speakers: tuple[str, ...] = ()
-    subjects: tuple[str, ...] = ()
-    mentions: tuple[str, ...] = ()
-    attributed_by: int | None = None  # the sentence that names this one's speaker (or antecedent)
-
-
-@dataclass
-class DocSpeakers:
-    doc: Document
-    sentences: list[SentenceInfo]
-    actors: dict[str, Actor]
-
-    def unit(self, i: int, max_sentences: int = 3) -> tuple[int, int]:
-        """The sentences to quote for sentence ``i`` so it stands on its own: with the
-        sentence that attributes it (a quotation's "…,” X said", a pronoun's antecedent) and
-        the rest of that quotation, at most ``max_sentences``. Returns (first, last)."""
-        s = self.sentences[i]
-        k = s.attributed_by if s.attributed_by is not None else i
-        if k == i and not s.speakers:
-            return i, i
-        first = last = k
-        while first - 1 >= 0 and self.sentences[first - 1].attributed_by == k:
-            first -= 1
-        while last + 1 < len(self.sentences) and self.sentences[last + 1].attributed_by == k:
-            last += 1
-        if last - first + 1 > max_sentences:  # keep i and its attribution, then what fits
-            lo, hi = min(i, k), max(i, k)
-            while hi - lo + 1 < max_sentences and (lo > first or hi < last):
-                if hi < last:
-                    hi += 1
-                elif lo > first:
-                    lo -= 1
-            first, last = lo, hi
-        return first, last
-
-    def orphan_quote(self, i: int) -> bool:
-        """Sentence ``i`` is (part of) a quotation whose speaker the text does not name."""
-        s = self.sentences[i]
-        t = s.text.strip()
-        ends_quote = t.endswith(("”", '"')) and (t.count("“") < t.count("”") or t.count('"') % 2 == 1)
-        return not s.speakers and (s.inside or t.startswith(("“", '"')) or ends_quote)
-
-    def span(self, first: int, last: int) -> tuple[int, int]:
-        return self.sentences[first].start, self.sentences[last].end
-
-    def quoted_words(self, first: int, last: int) -> str:
-        """The words of sentences ``first``..``last`` that stand inside quotation marks."""
-        inside = self.sentences[first].inside
-        out = []
-        for s in self.sentences[first:last + 1]:
-            masked, inside = mask_quotes(s.text, inside)
-            out.append("".join(a if a != b else " " for a, b in zip(s.text, masked)))
-        return " ".join(" ".join(out).split())
-
-    def quoted_share(self, first: int, last: int) -> float:
-        """How much of sentences ``first``..``last`` (their letters and digits) stands inside
-        quotation marks: the speaker's own words, against the reporter's."""
-        inside = self.sentences[first].inside
-        quoted = total = 0
-        for s in self.sentences[first:last + 1]:
-            masked, inside = mask_quotes(s.text, inside)
-            for a, b in zip(s.text, masked):
-                if a.isalnum():
-                    total += 1
-                    quoted += a != b
-        return quoted / total if total else 0.0
-
-
-def display_name(actor: Actor) -> str:
-    return actor.name[:1].upper() + actor.name[1:]
-
-
-
-
-def _speaks(masked: str, start: int, end: int, strict: bool = False) -> bool:
-    """A speech verb attaches to the mention at ``start:end`` (quoted words are masked).
-    ``strict``: only plain verbs of saying count (for unknown names and institutions)."""
-    m = _AFTER.match(masked[end:])
-    if m:
-        verb = m.group(1)
-        if verb in ("issued", "read", "released", "made") and m.group(3):
-            return True
-        if (verb[:1].islower() and not verb.endswith("ing") and verb not in _NOT_VERBS
-                and (verb in STRICT_SPEECH if strict else (speech_verb(verb) or verb in _EXTRA_SPEECH))):
-            return True
-    b = _BEFORE.search(masked[max(0, start - 120):start])
-    if b and not MORE_NAME.match(masked[end:]) and _CLAUSE_END.match(masked[end:]):
-        between = b.group(1).split()
-        if all(w[:1].isupper() or w.lower() in ROLE_MODIFIERS or w.lower() in ROLE_NOUNS for w in between):
-            return True
-    tail = masked[end:end + 16]
-    return bool(re.match(r"^[’']s\s+(statement|remarks|comments|letter|tweet)", tail))
-
-
-def _is_subject(masked: str, start: int) -> bool:
-    """The mention opens the sentence's main clause (after a leading phrase and titles)."""
-    prefix = masked[:start]
-    toks = re.findall(r"[\w’'.-]+|[,;:“”\"]", prefix)
-    if toks and toks[0].lower() in _LEADING_CLAUSE and "," in toks:
-        toks = toks[len(toks) - toks[::-1].index(","):]
-    toks = [t for t in toks if t not in ("“", '"')]
-    return len(toks) <= 8 and all(t[:1].isupper() or t in ("of", "’s", "'s") or t.lower() in ROLE_MODIFIERS
-                                  or t.lower() in ROLE_NOUNS for t in toks)
-
-
-# -- analysis ------------------------------------------------------------------------------
-def _headings(doc: Document, spans: list[tuple[int, int]]) -> list[bool]:
-    text = doc.text
-    out = []
-    for a, b in spans:
-        s = text[a:b].strip()
-        line_start = text.rfind("\n", 0, a) + 1
-        line_end = text.find("\n", b)
-        line = text[line_start:len(text) if line_end < 0 else line_end].strip()
-        out.append(s == doc.title.strip() or s == doc.publisher.strip() or bool(_BYLINE.match(s))
-                   or (line == s and not re.search(r"[.!?”\"’)]$", s)))
-    return out
-
+__all__ = ["analyse"]
 
 def analyse(doc: Document, known: dict[str, str] | None = None, parse: bool = True) -> DocSpeakers:
     """Actors and per-sentence speakers, subjects and mentions of one document. ``known``:
@@ -234,9 +73,9 @@ class _Found:
     def note(self, name: str, start: int, end: int, strict: bool = False) -> None:
         if name not in self.mentions:
             self.mentions.append(name)
-        if name not in self.speakers and _speaks(self.masked, start, end, strict):
+        if name not in self.speakers and speaks_at(self.masked, start, end, strict):
             self.speakers.append(name)
-        if name not in self.subjects and _is_subject(self.masked, start):
+        if name not in self.subjects and is_subject_at(self.masked, start):
             self.subjects.append(name)
 
 
@@ -275,7 +114,7 @@ class _Reader:
 
     def read(self) -> DocSpeakers:
         infos: list[SentenceInfo] = []
-        headings = _headings(self.doc, self.spans)
+        headings = heading_lines(self.doc, self.spans)
         inside, prev_line = False, -1
         for i, (a, b) in enumerate(self.spans):
             sent = self.doc.text[a:b]
@@ -307,7 +146,7 @@ class _Reader:
         dependency parse's subject of that verb speaks ("law enforcement officials said", "the
         police chief, who called it …", "His son, George V, insisted …"); "he"/"she" is the
         person who spoke last, within a few sentences."""
-        todo = [s for s in infos if not s.speakers and not s.heading and _SPEECH_FORM.search(mask_quotes(
+        todo = [s for s in infos if not s.speakers and not s.heading and SPEECH_FORM.search(mask_quotes(
             s.text, s.inside)[0])]
         if not todo:
             return
@@ -328,7 +167,7 @@ class _Reader:
         """The actor a parsed noun phrase names: a known person or group by full name or
         surname, else a new person (a name) or group ("law enforcement officials")."""
         words = phrase.split()
-        while words and words[0].lower() in _DETERMINERS:
+        while words and words[0].lower() in DETERMINERS:
             words = words[1:]
         if not words:
             return None
@@ -347,7 +186,7 @@ class _Reader:
         head = head[:-3] + "y" if head.endswith("ies") else head[:-1] if head.endswith("s") else head
         # a named body ("The DOT", "Girl Scouts") or people by role ("law enforcement officials");
         # not things that "say" ("a steady stream of news reports say …", "3D printers have added …")
-        if len(caps) == len(words) or head in ROLE_NOUNS or head in NON_PERSON or head in _GROUP_SINGULAR:
+        if len(caps) == len(words) or head in ROLE_NOUNS or head in NON_PERSON or head in GROUP_SINGULAR:
             return self.add(name, "group").name
         return None
 
@@ -363,14 +202,14 @@ class _Reader:
                 continue
             place = name in self.places
             if is_person_name(name_toks) and name_toks[0].lower() not in self.lowercase_words:
-                if role_toks or (not place and _speaks(masked, start, end, strict=True)):
+                if role_toks or (not place and speaks_at(masked, start, end, strict=True)):
                     actor = self.add(name, "person", " ".join(role_toks))
                     self.alias.setdefault(name, actor.name)
                     found.note(actor.name, start, end)
-                elif place and len(name_toks) == 1 and _speaks(masked, start, end, strict=True):
+                elif place and len(name_toks) == 1 and speaks_at(masked, start, end, strict=True):
                     found.note(self.add(name, "place").name, start, end, strict=True)
             elif (any(t.lower() in NON_PERSON for t in name_toks) and not any(t in WHEN_WORDS for t in name_toks)
-                  and _speaks(masked, start, end, strict=True)):
+                  and speaks_at(masked, start, end, strict=True)):
                 kind = "media" if any(t.lower() in MEDIA for t in name_toks) else "group"
                 found.note(self.add(re.sub(r"^The\s+", "", name), kind).name, start, end, strict=True)
 
@@ -383,7 +222,7 @@ class _Reader:
             if MORE_NAME.match(masked[m.end():]):
                 continue  # "State Department spokesman Justin Higgins": the person speaks
             if head == "statement":
-                if not mods and self.statement_by and _speaks(masked, m.start(2), m.end(2)):
+                if not mods and self.statement_by and speaks_at(masked, m.start(2), m.end(2)):
                     found.note(self.statement_by[0], m.start(2), m.end(2))
                     if i - self.statement_by[1] <= 2:
                         found.attributed_by = self.statement_by[1]
@@ -399,7 +238,7 @@ class _Reader:
                 name = self.last_group[head]
             else:
                 continue
-            if _speaks(masked, m.start(2), m.end(2)):
+            if speaks_at(masked, m.start(2), m.end(2)):
                 self.add(name, "group")
             if name in self.actors:
                 found.note(name, m.start(2), m.end(2))
@@ -408,19 +247,19 @@ class _Reader:
         """"He also said …": the person the sentence before spoke of."""
         masked = body = found.masked
         lead = re.match(r"^[A-Z][^,]{0,80},\s*", masked)
-        if lead and lead.group().split()[0].lower() in _LEADING_CLAUSE:
+        if lead and lead.group().split()[0].lower() in LEADING_CLAUSE:
             body = masked[lead.end():]
-        p = _PRONOUN.match(body) or _TRAILING_PRONOUN.search(masked)  # "“…,” he said."
+        p = PRONOUN.match(body) or TRAILING_PRONOUN.search(masked)  # "“…,” he said."
         if p is None or prev is None:
             return
-        if p.re is _TRAILING_PRONOUN:
+        if p.re is TRAILING_PRONOUN:
             body = masked
         who = next((x for x in (*prev.speakers, *prev.subjects)
                     if x in self.actors and self.actors[x].kind == "person"), None)
         if who is None:
             return
         off = len(masked) - len(body)
-        if who not in found.speakers and _speaks(masked, off + p.start(1), off + p.end(1)):
+        if who not in found.speakers and speaks_at(masked, off + p.start(1), off + p.end(1)):
             found.speakers.append(who)
         for names_found in (found.subjects, found.mentions):
             if who not in names_found:
@@ -487,49 +326,3 @@ def _index_aliases(actors: dict[str, Actor], alias: dict[str, str]) -> None:
                 actor.aliases.add(part)
 
 
-def merge_people(analyses: list[DocSpeakers]) -> list[DocSpeakers]:
-    """One name per person across documents: spellings of one full name become the most
-    common one, and a surname alone ("Trump") becomes the one full name that ends with it
-    ("Donald Trump") when exactly one is known."""
-    seen: dict[str, int] = {}
-    for an in analyses:
-        for actor in an.actors.values():
-            if actor.kind == "person" and len(actor.name.split()) >= 2:
-                seen[actor.name] = seen.get(actor.name, 0) + 1
-    canonical: dict[str, str] = {}
-    by_key: dict[str, list[str]] = {}
-    for name in seen:
-        by_key.setdefault(spelling(name), []).append(name)
-    for group in by_key.values():
-        best = max(group, key=lambda n: (seen[n], len(n)))
-        canonical.update({n: best for n in group if n != best})
-    full: dict[str, set[str]] = {}
-    for name in seen:
-        for part in canonical.get(name, name).split():
-            full.setdefault(part, set()).add(canonical.get(name, name))
-    out = []
-    for an in analyses:
-        rename: dict[str, str] = {n: canonical[n] for n in an.actors if n in canonical}
-        for actor in an.actors.values():
-            if actor.kind == "person" and len(actor.name.split()) == 1:
-                names = full.get(actor.name, set())
-                if len(names) == 1:
-                    rename[actor.name] = next(iter(names))
-        if not rename:
-            out.append(an)
-            continue
-        actors = dict(an.actors)
-        for old, new in rename.items():
-            actor = actors.pop(old)
-            target = actors.get(new) or Actor(new, "person", actor.role, {new})
-            target.aliases |= actor.aliases | {old}
-            target.role = target.role or actor.role
-            actors[new] = target
-
-        def fix(names: tuple[str, ...], rename: dict[str, str] = rename) -> tuple[str, ...]:
-            return tuple(dict.fromkeys(rename.get(n, n) for n in names))
-
-        sentences = [replace(s, speakers=fix(s.speakers), subjects=fix(s.subjects), mentions=fix(s.mentions))
-                     for s in an.sentences]
-        out.append(DocSpeakers(an.doc, sentences, actors))
-    return out

@@ -11,16 +11,16 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from ..core.errors import IndexMismatchError, StoreError
-from ..core.models import Chunk, Document, Skipped, sha256_hex
+from ..core.models import Chunk, Document, sha256_hex
+from .rows import ChunkRow, DocumentSummary, IndexMeta
 
-__all__ = ["DocStore", "ChunkRow", "DocumentSummary", "IndexMeta", "SCHEMA_VERSION", "embed_key"]
+__all__ = ["DocStore", "SCHEMA_VERSION", "embed_key"]
 
 SCHEMA_VERSION = 1
 
@@ -41,79 +41,6 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunk_tokens (chunk_id TEXT PRIMARY KEY, tokens TEXT NOT NULL);
 """
-
-
-@dataclass(frozen=True)
-class DocumentSummary:
-    """One document as the Sources table and the memo list it: its fields without the text."""
-
-    doc_id: str
-    source: str
-    title: str
-    publisher: str
-    author: str
-    published: str | None
-    characters: int
-    chunks: int
-    indexed_at: float | None  # when its source was last indexed (seconds since the epoch)
-
-
-@dataclass(frozen=True)
-class IndexMeta:
-    """The record's ``meta`` table, typed: what the build recorded about itself."""
-
-    embedder: str | None = None  # the embedder's name (None: nothing was ever indexed)
-    profile: str | None = None  # how to load that embedder again (a profile or a plugin path)
-    dimension: int = 0
-    chunk_tokens: int = 0
-    chunk_overlap: int = 0
-    schema_version: int = 0
-    generation: int = 0  # bumped by every commit that changes the record
-    chroma_dirty: bool = False  # Chroma may disagree with the record (a build was killed while writing it)
-    embeddings_pending: bool = False  # embeddings were stored that no committed chunk may refer to yet
-    last_skipped: tuple[Skipped, ...] = ()  # what the last build could not index
-
-    @classmethod
-    def of(cls, meta: dict[str, str]) -> IndexMeta:
-        try:
-            items = json.loads(meta.get("last_skipped") or "[]")
-        except ValueError:
-            items = []
-        skipped = tuple(s for s in map(Skipped.from_json, items if isinstance(items, list) else []) if s)
-        return cls(embedder=meta.get("embedder"), profile=meta.get("profile") or None,
-                   dimension=_int(meta.get("dimension")), chunk_tokens=_int(meta.get("chunk_tokens")),
-                   chunk_overlap=_int(meta.get("chunk_overlap")), schema_version=_int(meta.get("schema_version")),
-                   generation=_int(meta.get("generation")), chroma_dirty=meta.get("chroma_dirty") == "1",
-                   embeddings_pending=meta.get("embeddings_pending") == "1", last_skipped=skipped)
-
-
-    def build_settings(self) -> dict[str, object]:
-        """What the build recorded about how it embedded and chunked: Chroma's collection
-        must carry the same (``index_build.build.expected_meta``)."""
-        return {"schema_version": self.schema_version, "embedder": self.embedder, "dimension": self.dimension,
-                "chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
-
-
-class ChunkRow(NamedTuple):
-    """A chunk with its document's fields, as the build's vector sync and the corpus read it."""
-
-    chunk_id: str
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    embed_key: str
-    source: str
-    title: str
-    publisher: str
-    published: str | None
 
 
 def embed_key(embedder: str, text: str) -> str:
