@@ -101,8 +101,9 @@ def run(args, tmp) -> int:
     from sentence_transformers import SentenceTransformer
 
     from index_build.chunk import count_tokens
-    from index_build.embed import _minilm_path, cache_dir
     from index_build.onnx_minilm import OnnxMiniLM, export, graph_path
+    from index_build.paths import cache_dir
+    from index_build.paths import minilm_path as _minilm_path
 
     info = machine_info()
     texts = passages(args.chunks)

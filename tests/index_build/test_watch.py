@@ -102,5 +102,7 @@ def test_watch_command_prints_a_report_per_change_and_stops_on_ctrl_c(tmp_path, 
             pytest.fail(f"no exit 60 s after SIGINT; the child's signal state: {state}; "
                         f"this test process's: {_signal_state(os.getpid())}")
     stderr = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
     assert proc.returncode in (0, 130)
     assert "Traceback" not in stderr

@@ -10,14 +10,14 @@ import pytest
 
 from tests.conftest import cli_env, run_briefing
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory):
     base = tmp_path_factory.mktemp("real")
-    result = run_briefing("--index-dir", base / "index", "index", Path(__file__).parent.parent / "sources", "--json")
+    result = run_briefing("--index-dir", base / "index", "index", Path(__file__).parents[2] / "sources", "--json")
     assert result.returncode == 0, result.stderr
     return base / "index"
 

@@ -161,8 +161,7 @@ def test_server_killed_mid_build_fails_cleanly_and_the_next_run_converges(tmp_pa
     with one line naming the server, the record keeps the whole build, and once the server
     is back on the same data and port the next run brings Chroma in line with the record."""
     from tests.fakes import FakeEmbedder
-    from tests.index_probe import probe
-    from tests.test_crash_recovery import (
+    from tests.index_build.test_crash_recovery import (
         Folder,
         assert_record_is_fresh,
         dirty_after,
@@ -170,6 +169,7 @@ def test_server_killed_mid_build_fails_cleanly_and_the_next_run_converges(tmp_pa
         record_state,
         wait_until,
     )
+    from tests.index_probe import probe
 
     folder = Folder(tmp_path / "sources", random.Random(11))
     for i in range(60):
