@@ -42,6 +42,17 @@ def build_blocks(app: WebApp) -> gr.Blocks:
     return demo
 
 
+def _filter_fields(elem_id: str) -> tuple[gr.Accordion, gr.Dropdown, gr.Dropdown, gr.Textbox, gr.Textbox]:
+    """The Filters section the Chat and the Memo tab each have: sources, publishers, a date range."""
+    with gr.Accordion("Filters", open=False, elem_id=elem_id) as box:
+        sources = gr.Dropdown(label="Sources", multiselect=True, choices=[], info="Only these files (none: all)")
+        publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
+        with gr.Row():
+            since = gr.Textbox(label="Published since", placeholder=DATE_HINT, min_width=140)
+            until = gr.Textbox(label="Published until", placeholder=DATE_HINT, min_width=140)
+    return box, sources, publishers, since, until
+
+
 def _chat_tab(s: Settings) -> SimpleNamespace:
     """The Chat tab: conversation, question, filters, the answer as Markdown, the source viewer."""
     with gr.Tab("Chat", id="chat"):
@@ -55,13 +66,8 @@ def _chat_tab(s: Settings) -> SimpleNamespace:
                                       elem_id="question")
                 notice = gr.HTML("", elem_id="chat-notice", padding=False)
                 new_chat = gr.Button("New conversation", variant="secondary", size="sm")
-                with gr.Accordion("Filters", open=False, elem_id="chat-filters") as f_box:
-                    f_sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
-                                            info="Only these files (none: all)")
-                    f_publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
-                    with gr.Row():
-                        f_since = gr.Textbox(label="Published since", placeholder=DATE_HINT, min_width=140)
-                        f_until = gr.Textbox(label="Published until", placeholder=DATE_HINT, min_width=140)
+                f_box, f_sources, f_publishers, f_since, f_until = _filter_fields("chat-filters")
+                with f_box:
                     top_k = gr.Slider(1, 20, value=s.top_k, step=1, label="Passages to show")
                 with gr.Accordion("Answer as Markdown", open=False):
                     markdown = gr.Textbox(label="Last answer with its citations (Markdown)", lines=6,
@@ -81,13 +87,7 @@ def _memo_tab() -> SimpleNamespace:
             with gr.Column(scale=3, min_width=340):
                 memo_topic = gr.Textbox(label="Memo topic", lines=1, max_lines=2, elem_id="memo-topic",
                                         placeholder="e.g. Russia and the North Korea sanctions")
-                with gr.Accordion("Filters", open=False, elem_id="memo-filters") as m_box:
-                    m_sources = gr.Dropdown(label="Sources", multiselect=True, choices=[],
-                                            info="Only these files (none: all)")
-                    m_publishers = gr.Dropdown(label="Publishers", multiselect=True, choices=[])
-                    with gr.Row():
-                        m_since = gr.Textbox(label="Published since", placeholder=DATE_HINT, min_width=140)
-                        m_until = gr.Textbox(label="Published until", placeholder=DATE_HINT, min_width=140)
+                m_box, m_sources, m_publishers, m_since, m_until = _filter_fields("memo-filters")
                 with gr.Accordion("Options", open=False, elem_id="memo-options"):
                     m_long = gr.Checkbox(label="Long memo (no length budget)", value=False,
                                          elem_id="memo-long",
