@@ -15,8 +15,9 @@ import random
 import re
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from index_build.core.errors import BriefingError
 from index_build.decode import repair_text
@@ -152,9 +153,77 @@ def withheld_ids(items: list[GoldItem], share: float, seed: int = 7) -> set[str]
     return set(random.Random(seed).sample(ids, int(len(ids) * share)))
 
 
+@dataclass
+class _Tally:
+    """What ``evaluate`` counts, question by question."""
+
+    hits: dict[int, list[bool]] = field(default_factory=lambda: {1: [], 5: [], 10: []})
+    rr: list[float] = field(default_factory=list)
+    facts: list[bool] = field(default_factory=list)
+    matches: list[bool] = field(default_factory=list)
+    valid: list[bool] = field(default_factory=list)
+    support: list[bool] = field(default_factory=list)
+    abst_un: list[bool] = field(default_factory=list)
+    abst_ans: list[bool] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    in_ceiling: list[bool] = field(default_factory=list)
+    match_in: list[bool] = field(default_factory=list)
+    match_out: list[bool] = field(default_factory=list)
+    short: list[bool] = field(default_factory=list)
+    abst_withheld: list[bool] = field(default_factory=list)
+
+    def answerable(self, item: GoldItem, answer: Answer, first: int | None, retrieved: list[Any]) -> None:
+        for k in self.hits:
+            self.hits[k].append(first is not None and first <= k)
+        self.rr.append(1.0 / first if first and first <= 10 else 0.0)
+        self.abst_ans.append(answer.abstained)
+        if item.key_facts:
+            self.facts.append(_has_facts(item, answer.text))
+        if item.answer:
+            ok = answer_in(item.answer, answer.text)
+            self.matches.append(ok)
+            ceiling = any(answer_in(item.answer, p.text) for p in retrieved[:5]) or any(
+                answer_in(item.answer, c.quote) for c in answer.citations)
+            self.in_ceiling.append(ceiling)
+            (self.match_in if ceiling else self.match_out).append(ok)
+            if not answer.abstained:
+                self.short.append(bool(answer.short_answer) and (
+                    answer_in(item.answer, answer.short_answer) or answer_in(answer.short_answer, item.answer)))
+
+    def citations(self, corpus: Any, item: GoldItem, answer: Answer, record_ids: dict[str, str | None]) -> None:
+        for c in answer.citations:
+            doc = corpus.document(c.doc_id)
+            ok = doc is not None and doc.text[c.start:c.end] == c.quote
+            self.valid.append(ok)
+            in_relevant = _relevant(item, c.quote, record_ids.get(c.doc_id))
+            if not in_relevant and doc is not None:
+                # The quote sits inside a relevant passage of the same document.
+                in_relevant = any(p.doc_id == c.doc_id and p.start <= c.start and c.end <= p.end
+                                  and _relevant(item, p.text, record_ids.get(p.doc_id)) for p in answer.passages)
+            quote = c.quote.lower()
+            has_fact = bool(item.key_facts) and any(any(a.lower() in quote for a in g) for g in item.key_facts)
+            self.support.append(in_relevant or has_fact)
+
+    def metrics(self) -> dict[str, float | None]:
+        def mean(xs: list[bool] | list[float]) -> float | None:
+            return round(sum(xs) / len(xs), 4) if xs else None
+
+        times = self.times
+        return {
+            "hit@1": mean(self.hits[1]), "hit@5": mean(self.hits[5]), "hit@10": mean(self.hits[10]),
+            "mrr@10": mean(self.rr), "key_fact_recall": mean(self.facts), "answer_match": mean(self.matches),
+            "answer_ceiling": mean(self.in_ceiling), "answer_match_in_ceiling": mean(self.match_in),
+            "answer_match_outside_ceiling": mean(self.match_out), "short_answer_match": mean(self.short),
+            "abstain_withheld": mean(self.abst_withheld), "citation_validity": mean(self.valid),
+            "citation_support": mean(self.support), "abstain_unanswerable": mean(self.abst_un),
+            "abstain_answerable": mean(self.abst_ans),
+            "p50_ms": round(statistics.median(times), 1) if times else None, "p95_ms": round(_pct(times, 0.95), 1),
+        }
+
+
 def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[int, int], None] | None = None,
              record_ids: dict[str, str | None] | None = None, withhold: float = 0.0
-             ) -> tuple[dict[str, float], list[dict]]:
+             ) -> tuple[dict[str, float | None], list[dict[str, Any]]]:
     """Ask every question; return the metrics and one row per question.
 
     ``withhold``: for this share of the rtqa questions, also ask with the evidence document's
@@ -169,88 +238,36 @@ def evaluate(assistant: Assistant, items: list[GoldItem], progress: Callable[[in
 
             with DocStore(corpus.settings.db_path, readonly=True) as rec:
                 record_ids = rec.record_ids()
-    hits = {1: [], 5: [], 10: []}
-    rr: list[float] = []
-    facts: list[bool] = []
-    matches: list[bool] = []
-    valid: list[bool] = []
-    support: list[bool] = []
-    abst_un: list[bool] = []
-    abst_ans: list[bool] = []
-    times: list[float] = []
-    rows: list[dict] = []
-    in_ceiling: list[bool] = []
-    match_in: list[bool] = []
-    match_out: list[bool] = []
-    short: list[bool] = []
-    abst_withheld: list[bool] = []
+    ids = record_ids
+    tally = _Tally()
+    rows: list[dict[str, Any]] = []
     withheld = withheld_ids(items, withhold) if withhold else set()
     if withheld:
-        withheld -= answer_elsewhere(corpus.texts, [record_ids.get(d) for d in corpus.doc_ids],
+        withheld -= answer_elsewhere(corpus.texts, [ids.get(d) for d in corpus.doc_ids],
                                      {i.id: (i.answer, i.evidence_doc) for i in items if i.id in withheld})
     for n, item in enumerate(items, start=1):
         answer: Answer = assistant.ask(item.question, list(item.history), Filters(), top_k=10)
-        times.append(answer.timings_ms.get("total", 0.0))
+        tally.times.append(answer.timings_ms.get("total", 0.0))
         retrieved = answer.considered or answer.passages  # an abstention may list only the near misses
-        ranks = [p.rank for p in retrieved if _relevant(item, p.text, record_ids.get(p.doc_id))]
+        ranks = [p.rank for p in retrieved if _relevant(item, p.text, ids.get(p.doc_id))]
         first = min(ranks) if ranks else None
         if item.answerable:
-            for k in hits:
-                hits[k].append(first is not None and first <= k)
-            rr.append(1.0 / first if first and first <= 10 else 0.0)
-            abst_ans.append(answer.abstained)
-            if item.key_facts:
-                facts.append(_has_facts(item, answer.text))
-            if item.answer:
-                ok = answer_in(item.answer, answer.text)
-                matches.append(ok)
-                ceiling = any(answer_in(item.answer, p.text) for p in retrieved[:5]) or any(
-                    answer_in(item.answer, c.quote) for c in answer.citations)
-                in_ceiling.append(ceiling)
-                (match_in if ceiling else match_out).append(ok)
-                if not answer.abstained:
-                    short.append(bool(answer.short_answer) and (
-                        answer_in(item.answer, answer.short_answer) or answer_in(answer.short_answer, item.answer)))
+            tally.answerable(item, answer, first, retrieved)
             if item.id in withheld:
-                def drop(p, item=item):
-                    return record_ids.get(p.doc_id) == item.evidence_doc or answer_in(item.answer, p.text)
+                def drop(p: Any, item: GoldItem = item) -> bool:
+                    return ids.get(p.doc_id) == item.evidence_doc or answer_in(item.answer, p.text)
 
                 w = assistant.ask(item.question, list(item.history), Filters(), top_k=10, withhold=drop)
-                abst_withheld.append(w.abstained)
+                tally.abst_withheld.append(w.abstained)
         else:
-            abst_un.append(answer.abstained)
-        for c in answer.citations:
-            doc = corpus.document(c.doc_id)
-            ok = doc is not None and doc.text[c.start:c.end] == c.quote
-            valid.append(ok)
-            in_relevant = _relevant(item, c.quote, record_ids.get(c.doc_id))
-            if not in_relevant and doc is not None:
-                # The quote sits inside a relevant passage of the same document.
-                in_relevant = any(p.doc_id == c.doc_id and p.start <= c.start and c.end <= p.end
-                                  and _relevant(item, p.text, record_ids.get(p.doc_id)) for p in answer.passages)
-            quote = c.quote.lower()
-            has_fact = bool(item.key_facts) and any(any(a.lower() in quote for a in g) for g in item.key_facts)
-            support.append(in_relevant or has_fact)
+            tally.abst_un.append(answer.abstained)
+        tally.citations(corpus, item, answer, ids)
         rows.append({"id": item.id, "question": item.question, "answerable": item.answerable,
                      "abstained": answer.abstained, "first_relevant_rank": first, "answer": answer.text,
-                     "ms": round(times[-1], 1)})
+                     "ms": round(tally.times[-1], 1)})
         if progress:
             progress(n, len(items))
-
-    def mean(xs: list[bool] | list[float]) -> float | None:
-        return round(sum(xs) / len(xs), 4) if xs else None
-
-    metrics = {
-        "hit@1": mean(hits[1]), "hit@5": mean(hits[5]), "hit@10": mean(hits[10]), "mrr@10": mean(rr),
-        "key_fact_recall": mean(facts), "answer_match": mean(matches), "answer_ceiling": mean(in_ceiling),
-        "answer_match_in_ceiling": mean(match_in), "answer_match_outside_ceiling": mean(match_out),
-        "short_answer_match": mean(short), "abstain_withheld": mean(abst_withheld),
-        "citation_validity": mean(valid),
-        "citation_support": mean(support), "abstain_unanswerable": mean(abst_un),
-        "abstain_answerable": mean(abst_ans), "p50_ms": round(statistics.median(times), 1) if times else None,
-        "p95_ms": round(_pct(times, 0.95), 1),
-    }
-    return metrics, rows
+    return tally.metrics(), rows
 
 
 def format_table(metrics: dict[str, float | None], n: int) -> str:
