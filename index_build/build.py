@@ -14,7 +14,6 @@ reconciles Chroma's id set with the record, re-using stored embeddings.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,7 +160,7 @@ def build_index(
             _run(settings, root, record, vectors, embedder, report, progress)
             report.documents, report.chunks = record.counts()
             # `briefing status` lists what the last run could not index, and why.
-            record.set_meta(last_skipped=json.dumps([x.as_json() for x in report.skipped], ensure_ascii=False))
+            record.set_last_skipped(report.skipped)
         finally:
             record.close()
     report.seconds = time.perf_counter() - started

@@ -39,8 +39,9 @@ def index_status(settings: Settings) -> IndexStatus:
         )
     with DocStore(settings.db_path, readonly=True) as record:
         meta = record.index_meta()
+        skipped = record.last_skipped()
         documents, chunks = record.counts()
         n_sources = len(record.sources())
     return IndexStatus(documents=documents, chunks=chunks, embedder=meta.embedder, dimension=meta.dimension,
                        chunk_tokens=meta.chunk_tokens, store=settings.store_label, sources=n_sources,
-                       index_dir=str(settings.index_dir), generation=meta.generation, skipped=meta.last_skipped)
+                       index_dir=str(settings.index_dir), generation=meta.generation, skipped=skipped)

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import IndexMismatchError, StoreError
-from ..core.models import Chunk, Document, sha256_hex
-from .rows import ChunkRow, DocumentSummary, IndexMeta
+from ..core.models import Chunk, Document, Skipped, sha256_hex
+from .rows import ChunkRow, DocumentSummary, IndexMeta, skipped_from_json
 
 __all__ = ["DocStore", "SCHEMA_VERSION", "embed_key"]
 
@@ -118,6 +118,15 @@ class DocStore:
 
     def index_meta(self) -> IndexMeta:
         return IndexMeta.of(self.meta())
+
+    def last_skipped(self) -> tuple[Skipped, ...]:
+        """What the last build could not index (read only by ``status``: it can be thousands
+        of files, so it is not part of ``index_meta``, which every question's refresh reads)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'last_skipped'").fetchone()
+        return skipped_from_json(row[0] if row else None)
+
+    def set_last_skipped(self, skipped: list[Skipped]) -> None:
+        self.set_meta(last_skipped=json.dumps([s.as_json() for s in skipped], ensure_ascii=False))
 
     def set_meta(self, **values: object) -> None:
         self.set_meta_in(self.db, **values)

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from ..core.models import Skipped
 
-__all__ = ["ChunkRow", "DocumentSummary", "IndexMeta"]
+__all__ = ["ChunkRow", "DocumentSummary", "IndexMeta", "skipped_from_json"]
 
 
 @dataclass(frozen=True)
@@ -39,27 +39,29 @@ class IndexMeta:
     generation: int = 0  # bumped by every commit that changes the record
     chroma_dirty: bool = False  # Chroma may disagree with the record (a build was killed while writing it)
     embeddings_pending: bool = False  # embeddings were stored that no committed chunk may refer to yet
-    last_skipped: tuple[Skipped, ...] = ()  # what the last build could not index
 
     @classmethod
     def of(cls, meta: dict[str, str]) -> IndexMeta:
-        try:
-            items = json.loads(meta.get("last_skipped") or "[]")
-        except ValueError:
-            items = []
-        skipped = tuple(s for s in map(Skipped.from_json, items if isinstance(items, list) else []) if s)
         return cls(embedder=meta.get("embedder"), profile=meta.get("profile") or None,
                    dimension=_int(meta.get("dimension")), chunk_tokens=_int(meta.get("chunk_tokens")),
                    chunk_overlap=_int(meta.get("chunk_overlap")), schema_version=_int(meta.get("schema_version")),
                    generation=_int(meta.get("generation")), chroma_dirty=meta.get("chroma_dirty") == "1",
-                   embeddings_pending=meta.get("embeddings_pending") == "1", last_skipped=skipped)
-
+                   embeddings_pending=meta.get("embeddings_pending") == "1")
 
     def build_settings(self) -> dict[str, object]:
         """What the build recorded about how it embedded and chunked: Chroma's collection
         must carry the same (``index_build.build.expected_meta``)."""
         return {"schema_version": self.schema_version, "embedder": self.embedder, "dimension": self.dimension,
                 "chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+
+
+def skipped_from_json(raw: str | None) -> tuple[Skipped, ...]:
+    """The files a build could not index, as stored (a JSON list); () for anything else."""
+    try:
+        items = json.loads(raw or "[]")
+    except ValueError:
+        return ()
+    return tuple(s for s in map(Skipped.from_json, items if isinstance(items, list) else []) if s)
 
 
 def _int(value: str | None) -> int:
