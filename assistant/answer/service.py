@@ -14,24 +14,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
 
-from index_build.chunk import sentence_spans
 from index_build.core.errors import BriefingError
 from index_build.core.settings import Settings
-from index_build.core.text import tokenize
 
-from ..models import Answer, Citation, Filters, Passage
+from ..models import Answer, Filters, Passage
 from ..nlp import QuestionParse, parse_sentences
 from ..nlp.question import analyze
 from .candidates import sentence_before
+from .cite import cite, cited_first, ground_generated
 from .compose import Selection, names_a_subject, select_answer, someone_elses_words
 from .converse import Condensed, condense
 from .corpus import Corpus
 from .extractive import candidates, select
 from .generate import NOT_IN_SOURCES, SYSTEM_PROMPT, Generator, build_prompt, make_generator
 from .retrieve import Retrieval, retrieve
-from .verify import citation_valid, instruction_like, supported
 from .view import IndexView
 
 __all__ = ["Assistant", "ABSTAIN_TEXT"]
@@ -42,7 +39,6 @@ ABSTAIN_NONE_TEXT = "The sources don't say. No indexed passage comes close to th
 # answer threshold: the user sees the near misses, not five random passages.
 RELATED_SHARE = 1 / 3
 CANDIDATE_PASSAGES = 8
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 # Evaluation only: passages it accepts are dropped before the answer step (a withheld answer).
@@ -167,11 +163,11 @@ class Assistant:
         chosen = select(candidates(corpus, q, condensed.question, passages[:CANDIDATE_PASSAGES]))
         if not chosen:
             return self._abstain(question, passages, top_k)
-        citations, text = _cite(corpus, chosen)
+        citations, text = cite(corpus, chosen)
         if not citations:
             return self._abstain(question, passages, top_k)
         return Answer(question=question, text=text, abstained=False, citations=citations,
-                      passages=_cited_first(passages, citations)[:top_k])
+                      passages=cited_first(passages, citations)[:top_k])
 
     def _learned(self, corpus: IndexView, question: str, condensed: Condensed, passages: list[Passage],
                  top_k: int) -> tuple[Answer, Selection]:
@@ -180,11 +176,11 @@ class Assistant:
         sel = select_answer(corpus, condensed.question, passages[:CANDIDATE_PASSAGES])
         if sel.abstained:
             return self._abstain_related(question, passages, top_k, sel), sel
-        citations, text = _cite(corpus, [s.candidate for s in sel.chosen], sel.speaker)
+        citations, text = cite(corpus, [s.candidate for s in sel.chosen], sel.speaker)
         if not citations:
             return self._abstain_related(question, passages, top_k, sel), sel
         return Answer(question=question, text=text, abstained=False, citations=citations,
-                      passages=_cited_first(passages, citations)[:top_k], short_answer=sel.short_answer,
+                      passages=cited_first(passages, citations)[:top_k], short_answer=sel.short_answer,
                       confidence=sel.best), sel
 
     def _abstain_related(self, question: str, passages: list[Passage], top_k: int, sel: Selection) -> Answer:
@@ -213,43 +209,11 @@ class Assistant:
 
     def _verify_generated(self, corpus: IndexView, question: str, text: str, passages: list[Passage],
                           top_k: int) -> Answer:
-        """Keep each generated sentence only if what it cites supports it; quote the
-        supporting sentence(s) of the passage, not the whole passage."""
-        citations: dict[tuple[str, int, int], Citation] = {}
-        kept: list[str] = []
-        dropped: list[str] = []
-        for sentence in _split_generated(text):
-            markers = [int(m) for m in _MARKER.findall(sentence)]
-            claim = _MARKER.sub("", sentence).strip()
-            cited = [passages[m - 1] for m in dict.fromkeys(markers) if 1 <= m <= len(passages)]
-            pairs = [(p, span) for p in cited if (span := _narrow(claim, p)) is not None]
-            cited = [p for p, _ in pairs]
-            spans = [span for _, span in pairs]
-            check = supported(claim, [_quote(corpus, s) for s in spans])
-            if not cited or not check.ok:
-                dropped.append(f"{claim} — {check.reason or 'cites no passage'}")
-                continue
-            numbers = []
-            for p, (_, a, b) in zip(cited, spans):
-                key = (p.doc_id, a, b)
-                if key not in citations:
-                    cit = Citation(n=len(citations) + 1, chunk_id=p.chunk_id, doc_id=p.doc_id, source=p.source,
-                                   title=p.title, start=a, end=b, quote=_quote(corpus, (p.doc_id, a, b)))
-                    if not citation_valid(corpus, cit):
-                        continue
-                    citations[key] = cit
-                numbers.append(citations[key].n)
-            if not numbers:
-                dropped.append(f"{claim} — citation does not match the source")
-                continue
-            end = claim[-1] if claim[-1:] in ".!?" else "."
-            body = claim[:-1] if claim[-1:] in ".!?" else claim
-            kept.append(f"{body} " + "".join(f"[{n}]" for n in dict.fromkeys(numbers)) + end)
-        if not kept:
-            return self._abstain(question, passages, top_k, dropped)
-        cits = sorted(citations.values(), key=lambda c: c.n)
-        return Answer(question=question, text=" ".join(kept), abstained=False, citations=cits,
-                      passages=_cited_first(passages, cits)[:top_k], dropped=dropped)
+        grounded = ground_generated(corpus, text, passages)
+        if not grounded.text:
+            return self._abstain(question, passages, top_k, grounded.dropped)
+        return Answer(question=question, text=grounded.text, abstained=False, citations=grounded.citations,
+                      passages=cited_first(passages, grounded.citations)[:top_k], dropped=grounded.dropped)
 
 
 def _related_floor(sel: Selection) -> float:
@@ -283,24 +247,6 @@ def _others_words(corpus: IndexView, q: QuestionParse, answer: Answer) -> bool:
     return all(someone_elses_words(q, c.quote, parses[i], parses[n + i]) for i, c in enumerate(answer.citations))
 
 
-def _cite(corpus: IndexView, chosen: list[Any], speaker: str = "") -> tuple[list[Citation], str]:
-    """Citations of the chosen sentences (those whose span checks out against the record) and
-    the answer text: each sentence verbatim with its [n]; ``speaker`` names who is quoted in
-    the first one when the sentence does not."""
-    citations: list[Citation] = []
-    parts: list[str] = []
-    for cand in chosen:
-        cit = Citation(n=len(citations) + 1, chunk_id=cand.passage.chunk_id, doc_id=cand.doc_id,
-                       source=cand.passage.source, title=cand.passage.title,
-                       start=cand.start, end=cand.end, quote=cand.text)
-        if not citation_valid(corpus, cit):
-            continue
-        lead = f"{speaker} said: " if speaker and not citations else ""
-        citations.append(cit)
-        parts.append(f"{lead}{_one_line(cand.text)} [{cit.n}]")
-    return citations, " ".join(parts)
-
-
 def _retrieve(corpus: IndexView, query: str, filters: Filters, k: int, withhold: Withhold | None) -> Retrieval:
     if withhold is None:
         return retrieve(corpus, query, filters, k=k)
@@ -314,49 +260,3 @@ def _snapshot(corpus: IndexView) -> IndexView:
     """One generation of the index for one question (a corpus without snapshots: itself)."""
     take = getattr(corpus, "snapshot", None)
     return take() if take is not None else corpus
-
-
-def _quote(corpus: IndexView, span: tuple[str, int, int]) -> str:
-    doc_id, a, b = span
-    doc = corpus.document(doc_id)
-    return doc.text[a:b] if doc else ""
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"\s*\n\s*", " ", text).strip()
-
-
-def _cited_first(passages: list[Passage], citations: list[Citation]) -> list[Passage]:
-    cited = {c.chunk_id for c in citations}
-    return [p for p in passages if p.chunk_id in cited] + [p for p in passages if p.chunk_id not in cited]
-
-
-def _split_generated(text: str) -> list[str]:
-    """Sentences of a generated answer, each keeping the markers that follow it."""
-    text = re.sub(r"\s+", " ", text).strip()
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])|(?<=\])\s+(?=[A-Z“\"])", text)
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _narrow(claim: str, p: Passage) -> tuple[str, int, int] | None:
-    """The sentence(s) of passage ``p`` that best support ``claim``: one sentence, or two
-    adjacent ones when together they cover more of it."""
-    spans = sentence_spans(p.text)
-    # A sentence that gives orders to the model supports nothing it generates.
-    usable = [i for i, (a, b) in enumerate(spans) if not instruction_like(p.text[a:b])]
-    if not usable:
-        return None
-    terms = set(tokenize(claim))
-
-    def cover(a: int, b: int) -> float:
-        return len(terms & set(tokenize(p.text[a:b]))) / max(1, len(terms))
-
-    best = max(usable, key=lambda i: cover(*spans[i]))
-    a, b = spans[best]
-    score = cover(a, b)
-    for j in (best - 1, best + 1):
-        if j in usable:
-            a2, b2 = min(a, spans[j][0]), max(b, spans[j][1])
-            if cover(a2, b2) > score + 0.15:
-                a, b, score = a2, b2, cover(a2, b2)
-    return (p.doc_id, p.start + a, p.start + b)

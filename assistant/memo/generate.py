@@ -9,8 +9,7 @@ reported; with nothing left the extractive bottom line stands.
 
 from __future__ import annotations
 
-import re
-
+from ..answer.cite import claim_and_marks, split_generated
 from ..answer.verify import instruction_like, supported
 from .gather import Gathered
 from .model import Bullet, one_line
@@ -25,7 +24,6 @@ MEMO_SYSTEM_PROMPT = (
     "Write 2-4 short sentences that state what matters most. End every sentence with the marker(s) of the "
     "source sentence(s) that support it, like [2] or [1][3]. Do not use outside knowledge."
 )
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def _candidates(g: Gathered) -> list[tuple[str, int, int]]:
@@ -49,12 +47,6 @@ def build_memo_prompt(topic: str, texts: list[str]) -> str:
     return f"Topic: {topic}\n\nSource sentences:\n{body}\n\nBottom line:"
 
 
-def _sentences(text: str) -> list[str]:
-    text = re.sub(r"\s+", " ", text).strip()
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])|(?<=\])\s+(?=[A-Z“\"])", text)
-    return [p.strip() for p in parts if p.strip()]
-
-
 def generated_bottom_line(generator, g: Gathered, citer, fallback) -> tuple[list, list[str]]:
     """(bullets, dropped sentences). ``citer`` numbers and validates the citations;
     ``fallback()`` gives the extractive bullets when no generated sentence survives."""
@@ -67,11 +59,10 @@ def generated_bottom_line(generator, g: Gathered, citer, fallback) -> tuple[list
         texts.append(one_line(g.docs[doc_id].doc.text[a:b]))
     reply = generator.complete(MEMO_SYSTEM_PROMPT, build_memo_prompt(g.topic, texts))
     kept, dropped = [], []
-    for sentence in _sentences(reply):
-        marks = [int(m) for m in dict.fromkeys(_MARKER.findall(sentence)) if 1 <= int(m) <= len(units)]
-        claim = re.sub(r"\s+([.!?,;:])", r"\1", _MARKER.sub("", sentence)).strip()
+    for sentence in split_generated(reply):
+        claim, marks = claim_and_marks(sentence, len(units))
         # A cited sentence that gives the model orders supports nothing (prompt injection).
-        marks = [m for m in marks if not any(instruction_like(t) for t in _sentences(texts[m - 1]))]
+        marks = [m for m in marks if not any(instruction_like(t) for t in split_generated(texts[m - 1]))]
         check = supported(claim, [texts[m - 1] for m in marks])
         if not marks or not check.ok:
             dropped.append(f"{claim} — {check.reason or 'cites no source sentence'}")
