@@ -12,36 +12,15 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..core.errors import IndexMismatchError, StoreError
+from ..core.errors import IndexMismatchError
 from ..core.models import Chunk, Document, Skipped, sha256_hex
 from .rows import ChunkRow, DocumentSummary, IndexMeta, skipped_from_json
+from .schema import SCHEMA_VERSION, connect, has_provenance, select_in
 
 __all__ = ["DocStore", "SCHEMA_VERSION", "embed_key"]
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sources (
-    source TEXT PRIMARY KEY, content_hash TEXT NOT NULL, size INTEGER NOT NULL,
-    doc_count INTEGER NOT NULL, indexed_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, record_id TEXT, title TEXT NOT NULL,
-    publisher TEXT NOT NULL, author TEXT NOT NULL, published TEXT, url TEXT NOT NULL,
-    content_hash TEXT NOT NULL, text TEXT NOT NULL, provenance TEXT NOT NULL DEFAULT '{}');
-CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
-CREATE TABLE IF NOT EXISTS chunks (
-    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, embed_key TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS chunk_tokens (chunk_id TEXT PRIMARY KEY, tokens TEXT NOT NULL);
-"""
-
 
 def embed_key(embedder: str, text: str) -> str:
     return sha256_hex(f"{embedder}\0{text}")[:40]
@@ -54,34 +33,9 @@ class DocStore:
 
     def __init__(self, path: Path, readonly: bool = False):
         self.path = Path(path)
-        try:
-            if readonly:
-                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=NORMAL")
-                self.db.executescript(_SCHEMA)
-            self.db.execute("PRAGMA busy_timeout=10000")
-            if not readonly and not self._has_provenance():
-                self._add_provenance()
-            # An index from before metadata provenance was kept reads as "unknown" ({}).
-            self._provenance_sql = "provenance" if self._has_provenance() else "'{}'"
-        except sqlite3.DatabaseError as e:
-            raise StoreError(
-                f"the index record {self.path} cannot be opened ({e}); run `briefing index --rebuild`"
-            ) from None
-
-    def _has_provenance(self) -> bool:
-        return any(r[1] == "provenance" for r in self.db.execute("PRAGMA table_info(documents)"))
-
-    def _add_provenance(self) -> None:
-        try:
-            self.db.execute("ALTER TABLE documents ADD COLUMN provenance TEXT NOT NULL DEFAULT '{}'")
-        except sqlite3.OperationalError as e:
-            if "duplicate column" not in str(e):  # else another writer added it first
-                raise
+        self.db = connect(self.path, readonly)
+        # An index from before metadata provenance was kept reads as "unknown" ({}).
+        self._provenance_sql = "provenance" if has_provenance(self.db) else "'{}'"
 
     def close(self) -> None:
         self.db.close()
@@ -227,26 +181,13 @@ class DocStore:
         if chunk_ids is None:
             yield from map(ChunkRow._make, self.db.execute(sql + " ORDER BY d.source, c.doc_id, c.ordinal"))
             return
-        ids = list(chunk_ids)
-        for i in range(0, len(ids), 500):
-            part = ids[i: i + 500]
-            yield from map(ChunkRow._make,
-                           self.db.execute(sql + f" WHERE c.chunk_id IN ({','.join('?' * len(part))})", part))
+        yield from map(ChunkRow._make, select_in(self.db, sql + " WHERE c.chunk_id IN ({})", list(chunk_ids)))
 
     # -- embeddings ---------------------------------------------------------------------
     def missing_embeddings(self, keys: Iterable[str]) -> set[str]:
-        keys = list(dict.fromkeys(keys))
-        missing: set[str] = set()
-        for i in range(0, len(keys), 500):
-            part = keys[i: i + 500]
-            have = {
-                r[0]
-                for r in self.db.execute(
-                    f"SELECT key FROM embeddings WHERE key IN ({','.join('?' * len(part))})", part
-                )
-            }
-            missing.update(k for k in part if k not in have)
-        return missing
+        wanted = list(dict.fromkeys(keys))
+        have = {r[0] for r in select_in(self.db, "SELECT key FROM embeddings WHERE key IN ({})", wanted)}
+        return {k for k in wanted if k not in have}
 
     def put_embeddings(self, keys: list[str], vectors: np.ndarray) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -257,14 +198,7 @@ class DocStore:
             )
 
     def get_embeddings(self, keys: list[str]) -> np.ndarray:
-        found: dict[str, bytes] = {}
-        for i in range(0, len(keys), 500):
-            part = keys[i: i + 500]
-            found.update(
-                self.db.execute(
-                    f"SELECT key, vector FROM embeddings WHERE key IN ({','.join('?' * len(part))})", part
-                )
-            )
+        found: dict[str, bytes] = dict(select_in(self.db, "SELECT key, vector FROM embeddings WHERE key IN ({})", keys))
         return np.stack([np.frombuffer(found[k], dtype=np.float32) for k in keys]) if keys else np.zeros((0, 0))
 
     def lexical_tokens(self, compute: Callable[[str | None, str], str]) -> list[str]:
@@ -342,8 +276,3 @@ class DocStore:
             (str(gen),),
         )
         return gen
-
-    def info(self) -> dict[str, Any]:
-        m = self.meta()
-        docs, chunks = self.counts()
-        return {"meta": m, "documents": docs, "chunks": chunks, "json": json.dumps(m)}
