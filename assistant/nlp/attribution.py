@@ -36,7 +36,7 @@ from .names import (
     known_in,
     names,
 )
-from .parse import reported_speakers  # (spaCy itself loads on the first parse)
+from .reported import reported_speakers  # (spaCy itself loads on the first parse)
 from .speakers import Actor, DocSpeakers, SentenceInfo
 from .speech import (
     DETERMINERS,
