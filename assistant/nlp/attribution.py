@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from index_build.core.models import Document
-from index_build.core.text import QUOTE_CLOSE, QUOTE_OPEN, STOPWORDS, mask_quotes
+from index_build.core.text import QUOTE_OPEN, mask_quotes
 
 from .names import (
     GROUP,
@@ -37,7 +37,7 @@ from .names import (
     names,
 )
 from .reported import reported_speakers  # (spaCy itself loads on the first parse)
-from .speakers import Actor, DocSpeakers, SentenceInfo
+from .speakers import Actor, DocSpeakers, SentenceInfo, index_aliases, look_ahead
 from .speech import (
     DETERMINERS,
     GROUP_SINGULAR,
@@ -52,6 +52,7 @@ from .speech import (
 )
 
 __all__ = ["analyse"]
+
 
 def analyse(doc: Document, known: dict[str, str] | None = None, parse: bool = True) -> DocSpeakers:
     """Actors and per-sentence speakers, subjects and mentions of one document. ``known``:
@@ -102,7 +103,7 @@ class _Reader:
         for name in known_in(doc, known):
             if name not in self.actors:
                 self.add(name, "person", known[name])
-        _index_aliases(self.actors, self.alias)
+        index_aliases(self.actors, self.alias)
 
     def add(self, name: str, kind: str, role: str = "") -> Actor:
         actor = self.actors.get(name)
@@ -136,7 +137,7 @@ class _Reader:
             infos.append(SentenceInfo(i, a, b, self.lines[i], sent, headings[i], quoted, started_inside,
                                       tuple(found.speakers), tuple(found.subjects), tuple(found.mentions),
                                       found.attributed_by))
-        _look_ahead(infos)
+        look_ahead(infos)
         if self.parse:
             self.parsed_speakers(infos)
         return DocSpeakers(self.doc, infos, self.actors)
@@ -288,41 +289,3 @@ class _Reader:
             if group:
                 found.speakers = [group]
                 found.attributed_by = prev.index
-
-
-def _look_ahead(infos: list[SentenceInfo]) -> None:
-    """A quotation whose attribution comes after it ("“A. B,” X said."): the sentences
-    before the attribution get its speaker."""
-    for k, s in enumerate(infos):
-        if s.speakers or s.heading or not s.text.lstrip().startswith(QUOTE_OPEN) or QUOTE_CLOSE in s.text:
-            continue
-        for j in range(k + 1, min(len(infos), k + 4)):
-            nxt = infos[j]
-            if nxt.line != s.line:
-                break
-            if QUOTE_CLOSE in nxt.text:
-                if nxt.speakers and nxt.attributed_by is None:
-                    for x in range(k, j):
-                        infos[x] = replace(infos[x], speakers=nxt.speakers, attributed_by=j)
-                break
-
-
-def _index_aliases(actors: dict[str, Actor], alias: dict[str, str]) -> None:
-    """Every part of a person's name points to them, unless two people share it."""
-    counts: dict[str, int] = {}
-    for actor in actors.values():
-        if actor.kind != "person":
-            continue
-        alias[actor.name] = actor.name
-        for part in actor.name.split():
-            if len(part) >= 2 and part.lower() not in STOPWORDS:
-                counts[part] = counts.get(part, 0) + 1
-    for actor in actors.values():
-        if actor.kind != "person":
-            continue
-        for part in actor.name.split():
-            if counts.get(part) == 1:
-                alias.setdefault(part, actor.name)
-                actor.aliases.add(part)
-
-

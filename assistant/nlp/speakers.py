@@ -1,17 +1,19 @@
 """Who speaks in a document, as data: its actors (people, organisations, places), and for
 each sentence who speaks in it, who its subject is and whom it mentions (``DocSpeakers``,
-made by ``attribution.analyse``); ``merge_people`` gives one name per person across documents."""
+made by ``attribution.analyse``); ``merge_people`` gives one name per person across documents.
+Two passes of the reader that work on these types alone live here too: ``look_ahead`` (a
+quotation attributed after it) and ``index_aliases`` (a surname points to its one person)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 from index_build.core.models import Document
-from index_build.core.text import mask_quotes
+from index_build.core.text import QUOTE_CLOSE, QUOTE_OPEN, STOPWORDS, mask_quotes
 
 from .names import spelling
 
-__all__ = ["Actor", "SentenceInfo", "DocSpeakers", "display_name", "merge_people"]
+__all__ = ["Actor", "SentenceInfo", "DocSpeakers", "display_name", "merge_people", "look_ahead", "index_aliases"]
 
 
 @dataclass
@@ -152,3 +154,39 @@ def merge_people(analyses: list[DocSpeakers]) -> list[DocSpeakers]:
                      for s in an.sentences]
         out.append(DocSpeakers(an.doc, sentences, actors))
     return out
+
+
+def look_ahead(infos: list[SentenceInfo]) -> None:
+    """A quotation whose attribution comes after it ("“A. B,” X said."): the sentences
+    before the attribution get its speaker."""
+    for k, s in enumerate(infos):
+        if s.speakers or s.heading or not s.text.lstrip().startswith(QUOTE_OPEN) or QUOTE_CLOSE in s.text:
+            continue
+        for j in range(k + 1, min(len(infos), k + 4)):
+            nxt = infos[j]
+            if nxt.line != s.line:
+                break
+            if QUOTE_CLOSE in nxt.text:
+                if nxt.speakers and nxt.attributed_by is None:
+                    for x in range(k, j):
+                        infos[x] = replace(infos[x], speakers=nxt.speakers, attributed_by=j)
+                break
+
+
+def index_aliases(actors: dict[str, Actor], alias: dict[str, str]) -> None:
+    """Every part of a person's name points to them, unless two people share it."""
+    counts: dict[str, int] = {}
+    for actor in actors.values():
+        if actor.kind != "person":
+            continue
+        alias[actor.name] = actor.name
+        for part in actor.name.split():
+            if len(part) >= 2 and part.lower() not in STOPWORDS:
+                counts[part] = counts.get(part, 0) + 1
+    for actor in actors.values():
+        if actor.kind != "person":
+            continue
+        for part in actor.name.split():
+            if counts.get(part) == 1:
+                alias.setdefault(part, actor.name)
+                actor.aliases.add(part)
