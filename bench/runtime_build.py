@@ -68,8 +68,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     info = machine_info()
-    from index_build.embed import ENCODE_BATCH, MiniLMEmbedder, _minilm_path, cache_dir
+    from index_build.embed import ENCODE_BATCH, MiniLMEmbedder
     from index_build.onnx_minilm import graph_path
+    from index_build.paths import cache_dir, minilm_path
 
     bf16 = MiniLMEmbedder().bf16_native()
 
@@ -85,7 +86,7 @@ def main(argv=None) -> int:
             cache = tmp / ("cache-auto" if runtime == "auto, cached" else f"cache-{runtime}")
             if not cache.exists():
                 cache.mkdir()
-                graph = graph_path(_minilm_path(), cache_dir())
+                graph = graph_path(minilm_path(), cache_dir())
                 if graph.exists():  # exported once already: the builds do not pay for it
                     shutil.copy2(graph, cache / graph.name)
             env = {**os.environ, "BRIEFING_EMBED_RUNTIME": runtime.split(",")[0], "BRIEFING_CACHE_DIR": str(cache)}

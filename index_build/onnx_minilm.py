@@ -7,7 +7,7 @@ ONNX Runtime from a graph exported once from the packaged weights and cached und
 either way stays valid. What it saves (AMD EPYC, 2 cores, load ~1): a question in ~4 ms
 instead of ~18 ms, the question + 10 answer sentences in ~55 ms instead of ~90–130 ms, and
 for `briefing ask` the ~6 s import of torch and sentence-transformers. A build's batches take
-whichever of the two measured faster on the machine (``embed.py``, ``_batch_runtime``): ONNX
+whichever of the two measured faster on the machine (``embed_route.RouteChoice``): ONNX
 Runtime one text at a time on AMD EPYC (1.7× PyTorch), PyTorch on Intel Xeon with AVX-512.
 
 The export needs torch and ``onnx`` (both installed); it runs the first time the PyTorch model
