@@ -74,7 +74,7 @@ class Assistant:
         t0 = time.perf_counter()
         question = (question or "").strip()
         top_k = max(1, top_k or self.settings.top_k)
-        generator = self._generator_for(llm)
+        generator = self.generator_for(llm)
         condensed = self._condense(question, history or [], generator)
         corpus = _snapshot(self.corpus)
         retrieval = _retrieve(corpus, condensed.query, filters, max(top_k, CANDIDATE_PASSAGES), withhold)
@@ -113,7 +113,9 @@ class Assistant:
         return _snapshot(self.corpus) is not corpus
 
     # -- parts --------------------------------------------------------------------------
-    def _generator_for(self, llm: str | None) -> Generator | None:
+    def generator_for(self, llm: str | None) -> Generator | None:
+        """The language model ``llm`` names (None: the configured one; "extractive": none),
+        loaded once and kept; answers and memos use the same."""
         if llm == "extractive":
             return None
         spec = llm or self.settings.llm

@@ -107,12 +107,46 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
     t1 = time.perf_counter()
     citer = _Citer(corpus, g)
     # The same choice of language model as for answers (an injected one in tests).
-    generator = assistant._generator_for(llm) if hasattr(assistant, "_generator_for") else None
+    generator = assistant.generator_for(llm) if hasattr(assistant, "generator_for") else None
+    drafts = _drafts(g, corpus.embedder, progress)
+    changed = []
+    if since is not None:
+        indexed_at = {d.doc_id: d.indexed_at or 0.0 for d in corpus.summaries()}
+        drafts = {"new_since": new_drafts(g, drafts, since, indexed_at), **drafts}
+        changed = changed_checks(since, corpus)
+    budget = None if long else word_budget(g, drafts)
+    trimmed: set[str] = set()
+    if budget is not None:
+        drafts, trimmed = within_budget(g, drafts, budget)
+    sections = _since_sections(citer, drafts.pop("new_since"), changed, since) if since is not None else []
     dropped: list[str] = []
-    used: set[tuple[str, int]] = set()  # sentences the leading sections quote: not repeated later
+    steps = list(SECTION_TITLES)
+    for key in steps:
+        if key == "bottom_line" and generator is not None and g.pool:
+            bullets, lost = generated_bottom_line(generator, g, citer, partial(citer.bullets, drafts[key]))
+            dropped += lost
+        else:
+            bullets = citer.bullets(drafts[key])
+        note = "" if bullets else (TRIMMED_NOTE if key in trimmed else EMPTY_NOTES[key])
+        sections.append(Section(key, SECTION_TITLES[key], tuple(bullets), note))
+    progress("write", len(steps), len(steps))
+    sources = _sources(g, citer.citations)
+    t2 = time.perf_counter()
+    when = (now or dt.datetime.now().astimezone()).isoformat(timespec="seconds")
+    return Memo(topic, when, tuple(sections), tuple(citer.citations), tuple(sources), filters,
+                "generative" if generator is not None else "extractive",
+                {**g.timings_ms, "gather": (t1 - t0) * 1000, "write": (t2 - t1) * 1000, "total": (t2 - t0) * 1000},
+                tuple(dropped), budget)
+
+
+def _drafts(g: Gathered, embedder, progress: Progress) -> dict[str, list[Draft]]:
+    """Each section's draft items, in the memo's order. A sentence the leading sections quote
+    is not quoted again by a later one (``used``), and what they said steers the open
+    questions away from it (``said``)."""
+    used: set[tuple[str, int]] = set()
     said: list[str] = []
     builders = {
-        "bottom_line": lambda: bottom_line(g, corpus.embedder),
+        "bottom_line": lambda: bottom_line(g, embedder),
         "developments": lambda: developments(g, used, said),
         "positions": lambda: positions(g, used),  # actors of the leading sentences come first
         "disagreements": lambda: disagreements(g),
@@ -132,39 +166,18 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
                 for doc_id, first, last, _ in d.units:
                     start, end = g.docs[doc_id].span(first, last)
                     said.append(g.docs[doc_id].doc.text[start:end])
-    if since is not None:
-        indexed_at = {d.doc_id: d.indexed_at or 0.0 for d in corpus.summaries()}
-        drafts = {"new_since": new_drafts(g, drafts, since, indexed_at), **drafts}
-        changed = changed_checks(since, corpus)
-    budget = None if long else word_budget(g, drafts)
-    trimmed: set[str] = set()
-    if budget is not None:
-        drafts, trimmed = within_budget(g, drafts, budget)
-    sections: list[Section] = []
-    if since is not None:
-        when = prior_label(since)
-        bullets = citer.bullets(drafts.pop("new_since"))
-        sections.append(Section("new_since", f"New since {when}", tuple(bullets),
-                                "" if bullets else f"Nothing in the sources is new since the memo of {when}."))
-        bullets = _changed_bullets(citer, changed, since)
-        sections.append(Section("changed", f"Changed since {when}", tuple(bullets),
-                                "" if bullets else "Every citation of the earlier memo still holds."))
-    for key in steps:
-        if key == "bottom_line" and generator is not None and g.pool:
-            bullets, lost = generated_bottom_line(generator, g, citer, partial(citer.bullets, drafts[key]))
-            dropped += lost
-        else:
-            bullets = citer.bullets(drafts[key])
-        note = "" if bullets else (TRIMMED_NOTE if key in trimmed else EMPTY_NOTES[key])
-        sections.append(Section(key, SECTION_TITLES[key], tuple(bullets), note))
-    progress("write", len(steps), len(steps))
-    sources = _sources(g, citer.citations)
-    t2 = time.perf_counter()
-    when = (now or dt.datetime.now().astimezone()).isoformat(timespec="seconds")
-    return Memo(topic, when, tuple(sections), tuple(citer.citations), tuple(sources), filters,
-                "generative" if generator is not None else "extractive",
-                {**g.timings_ms, "gather": (t1 - t0) * 1000, "write": (t2 - t1) * 1000, "total": (t2 - t0) * 1000},
-                tuple(dropped), budget)
+    return drafts
+
+
+def _since_sections(citer: _Citer, new: list[Draft], changed, since: PriorMemo) -> list[Section]:
+    """The two sections a memo written against an earlier one opens with."""
+    when = prior_label(since)
+    bullets = citer.bullets(new)
+    fresh = Section("new_since", f"New since {when}", tuple(bullets),
+                    "" if bullets else f"Nothing in the sources is new since the memo of {when}.")
+    bullets = _changed_bullets(citer, changed, since)
+    return [fresh, Section("changed", f"Changed since {when}", tuple(bullets),
+                           "" if bullets else "Every citation of the earlier memo still holds.")]
 
 
 def _changed_bullets(citer: _Citer, checks, prior: PriorMemo) -> list[Bullet]:
