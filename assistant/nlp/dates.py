@@ -86,58 +86,79 @@ def _relative(text: str, pub, why: str = "relative") -> tuple[str, tuple[int, in
     return f"“{text}” ({why}; {_article(pub)})", key
 
 
-def _resolve(kind: str, m: re.Match, sentence: str, pub) -> tuple[str, tuple[int, int, int], bool, bool]:
-    """(label, sort key, relative, resolved)."""
-    full = pub is not None and pub[1] and pub[2]
-    base = dt.date(*pub) if full else None
+_Resolved = tuple[str, tuple[int, int, int], bool, bool]  # (label, sort key, relative, resolved)
+
+
+def _resolve(kind: str, m: re.Match, sentence: str, pub) -> _Resolved:
+    """(label, sort key, relative, resolved) of one match of the pattern ``kind``."""
     future = bool(_FUTURE.search(sentence))
-    text = m.group(0)
-    if kind == "iso" or kind in ("mdy", "dmy"):
-        month = int(m.group("m")) if kind == "iso" else _MONTHS[m.group("month").lower().rstrip(".")]
-        try:
-            day = dt.date(int(m.group("y")), month, int(m.group("d")))
-        except ValueError:
-            return _relative(text, pub, "unreadable date") + (False, False)
-        return _fmt_day(day), (day.year, day.month, day.day), False, True
+    if kind in ("iso", "mdy", "dmy", "my", "year"):
+        return _calendar(kind, m, pub)
+    if kind in ("md", "m"):
+        return _month_day(kind, m, pub, future)
+    base = dt.date(*pub) if pub is not None and pub[1] and pub[2] else None
+    if kind == "weekday":
+        return _weekday(m, pub, base, future)
+    return _phrase(m, pub, base)  # kind == "rel"
+
+
+def _calendar(kind: str, m: re.Match, pub) -> _Resolved:
+    """A date that names its year: "2018-08-04", "August 4, 2018", "August 2018", "2018"."""
     if kind == "my":
         month = _MONTHS[m.group("month").lower().rstrip(".")]
         return f"{_month_name(month)} {m.group('y')}", (int(m.group("y")), month, 0), False, True
     if kind == "year":
         return m.group("y"), (int(m.group("y")), 0, 0), False, True
-    if kind in ("md", "m"):
-        month = _MONTHS[m.group("month").lower().rstrip(".")]
-        day = int(m.group("d")) if kind == "md" else 0
-        if pub is None or not pub[1]:
-            if pub is not None:
-                label = f"{day} {_month_name(month)}" if day else _month_name(month)
-                return f"{label} (no year given; {_article(pub)})", (pub[0], month, day), True, False
-            return _relative(text, pub, "no year given") + (True, False)
-        year = pub[0]
-        if month > pub[1] and not future:
-            year -= 1
-        elif month < pub[1] and future and pub[1] - month > 6:
-            year += 1
-        if day:
-            try:
-                return _fmt_day(dt.date(year, month, day)), (year, month, day), True, True
-            except ValueError:
-                return _relative(text, pub, "unreadable date") + (False, False)
+    month = int(m.group("m")) if kind == "iso" else _MONTHS[m.group("month").lower().rstrip(".")]
+    try:
+        day = dt.date(int(m.group("y")), month, int(m.group("d")))
+    except ValueError:
+        return _relative(m.group(0), pub, "unreadable date") + (False, False)
+    return _fmt_day(day), (day.year, day.month, day.day), False, True
+
+
+def _month_day(kind: str, m: re.Match, pub, future: bool) -> _Resolved:
+    """"August 4" or "August" with no year: the article's year, or the one before when the
+    month lies after the article's (the one after, for a future event half a year back)."""
+    month = _MONTHS[m.group("month").lower().rstrip(".")]
+    day = int(m.group("d")) if kind == "md" else 0
+    if pub is None or not pub[1]:
+        if pub is not None:
+            label = f"{day} {_month_name(month)}" if day else _month_name(month)
+            return f"{label} (no year given; {_article(pub)})", (pub[0], month, day), True, False
+        return _relative(m.group(0), pub, "no year given") + (True, False)
+    year = pub[0]
+    if month > pub[1] and not future:
+        year -= 1
+    elif month < pub[1] and future and pub[1] - month > 6:
+        year += 1
+    if not day:
         return f"{_month_name(month)} {year}", (year, month, 0), True, True
-    if kind == "weekday":
-        if base is None:
-            return _relative(text, pub) + (True, False)
-        target = _WEEKDAYS[m.group("wd").lower()]
-        which = (m.group("which") or "").lower()
-        if which == "next" or (future and which != "last"):
-            delta = (target - base.weekday()) % 7 or 7
-        else:
-            delta = -((base.weekday() - target) % 7)
-            if which == "last" and delta == 0:
-                delta = -7
-        day = base + dt.timedelta(days=delta)
-        return f"{_fmt_day(day)} ({m.group('wd')})", (day.year, day.month, day.day), True, True
-    # kind == "rel"
-    rel = m.group("rel").lower()
+    try:
+        return _fmt_day(dt.date(year, month, day)), (year, month, day), True, True
+    except ValueError:
+        return _relative(m.group(0), pub, "unreadable date") + (False, False)
+
+
+def _weekday(m: re.Match, pub, base: dt.date | None, future: bool) -> _Resolved:
+    """"on Tuesday", "last Friday", "next Monday", counted from the article's day."""
+    if base is None:
+        return _relative(m.group(0), pub) + (True, False)
+    target = _WEEKDAYS[m.group("wd").lower()]
+    which = (m.group("which") or "").lower()
+    if which == "next" or (future and which != "last"):
+        delta = (target - base.weekday()) % 7 or 7
+    else:
+        delta = -((base.weekday() - target) % 7)
+        if which == "last" and delta == 0:
+            delta = -7
+    day = base + dt.timedelta(days=delta)
+    return f"{_fmt_day(day)} ({m.group('wd')})", (day.year, day.month, day.day), True, True
+
+
+def _phrase(m: re.Match, pub, base: dt.date | None) -> _Resolved:
+    """"yesterday", "last week", "next month", "three years ago", from the article's day."""
+    text, rel = m.group(0), m.group("rel").lower()
     if base is None:
         if pub is not None and rel in ("last year", "this year", "next year", "earlier this year"):
             y = pub[0] + {"last year": -1, "next year": 1}.get(rel, 0)
@@ -159,8 +180,7 @@ def _resolve(kind: str, m: re.Match, sentence: str, pub) -> tuple[str, tuple[int
         return str(y), (y, 0, 0), True, True
     n = int(m.group("n")) if m.group("n").isdigit() else _NUMBERS[m.group("n").lower()]
     unit = m.group("unit").rstrip("s")
-    days = {"day": 1, "week": 7, "month": 30, "year": 365}[unit] * n
-    day = base - dt.timedelta(days=days)
+    day = base - dt.timedelta(days={"day": 1, "week": 7, "month": 30, "year": 365}[unit] * n)
     if unit in ("day", "week"):
         return f"about {_fmt_day(day)}", (day.year, day.month, day.day), True, True
     return (f"about {_month_name(day.month)} {day.year}" if unit == "month" else f"about {day.year}",
