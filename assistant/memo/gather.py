@@ -125,7 +125,8 @@ def _chunk_rows(corpus: IndexView, doc_ids: set[str]) -> dict[str, list[tuple[in
 
 
 def gather(corpus: IndexView, topic: str, filters: Filters = Filters(), progress: Progress | None = None) -> Gathered:
-    """Retrieve broadly for ``topic`` and analyse what came back."""
+    """Retrieve broadly for ``topic`` and analyse what came back: the topic and its derived
+    queries first, then what the most vocal actors of that first round said."""
     progress = progress or (lambda stage, done, total: None)
     timings = {"retrieve": 0.0, "analyse": 0.0}
     best: dict[str, Passage] = {}
@@ -145,38 +146,64 @@ def gather(corpus: IndexView, topic: str, filters: Filters = Filters(), progress
         run(q)
         progress("gather", i + 1, total)
     terms = _topic_terms(corpus, topic)
+    reading = _Reading(corpus, terms)
+    reading.load(list(best.values()))
+    for j, name in enumerate(_vocal_actors(best, reading.docs)):
+        run(f"{name} said {topic}")
+        progress("gather", len(first) + j + 1, total)
+    progress("gather", total, total)
+    reading.load(list(best.values()))
+    t0 = time.perf_counter()
+    docs = {an.doc.doc_id: an for an in merge_people(list(reading.docs.values()))}
+    relevance = reading.relevance
+    if docs:
+        floor = min(MIN_DOC_COVERAGE, 0.75 * max(relevance[d] for d in docs))
+        docs = {d: an for d, an in docs.items() if relevance[d] >= floor}
+    pool = _pool(terms, docs, [p for p in best.values() if p.doc_id in docs])
+    timings["analyse"] += reading.ms + (time.perf_counter() - t0) * 1000
+    passages = sorted((p for p in best.values() if p.doc_id in docs), key=lambda p: (p.rank, -p.score))
+    return Gathered(topic, terms, docs, {d: relevance[d] for d in docs}, pool, passages, queries, timings,
+                    _chunks=_chunk_rows(corpus, set(docs)))
 
-    docs: dict[str, DocSpeakers] = {}
-    texts: dict[str, Document] = {}
-    relevance: dict[str, float] = {}
-    people: dict[str, dict[str, str]] = {}  # doc id → the people it introduces
 
-    def load(passages: list[Passage]) -> None:
+@dataclass
+class _Reading:
+    """The documents the retrieved passages come from: each scored for the topic once, and the
+    relevant ones (at most ``MAX_DOCS``) analysed for who speaks."""
+    corpus: IndexView
+    terms: list[tuple[frozenset[str], float]]
+    docs: dict[str, DocSpeakers] = field(default_factory=dict)
+    texts: dict[str, Document] = field(default_factory=dict)
+    relevance: dict[str, float] = field(default_factory=dict)
+    people: dict[str, dict[str, str]] = field(default_factory=dict)  # doc id → the people it introduces
+    ms: float = 0.0
+
+    def load(self, passages: list[Passage]) -> None:
         """Score the documents of ``passages``; analyse the relevant ones, knowing the
         people every relevant document so far introduces."""
         t0 = time.perf_counter()
         for doc_id in dict.fromkeys(p.doc_id for p in sorted(passages, key=lambda p: p.rank)):
-            if doc_id in relevance or len(texts) >= MAX_DOCS:
+            if doc_id in self.relevance or len(self.texts) >= MAX_DOCS:
                 continue
-            doc = corpus.document(doc_id)
-            relevance[doc_id] = coverage(terms, doc_terms(f"{doc.title}\n{doc.text}")) if doc else 0.0
-            if doc is not None and (relevance[doc_id] >= MIN_DOC_COVERAGE or not terms):
-                texts[doc_id] = doc
-                people[doc_id] = introduced_people(doc)
+            doc = self.corpus.document(doc_id)
+            self.relevance[doc_id] = coverage(self.terms, doc_terms(f"{doc.title}\n{doc.text}")) if doc else 0.0
+            if doc is not None and (self.relevance[doc_id] >= MIN_DOC_COVERAGE or not self.terms):
+                self.texts[doc_id] = doc
+                self.people[doc_id] = introduced_people(doc)
         known: dict[str, str] = {}
-        for found in people.values():
+        for found in self.people.values():
             for name, role in found.items():
                 known.setdefault(name, role)
-        for doc_id, doc in texts.items():
-            if doc_id not in docs:  # once: people introduced only later are a small loss
-                docs[doc_id] = analyse(doc, known)
-        timings["analyse"] += (time.perf_counter() - t0) * 1000
+        for doc_id, doc in self.texts.items():
+            if doc_id not in self.docs:  # once: people introduced only later are a small loss
+                self.docs[doc_id] = analyse(doc, known)
+        self.ms += (time.perf_counter() - t0) * 1000
 
-    load(list(best.values()))
-    # Second round: what the most vocal actors of the first round said.
+
+def _vocal_actors(best: dict[str, Passage], docs: dict[str, DocSpeakers]) -> list[str]:
+    """The people and groups who speak most often in the best-ranked passages."""
     voices: Counter[str] = Counter()
-    top = sorted(best.values(), key=lambda p: p.rank)[:3 * PASSAGES_PER_QUERY]
-    for p in top:
+    for p in sorted(best.values(), key=lambda p: p.rank)[:3 * PASSAGES_PER_QUERY]:
         an = docs.get(p.doc_id)
         if an is None:
             continue
@@ -185,22 +212,7 @@ def gather(corpus: IndexView, topic: str, filters: Filters = Filters(), progress
                 for name in s.speakers:
                     if an.actors.get(name) and an.actors[name].kind in ("person", "group"):
                         voices[name] += 1
-    for j, (name, _) in enumerate(voices.most_common(ACTOR_QUERIES)):
-        run(f"{name} said {topic}")
-        progress("gather", len(first) + j + 1, total)
-    progress("gather", total, total)
-    load(list(best.values()))
-    t0 = time.perf_counter()
-    merged = merge_people([docs[d] for d in docs])
-    docs = {an.doc.doc_id: an for an in merged}
-    if docs:
-        floor = min(MIN_DOC_COVERAGE, 0.75 * max(relevance[d] for d in docs))
-        docs = {d: an for d, an in docs.items() if relevance[d] >= floor}
-    pool = _pool(terms, docs, [p for p in best.values() if p.doc_id in docs])
-    timings["analyse"] += (time.perf_counter() - t0) * 1000
-    passages = sorted((p for p in best.values() if p.doc_id in docs), key=lambda p: (p.rank, -p.score))
-    return Gathered(topic, terms, docs, {d: relevance[d] for d in docs}, pool, passages, queries, timings,
-                    _chunks=_chunk_rows(corpus, set(docs)))
+    return [name for name, _ in voices.most_common(ACTOR_QUERIES)]
 
 
 def _pool(terms, docs: dict[str, DocSpeakers], passages: list[Passage]) -> list[Pooled]:
