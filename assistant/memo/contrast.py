@@ -71,17 +71,36 @@ def disagreements(g: Gathered) -> list[Draft]:
     asserts ("dialogue, not pressure" against "increase pressure"), or one carries a
     contrast cue ("a very different take", "challenged"). Then sentences that report a
     disagreement outright."""
-    topic = set().union(*(s for s, _ in g.terms)) if g.terms else set()
-    names = {stem(w.lower()) for an in g.docs.values() for a in an.actors.values()
-             for alias in a.aliases for w in re.findall(r"[^\W\d_]+", alias)}
-    sent_count = max(1, len(g.pool))
-    freq: dict[str, int] = {}
-    for p in g.pool:
-        for t in p.stems:
-            freq[t] = freq.get(t, 0) + 1
-    ignore = topic | names | _GENERIC | {t for t, n in freq.items() if n / sent_count > 0.25}
-    units: dict[tuple[str, int, int], tuple[str, str, set[str]]] = {}
-    relevance: dict[tuple[str, int, int], float] = {}
+    units, relevance = _speaker_units(g)
+    # the most relevant units only: pairs grow with the square
+    items = sorted(units.items(), key=lambda kv: -relevance.get(kv[0], 0.0))[:DISAGREEMENT_UNITS]
+    out: list[Draft] = []
+    used: set[_Unit] = set()
+    for score, ka, na, kb, nb, denied in sorted(_contrasts(g, items, units), key=lambda x: -x[0]):
+        if len(out) >= 2 * DISAGREEMENTS_MAX or ka in used or kb in used or score < 1.5:
+            continue
+        used |= {ka, kb}
+        an_a, an_b = display_name(actor_named(g, na)), display_name(actor_named(g, nb))
+        group = f"{an_a} vs. {an_b}" + (f" on {_surface(g, ka, denied[0])}" if denied else "")
+        out.append(draft([(ka[0], ka[1], ka[2], f"{an_a}: ")], label="", group=group))
+        out.append(draft([(kb[0], kb[1], kb[2], f"{an_b}: ")], label="", group=group))
+    quoted = {k for d in out for k in d.keys}
+    stated = [(p.relevance + p.context, p) for p in g.pool
+              if statement(g, p) and _STATED_DISAGREEMENT.search(g.info(p).text) and p.relevance > 0]
+    for p in pick(stated, g, max(1, DISAGREEMENTS_MAX - len(out) // 2), quoted):
+        out.append(draft([unit(g, p)], label="Reported disagreement", group="Disagreements the sources report"))
+    return out
+
+
+_Unit = tuple[str, int, int]  # (doc id, first sentence, last sentence) of one attributed statement
+_Said = tuple[str, str, set[str]]  # (speaker, text, stems)
+
+
+def _speaker_units(g: Gathered) -> tuple[dict[_Unit, _Said], dict[_Unit, float]]:
+    """Every statement in the pool that a person or group makes in its own sentence (not a
+    continued quotation), with its relevance to the topic."""
+    units: dict[_Unit, _Said] = {}
+    relevance: dict[_Unit, float] = {}
     for p in g.pool:
         s = g.info(p)
         an = g.docs[p.doc_id]
@@ -96,8 +115,28 @@ def disagreements(g: Gathered) -> list[Draft]:
                 stems = set().union(*(g.stems((p.doc_id, i)) for i in range(first, last + 1)))
                 units[key] = (name, text, stems)
                 relevance[key] = p.relevance + p.context
-    # the most relevant units only: pairs grow with the square
-    items = sorted(units.items(), key=lambda kv: -relevance.get(kv[0], 0.0))[:DISAGREEMENT_UNITS]
+    return units, relevance
+
+
+def _ignored(g: Gathered) -> set[str]:
+    """Stems that say nothing about what two statements disagree on: the topic's, the actors'
+    names, generic words and those in more than a quarter of the pool's sentences."""
+    topic = set().union(*(s for s, _ in g.terms)) if g.terms else set()
+    names = {stem(w.lower()) for an in g.docs.values() for a in an.actors.values()
+             for alias in a.aliases for w in re.findall(r"[^\W\d_]+", alias)}
+    sent_count = max(1, len(g.pool))
+    freq: dict[str, int] = {}
+    for p in g.pool:
+        for t in p.stems:
+            freq[t] = freq.get(t, 0) + 1
+    return topic | names | _GENERIC | {t for t, n in freq.items() if n / sent_count > 0.25}
+
+
+def _contrasts(g: Gathered, items: list[tuple[_Unit, _Said]], units: dict[_Unit, _Said]
+               ) -> list[tuple[float, _Unit, str, _Unit, str, list[str]]]:
+    """Scored pairs of statements by different actors that contrast: (score, unit a, speaker
+    a, unit b, speaker b, the stems one denies of the other)."""
+    ignore = _ignored(g)
     sides = {name: _side(actor_named(g, name)) for name, _, _ in units.values()}
     negated = {k: _negated(text) - ignore for k, (_, text, _) in items}
     cued = {k: bool(_CONTRAST.search(text)) for k, (_, text, _) in items}
@@ -125,22 +164,7 @@ def disagreements(g: Gathered) -> list[Draft]:
                 continue
             score = 2.0 * bool(denied) + 0.5 * cue + 1.0 * event + 0.5 * same_doc + min(1.0, 0.25 * len(salient))
             pairs.append((score, ka, na, kb, nb, sorted(denied)))
-    out: list[Draft] = []
-    used: set[tuple[str, int, int]] = set()
-    for score, ka, na, kb, nb, denied in sorted(pairs, key=lambda x: -x[0]):
-        if len(out) >= 2 * DISAGREEMENTS_MAX or ka in used or kb in used or score < 1.5:
-            continue
-        used |= {ka, kb}
-        an_a, an_b = display_name(actor_named(g, na)), display_name(actor_named(g, nb))
-        group = f"{an_a} vs. {an_b}" + (f" on {_surface(g, ka, denied[0])}" if denied else "")
-        out.append(draft([(ka[0], ka[1], ka[2], f"{an_a}: ")], label="", group=group))
-        out.append(draft([(kb[0], kb[1], kb[2], f"{an_b}: ")], label="", group=group))
-    quoted = {k for d in out for k in d.keys}
-    stated = [(p.relevance + p.context, p) for p in g.pool
-              if statement(g, p) and _STATED_DISAGREEMENT.search(g.info(p).text) and p.relevance > 0]
-    for p in pick(stated, g, max(1, DISAGREEMENTS_MAX - len(out) // 2), quoted):
-        out.append(draft([unit(g, p)], label="Reported disagreement", group="Disagreements the sources report"))
-    return out
+    return pairs
 
 
 def _surface(g: Gathered, key: tuple[str, int, int], term: str) -> str:

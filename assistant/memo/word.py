@@ -19,9 +19,38 @@ def to_docx(memo: Memo, path: Path) -> Path:
     """A Word document: real headings, superscript citation numbers, a "Citations" section
     (footnote-style, python-docx has no footnote API) whose entries carry hidden anchors."""
     from docx import Document
-    from docx.shared import Pt, RGBColor
 
     doc = Document()
+    _properties(doc, memo)
+    doc.add_heading(memo.title, level=0)
+    meta = doc.add_paragraph()
+    meta.add_run(meta_line(memo)).italic = True
+    for s in memo.sections:
+        doc.add_heading(s.title, level=1)
+        if not s.bullets:
+            doc.add_paragraph().add_run(s.note).italic = True
+        for group, bullets in groups(s.bullets):
+            if group:
+                doc.add_heading(group, level=2)
+            if s.key in TABLE_SECTIONS:
+                _add_table(doc, memo, bullets, TABLE_SECTIONS[s.key])
+                continue
+            for b in bullets:
+                para = doc.add_paragraph(style="List Bullet")
+                if b.label:
+                    para.add_run(f"{b.label}: ").bold = True
+                _add_text(para, memo, b)
+    doc.add_heading("Sources", level=1)
+    for source in memo.sources:
+        doc.add_paragraph(source_line(source), style="List Number")
+    _add_citations(doc, memo)
+    path = Path(path)
+    doc.save(str(path))
+    return path
+
+
+def _properties(doc: Any, memo: Memo) -> None:
+    """The document's properties: title, topic, Briefing as author, when the memo was written."""
     props = doc.core_properties
     props.title, props.subject, props.keywords = memo.title[:255], memo.topic[:255], "briefing-memo"
     props.comments = f"briefing memo, {memo.mode}; {len(memo.citations)} citations with briefing-cite anchors"
@@ -32,48 +61,33 @@ def to_docx(memo: Memo, path: Path) -> Path:
     except ValueError:
         written = datetime.now(timezone.utc).replace(tzinfo=None)
     props.created = props.modified = written
-    doc.add_heading(memo.title, level=0)
-    meta = doc.add_paragraph()
-    meta.add_run(meta_line(memo)).italic = True
 
-    def add_bullet(b: Bullet) -> None:
-        para = doc.add_paragraph(style="List Bullet")
-        if b.label:
-            para.add_run(f"{b.label}: ").bold = True
-        add_text(para, b)
 
-    def add_table(bullets: list[Bullet], head: tuple[str, str]) -> None:
-        table = doc.add_table(rows=1, cols=2)
-        table.style = "Table Grid"
-        for cell, title in zip(table.rows[0].cells, head):
-            cell.paragraphs[0].add_run(title).bold = True
-        for b in bullets:
-            row = table.add_row().cells
-            row[0].paragraphs[0].add_run(b.label)
-            add_text(row[1].paragraphs[0], b)
+def _add_text(para: Any, memo: Memo, b: Bullet) -> None:
+    """A bullet's text with each [n] as a superscript link to its citation."""
+    for piece in pieces(b, memo):
+        if piece.citation is None:
+            para.add_run(piece.text)
+        else:
+            _docx_link(para, str(piece.citation.n), _cite_bookmark(piece.citation.n))
 
-    def add_text(para: Any, b: Bullet) -> None:
-        for piece in pieces(b, memo):
-            if piece.citation is None:
-                para.add_run(piece.text)
-            else:
-                _docx_link(para, str(piece.citation.n), _cite_bookmark(piece.citation.n))
 
-    for s in memo.sections:
-        doc.add_heading(s.title, level=1)
-        if not s.bullets:
-            doc.add_paragraph().add_run(s.note).italic = True
-        for group, bullets in groups(s.bullets):
-            if group:
-                doc.add_heading(group, level=2)
-            if s.key in TABLE_SECTIONS:
-                add_table(bullets, TABLE_SECTIONS[s.key])
-                continue
-            for b in bullets:
-                add_bullet(b)
-    doc.add_heading("Sources", level=1)
-    for source in memo.sources:
-        doc.add_paragraph(source_line(source), style="List Number")
+def _add_table(doc: Any, memo: Memo, bullets: list[Bullet], head: tuple[str, str]) -> None:
+    table = doc.add_table(rows=1, cols=2)
+    table.style = "Table Grid"
+    for cell, title in zip(table.rows[0].cells, head):
+        cell.paragraphs[0].add_run(title).bold = True
+    for b in bullets:
+        row = table.add_row().cells
+        row[0].paragraphs[0].add_run(b.label)
+        _add_text(row[1].paragraphs[0], memo, b)
+
+
+def _add_citations(doc: Any, memo: Memo) -> None:
+    """The "Citations" section: each entry bookmarked, its quote, where it stands, and the
+    hidden anchor that lets ``briefing verify`` re-check it."""
+    from docx.shared import Pt, RGBColor
+
     doc.add_heading("Citations", level=1)
     for c in memo.citations:
         para = doc.add_paragraph()
@@ -86,9 +100,6 @@ def to_docx(memo: Memo, path: Path) -> Path:
         hidden.font.hidden = True
         hidden.font.size = Pt(6)
         hidden.font.color.rgb = RGBColor(0x88, 0x88, 0x88)
-    path = Path(path)
-    doc.save(str(path))
-    return path
 
 
 def _cite_bookmark(n: int) -> str:
