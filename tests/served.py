@@ -1,7 +1,5 @@
-"""A real `briefing serve` subprocess for integration tests (fake embedder, any env).
-
-Like ``tests/e2e/conftest.Server`` but without a browser and with a caller-chosen
-environment, so a test can add a socket guard or extra variables.
+"""A real `briefing serve` subprocess for integration and browser tests (any embedder, any
+env: a test can add a socket guard or extra variables).
 """
 
 from __future__ import annotations
@@ -34,13 +32,16 @@ class Served:
         self.url = f"http://127.0.0.1:{self.port}"
         self.lines: list[str] = []
         self.ready = False
+        self.started = time.perf_counter()
+        self.usable_seconds: float | None = None  # from start until the page answers
         self.proc = subprocess.Popen(
             [str(BRIEFING), "--index-dir", str(index), "serve", "--port", str(self.port),
              "--sources", str(sources), *extra],
             env=env or cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             cwd=Path(index).parent,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         for line in self.proc.stdout:
@@ -57,6 +58,8 @@ class Served:
             if self.proc.poll() is not None:
                 raise RuntimeError("briefing serve exited:\n" + self.output())
             if self.ready and status_of(self.url + "/")[0] in (200, 401):
+                if self.usable_seconds is None:
+                    self.usable_seconds = time.perf_counter() - self.started
                 return self
             time.sleep(0.25)
         raise TimeoutError(f"briefing serve not ready after {timeout} s:\n" + self.output())
@@ -69,6 +72,9 @@ class Served:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        self._reader.join(timeout=5)  # the pipe ends with the process
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def status_of(url: str, method: str = "GET", data: bytes | None = None, headers: dict | None = None,

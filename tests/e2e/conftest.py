@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import threading
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BRIEFING, ROOT, SEEDS, cli_env, run_briefing
+from tests.conftest import ROOT, SEEDS, run_briefing
+from tests.served import Served
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,63 +34,6 @@ Harbour master Ilse Marrow said the new cranes halved the time needed to unload 
 (c) 2019, The Test Gazette · Reporter 7
 """
 HOSTILE_NAME = "qelvara-harbour.txt"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One `briefing serve` subprocess; its output is collected for failure messages."""
-
-    def __init__(self, index: Path, sources: Path, *extra: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.lines: list[str] = []
-        self.ready_at: float | None = None
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [str(BRIEFING), "--index-dir", str(index), "serve", "--port", str(self.port),
-             "--sources", str(sources), *extra],
-            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=index.parent,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
-            if "Briefing is running at" in line and self.ready_at is None:
-                self.ready_at = time.perf_counter()
-
-    def wait(self, timeout: float = 240) -> "Server":
-        deadline = time.perf_counter() + timeout
-        while time.perf_counter() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("briefing serve exited:\n" + "\n".join(self.lines))
-            if self.ready_at is not None and _answers(self.url):
-                self.usable_seconds = time.perf_counter() - self.started
-                return self
-            time.sleep(0.25)
-        raise TimeoutError(f"briefing serve not ready after {timeout} s:\n" + "\n".join(self.lines))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/", timeout=5) as r:
-            return r.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def record_timing(name: str, seconds: float) -> None:
@@ -131,12 +69,12 @@ def servers(seed_site):
     locked = root / "locked"
     shutil.copytree(sources, locked / "sources")
     shutil.copytree(index, locked / "index")
-    main = Server(index, sources)
+    main = Served(index, sources)
     guarded = None
     try:
-        main.wait()
+        main.wait(timeout=240)
         record_timing("cold_start_to_page_s", main.usable_seconds)
-        guarded = Server(locked / "index", locked / "sources", "--auth", f"{AUTH[0]}:{AUTH[1]}")
+        guarded = Served(locked / "index", locked / "sources", "--auth", f"{AUTH[0]}:{AUTH[1]}")
         yield {"main": main, "auth": guarded}
     finally:
         main.stop()
@@ -145,13 +83,13 @@ def servers(seed_site):
 
 
 @pytest.fixture(scope="session")
-def server(servers) -> Server:
+def server(servers) -> Served:
     return servers["main"]
 
 
 @pytest.fixture(scope="session")
-def auth_server(servers) -> Server:
-    return servers["auth"].wait()
+def auth_server(servers) -> Served:
+    return servers["auth"].wait(timeout=240)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,17 +19,12 @@ from index_build.core.errors import StoreError
 from index_build.core.settings import load_settings
 from index_build.store.vectors import make_vectors
 from tests.conftest import BRIEFING, FAKE, SEEDS, cli_env, run_briefing
+from tests.served import free_port
 from ui.cli import main
 
 pytestmark = pytest.mark.integration
 
 CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def heartbeat(url: str) -> bool:
