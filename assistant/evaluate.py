@@ -74,7 +74,7 @@ def load_gold(path: Path) -> list[GoldItem]:
 
 
 def _evidence_list(value: object) -> list[str]:
-    if isinstance(value, str) or not value:
+    if not isinstance(value, (list, tuple)):
         return []
     return [str(e) for e in value if str(e)]
 

@@ -20,7 +20,7 @@ import contextlib
 import importlib
 import threading
 import time
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class MiniLMEmbedder(RouteChoice):
 
     def __init__(self, batch_size: int = 64, runtime: str | None = None):
         self.batch_size = batch_size
-        self._model = None  # loaded on first use: an unchanged re-index never needs it
+        self._model: Any = None  # loaded on first use: an unchanged re-index never needs it
         self._lock = threading.Lock()
         # "auto": small inputs (questions, answer sentences) through ONNX Runtime when its graph
         # is cached; batches (builds) through whichever of PyTorch, PyTorch in bfloat16 (only on
@@ -60,21 +60,21 @@ class MiniLMEmbedder(RouteChoice):
         if self.runtime not in RUNTIMES:
             raise EmbedderError(f"BRIEFING_EMBED_RUNTIME = {self.runtime!r} is unknown; "
                                 "use auto, torch, torch-bf16 or onnx")
-        self._onnx = None
+        self._onnx: Any = None  # onnx_minilm.OnnxMiniLM, once opened
         self._onnx_failed = False
         self._bf16_failed = False
         self._bf16_checked = False
         self._route: str | None = None  # the batch runtime, once decided
         self._trials: dict[str, list[float]] = {r: [] for r in BATCH_RUNTIMES}  # seconds per 1,000 chars
 
-    def _load(self):
+    def _load(self) -> Any:
         if self._model is None:
             offline()  # models come inside pip packages: never a hub
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()
-            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+            hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
             try:
                 self._model = SentenceTransformer(minilm_path(), device="cpu")
             except OSError as e:
@@ -87,7 +87,7 @@ class MiniLMEmbedder(RouteChoice):
                     export(self._model, minilm_path(), graph)
         return self._model
 
-    def _fast(self):
+    def _fast(self) -> Any:
         """The ONNX Runtime path for small inputs, or None (not cached and cannot be, or off)."""
         if self.runtime == "torch" or self._onnx_failed:
             return None
@@ -112,7 +112,7 @@ class MiniLMEmbedder(RouteChoice):
         if len(texts) <= SMALL_INPUT and not self._tail_of_a_build():
             fast = self._fast()
             if fast is not None:
-                return fast.embed(texts)
+                return np.asarray(fast.embed(texts))
             return self._embed_torch(texts)[0]
         runtime = self._batch_runtime()
         got = (self._embed_onnx(texts) if runtime == "onnx" else
@@ -134,14 +134,15 @@ class MiniLMEmbedder(RouteChoice):
 
     gives_tokens = True  # the answer step asks ``embed_tokens`` for token states
 
-    def embed_tokens(self, texts: list[str]):
+    def embed_tokens(self, texts: list[str]) -> tuple[np.ndarray, Any]:
         """Vectors of a few texts (a question and its answer candidates) and their token states
         (``onnx_minilm.TokenStates``) from the same ONNX Runtime run; the states are None when
         ONNX Runtime is not in use (the answer step then matches tokens exactly)."""
         fast = self._fast() if texts and len(texts) <= SMALL_INPUT else None
         if fast is None:
             return self.embed(texts), None
-        return fast.embed_tokens(texts)
+        vectors, states = fast.embed_tokens(texts)
+        return vectors, states
 
     def _embed_torch(self, texts: list[str], bf16: bool = False) -> tuple[np.ndarray, float]:
         """Vectors and the seconds the encoding took (a first call's model load not counted);
@@ -221,9 +222,9 @@ class _one_thread:
 
     def __init__(self, active: bool):
         self.active = active
-        self.before = None
+        self.before: int | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> _one_thread:
         if self.active:
             import torch
 
@@ -232,12 +233,11 @@ class _one_thread:
                 torch.set_num_threads(1)
         return self
 
-    def __exit__(self, *exc):
-        if self.before not in (None, 1):
+    def __exit__(self, *exc: object) -> None:
+        if self.before is not None and self.before != 1:
             import torch
 
             torch.set_num_threads(self.before)
-        return False
 
 
 _CACHE: dict[tuple[str, int, str], Embedder] = {}

@@ -64,7 +64,7 @@ def cached_route(candidates: list[str]) -> str | None:
             or not isinstance(data.get("s_per_1000_chars"), dict)
             or sorted(data["s_per_1000_chars"]) != sorted(candidates)):
         return None
-    return data["runtime"]
+    return str(data["runtime"])
 
 
 def store_route(runtime: str, speed: dict[str, float]) -> None:
@@ -140,5 +140,5 @@ class RouteChoice:
         if min(len(self._trials[r]) for r in candidates) < ROUTE_TRIALS:
             return
         speed = {r: min(self._trials[r]) for r in candidates}
-        self._route = min(speed, key=speed.get)
+        self._route = min(speed, key=lambda r: speed[r])
         store_route(self._route, speed)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -77,13 +77,13 @@ class OnnxMiniLM:
         """One padded batch (a question and a few sentences)."""
         with self._lock:
             encodings = self._tokenizer.encode_batch(list(texts))
-        return self._run([e.ids for e in encodings])
+        return self._run([e.ids for e in encodings])[0]
 
     def embed_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TokenStates]]:
         """One padded batch, as ``embed``, and each text's token states from the same run."""
         with self._lock:
             encodings = self._tokenizer.encode_batch(list(texts))
-        vectors, hidden = self._run([e.ids for e in encodings], hidden=True)
+        vectors, hidden = self._run([e.ids for e in encodings])
         states = []
         for text, enc, h in zip(texts, encodings, hidden):
             n = len(enc.ids)
@@ -105,9 +105,10 @@ class OnnxMiniLM:
             encodings = self._tokenizer.encode_batch(list(texts))
         if not encodings:
             return np.zeros((0, 384), dtype=np.float32)
-        return np.vstack([self._run([e.ids]) for e in encodings])
+        return np.vstack([self._run([e.ids])[0] for e in encodings])
 
-    def _run(self, rows: list[list[int]], hidden: bool = False):
+    def _run(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Unit-length mean-pooled vectors of the token rows, and the token states."""
         width = max(len(r) for r in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -121,10 +122,10 @@ class OnnxMiniLM:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         vectors = (vectors / norms).astype(np.float32)
-        return (vectors, states) if hidden else vectors
+        return vectors, np.asarray(states)
 
 
-def export(model, model_dir: str, dest: Path) -> bool:
+def export(model: Any, model_dir: str, dest: Path) -> bool:
     """Export the loaded sentence-transformers ``model`` to ``dest`` (temp file, checked, then
     renamed). False — and nothing left behind — when the export or the check fails."""
     import torch
@@ -138,11 +139,11 @@ def export(model, model_dir: str, dest: Path) -> bool:
         bert = model[0].auto_model.eval()
 
         class _Hidden(torch.nn.Module):
-            def __init__(self, inner):
+            def __init__(self, inner: Any) -> None:
                 super().__init__()
                 self.inner = inner
 
-            def forward(self, input_ids, attention_mask, token_type_ids):
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
                 return self.inner(input_ids=input_ids, attention_mask=attention_mask,
                                   token_type_ids=token_type_ids).last_hidden_state
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ class StaticEmbedder:
 
     def __init__(self, batch_size: int = 1024):
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
         # model2vec's Hugging Face tokenizer cannot be used from two threads at once: it raises
         # "RuntimeError: Already borrowed" (bench/scale_bench.py: 3 of 240 asks failed with 8 and
@@ -30,7 +31,7 @@ class StaticEmbedder:
         # a question takes well under a millisecond.
         self._encode_lock = threading.Lock()
 
-    def _load(self):
+    def _load(self) -> Any:
         with self._lock:
             if self._model is None:
                 offline()

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -26,11 +26,12 @@ _TABLE_HEADERS = ["File", "Headline", "Publisher", "Author", "Published", "Chara
 # Widths that fit all seven columns in the page at 1400 px (the headline wraps instead of
 # pushing the rest off). Pixels, not percentages: on a phone the table scrolls sideways with
 # readable columns rather than squeezing each into a letter-wide strip.
-_TABLE_WIDTHS = [200, 370, 150, 140, 110, 105, 95]
+_TABLE_WIDTHS: list[str | int] = [200, 370, 150, 140, 110, 105, 95]
 
 
 def build_blocks(app: WebApp) -> gr.Blocks:
-    with gr.Blocks(title="Briefing", analytics_enabled=False) as demo:
+    demo = gr.Blocks(title="Briefing", analytics_enabled=False)
+    with demo:
         gr.Markdown("## Briefing\nAsk about your sources. Every sentence of an answer cites the passage "
                     "it comes from; click a marker such as [1] to read it in context.")
         history = gr.State([])
@@ -140,7 +141,7 @@ def _sources_tab(s: Settings) -> SimpleNamespace:
 def _wire(app: WebApp, demo: gr.Blocks, history: gr.State, chat: SimpleNamespace, memo: SimpleNamespace,
           src: SimpleNamespace) -> None:
     """Which handler each event calls, with which inputs and outputs."""
-    quiet = {"api_visibility": "undocumented"}
+    quiet: dict[str, Any] = {"api_visibility": "undocumented"}
     view_outputs = [src.status, src.table, chat.f_sources, chat.f_publishers, src.to_delete, memo.m_sources,
                     memo.m_publishers]
     chat_filters = [chat.f_sources, chat.f_publishers, chat.f_since, chat.f_until]
@@ -171,4 +172,4 @@ def _wire(app: WebApp, demo: gr.Blocks, history: gr.State, chat: SimpleNamespace
         app.rebuild_after_change, changed, **build)
     src.rebuild.click(app.rebuild, **build)
     src.delete.click(app.delete, src.to_delete, changed, **quiet).success(app.rebuild_after_change, changed, **build)
-    gr.api(app.api_ask, api_name="ask")
+    gr.api(app.api_ask, api_name="ask")  # type: ignore[attr-defined]  # (gradio does not list it in __all__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 __all__ = ["TerminalProgress"]
 
@@ -15,7 +16,7 @@ class TerminalProgress:
 
     def __init__(self, enabled: bool | None = None):
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._bars: dict[str, object] = {}
+        self._bars: dict[str, Any] = {}  # stage → its tqdm bar
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled or total <= 0:

@@ -17,6 +17,7 @@ import json  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
@@ -64,6 +65,8 @@ class WebApp(SourceHandlers):
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
+        if self.assistant is None:
+            return
         try:
             self.assistant.corpus.embedder.embed(["warm up"])
         except BriefingError as e:
@@ -110,6 +113,8 @@ class WebApp(SourceHandlers):
             chat[-1] = {"role": "assistant", "content": render.streaming_html(f"Error: {e}")}
             yield "", chat, history, gr.skip(), render.notice_html(str(e))
             return
+        if answer is None:  # (the stream always ends with its Answer)
+            return
         note = self._undated_note(filters)
         chat[-1] = {"role": "assistant", "content": render.answer_html(answer, note)}
         yield "", chat, history + [question], render.answer_markdown(answer, note), ""
@@ -123,7 +128,7 @@ class WebApp(SourceHandlers):
                    and filters.keeps_source(d.source) and filters.keeps_publisher(d.publisher or "")]
         return render.undated_note(len(undated))
 
-    def open_citation(self, evt: gr.EventData) -> str:
+    def open_citation(self, evt: gr.EventData) -> Any:  # the article's HTML, or gr.skip()
         ref = render.parse_cite_ref(getattr(evt, "_data", {}).get("cite") if evt else None)
         if ref is None:
             return gr.skip()
@@ -133,7 +138,8 @@ class WebApp(SourceHandlers):
             raise error("That article is no longer in the index; it may have been removed or rebuilt.")
         return render.article_html(doc, start, end)
 
-    def api_ask(self, question: str, history: str | list[str] | None = None, top_k: int | None = None) -> dict:
+    def api_ask(self, question: str, history: str | list[str] | None = None,
+                top_k: int | None = None) -> dict:  # type: ignore[type-arg]  # (as Gradio's API page shows it)
         """Answer a question from the indexed sources with citations: the same JSON as
         `briefing ask --json`. history: earlier questions of the conversation (a list, or
         a JSON list as a string)."""
@@ -214,7 +220,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     """Start the app and block until interrupted; ``ready(url)`` once it answers."""
     demo = WebApp(settings).build()
     demo.queue(default_concurrency_limit=4)
-    options = {"run_history": False} if "run_history" in inspect.signature(demo.launch).parameters else {}
+    launch = inspect.signature(demo.launch).parameters
+    options: dict[str, Any] = {"run_history": False} if "run_history" in launch else {}
     try:
         demo.launch(server_name=host, server_port=port, share=False, auth=auth, show_error=True,
                     prevent_thread_lock=True, quiet=True, ssr_mode=False, inbrowser=False,

@@ -13,6 +13,7 @@ import sqlite3  # noqa: E402
 import threading  # noqa: E402
 from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
@@ -63,7 +64,7 @@ class SourceHandlers:
                 gr.update(choices=files, value=None),
                 gr.update(choices=sources), gr.update(choices=publishers))
 
-    def save_files(self, files) -> tuple[dict, None]:
+    def save_files(self, files) -> tuple[dict[str, Any], None]:
         """Copy uploads into the sources folder; what happened to each file, by name. An
         upload is only called added once the rebuild has read it (see ``_rebuild``)."""
         saved, errors = [], []
@@ -78,7 +79,7 @@ class SourceHandlers:
                 errors.append((original, f"could not be saved ({e.strerror})"))
         return {"saved": saved, "notes": [], "errors": errors}, None
 
-    def rebuild_after_change(self, outcome: dict, progress=gr.Progress()):
+    def rebuild_after_change(self, outcome: dict[str, Any], progress=gr.Progress()):
         """Rebuild after uploads or a deletion, reporting what happened to each file."""
         notes, errors = outcome.get("notes", []), [tuple(e) for e in outcome.get("errors", [])]
         saved = [tuple(x) for x in outcome.get("saved", [])]
@@ -139,7 +140,7 @@ class SourceHandlers:
             return self.settings
         return self.settings.replace(embedder=profile) if profile else self.settings
 
-    def delete(self, source: str | None) -> dict:
+    def delete(self, source: str | None) -> dict[str, Any]:
         if not source:
             raise error("Choose a source file to delete.")
         try:

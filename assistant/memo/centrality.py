@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from index_build.embed import Embedder
+
 from .gather import Gathered, pool_centrality
 from .sections import Draft, draft, redundant, standalone, unconfirmed_mark, unit
 
@@ -38,7 +40,7 @@ def lexrank(vectors: np.ndarray, groups: list[str], bias: np.ndarray, iterations
     return r
 
 
-def bottom_line(g: Gathered, embedder=None) -> list[Draft]:
+def bottom_line(g: Gathered, embedder: Embedder | None = None) -> list[Draft]:
     """3–5 statements: the most central claims across the sources (what many sentences of
     other documents also say, biased to the topic), near-duplicates removed, each from a
     different passage and, while there are enough documents, a different document."""

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class Gathered:
     passages: list[Passage]
     queries: list[str]
     timings_ms: dict[str, float] = field(default_factory=dict)
-    cache: dict = field(default_factory=dict, repr=False)  # per-memo lookups the sections share
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # per-memo lookups the sections share
     _chunks: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict, repr=False)
 
     def info(self, p: Pooled | tuple[str, int]) -> SentenceInfo:
@@ -78,7 +79,8 @@ class Gathered:
 
     def stems(self, key: tuple[str, int]) -> frozenset[str]:
         """Content terms of any sentence of a gathered document (cached)."""
-        cache = self.cache.setdefault("stems", {p.key: p.stems for p in self.pool})
+        cache: dict[tuple[str, int], frozenset[str]] = self.cache.setdefault(
+            "stems", {p.key: p.stems for p in self.pool})
         if key not in cache:
             cache[key] = frozenset(tokenize(self.info(key).text))
         return cache[key]
@@ -215,7 +217,8 @@ def _vocal_actors(best: dict[str, Passage], docs: dict[str, DocSpeakers]) -> lis
     return [name for name, _ in voices.most_common(ACTOR_QUERIES)]
 
 
-def _pool(terms, docs: dict[str, DocSpeakers], passages: list[Passage]) -> list[Pooled]:
+def _pool(terms: list[tuple[frozenset[str], float]], docs: dict[str, DocSpeakers], passages: list[Passage]
+          ) -> list[Pooled]:
     out: dict[tuple[str, int], Pooled] = {}
     line_terms: dict[tuple[str, int], set[str]] = {}
     for p in sorted(passages, key=lambda p: p.rank):

@@ -9,7 +9,11 @@ reported; with nothing left the extractive bottom line stands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 from ..answer.cite import claim_and_marks, split_generated
+from ..answer.generate import Generator
 from ..answer.verify import instruction_like, supported
 from .gather import Gathered
 from .model import Bullet, one_line
@@ -47,7 +51,12 @@ def build_memo_prompt(topic: str, texts: list[str]) -> str:
     return f"Topic: {topic}\n\nSource sentences:\n{body}\n\nBottom line:"
 
 
-def generated_bottom_line(generator, g: Gathered, citer, fallback) -> tuple[list, list[str]]:
+class SpanCiter(Protocol):
+    def cite_span(self, doc_id: str, start: int, end: int) -> int | None: ...
+
+
+def generated_bottom_line(generator: Generator, g: Gathered, citer: SpanCiter, fallback: Callable[[], list[Bullet]]
+                          ) -> tuple[list[Bullet], list[str]]:
     """(bullets, dropped sentences). ``citer`` numbers and validates the citations;
     ``fallback()`` gives the extractive bullets when no generated sentence survives."""
     units = _candidates(g)

@@ -94,7 +94,7 @@ def unit(g: Gathered, p: Pooled | tuple[str, int], lead: str = "") -> tuple[str,
     return (doc_id, first, last, lead)
 
 
-def pick(cands: list[tuple[float, Pooled]], g: Gathered, limit: int, used: set, per_doc: int = 99,
+def pick(cands: list[tuple[float, Pooled]], g: Gathered, limit: int, used: set[tuple[str, int]], per_doc: int = 99,
           against: list[str] | None = None) -> list[Pooled]:
     chosen: list[Pooled] = []
     texts = [frozenset(tokenize(t)) for t in against or []]
@@ -169,7 +169,7 @@ def unconfirmed(g: Gathered, used: set[tuple[str, int]]) -> list[Draft]:
 def timeline(g: Gathered) -> list[Draft]:
     """Dated events, earliest first; relative dates resolved against the article's date
     where it allows, else shown as written."""
-    entries: list[tuple[float, tuple, Pooled, TimeRef]] = []
+    entries: list[tuple[float, tuple[int, ...], Pooled, TimeRef]] = []
     for p in g.pool:
         s = g.info(p)
         if not statement(g, p):
@@ -179,7 +179,7 @@ def timeline(g: Gathered) -> list[Draft]:
             continue
         ref = refs[0]
         entries.append((p.relevance + 0.5 * p.context + (0.2 if ref.resolved else 0.0), ref.sort_key, p, ref))
-    chosen: list[tuple[tuple, Pooled, TimeRef]] = []
+    chosen: list[tuple[tuple[int, ...], Pooled, TimeRef]] = []
     texts: list[frozenset[str]] = []
     for _score, key, p, ref in sorted(entries, key=lambda e: -e[0]):
         if len(chosen) >= TIMELINE_MAX:
@@ -197,7 +197,7 @@ def timeline(g: Gathered) -> list[Draft]:
         head = next((s for s in an.sentences if s.heading and s.text.strip() == an.doc.title.strip()), None)
         if head is not None:
             key = (pub[0], pub[1] or 13, pub[2] or 32)
-            ref = TimeRef(an.doc.published, 0, f"{an.doc.published} (published)", key, False, True)
+            ref = TimeRef(an.doc.published or "", 0, f"{an.doc.published} (published)", key, False, True)
             chosen.append((key + (1,), Pooled(doc_id, head.index, 0, 0, 0, 0), ref))
     chosen.sort(key=lambda c: (c[0] + (0,) * (4 - len(c[0])), c[1].doc_id, c[1].index))
     return [draft([unit(g, p)] if not g.info(p).heading else [(p.doc_id, p.index, p.index, "")],

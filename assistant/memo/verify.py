@@ -15,8 +15,9 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from index_build.chunk import sentence_spans
 from index_build.core.errors import BriefingError
@@ -66,7 +67,7 @@ class VerifyReport:
     def count(self, status: str) -> int:
         return sum(1 for c in self.checks if c.status == status)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"file": self.path, "kind": self.kind, "ok": self.ok, "citations": len(self.checks),
                 "holding": self.count("ok"), "moved": self.count("moved"), "changed": self.count("changed"),
                 "stale": self.count("moved") + self.count("changed"), "missing": self.count("missing"),
@@ -178,26 +179,26 @@ def check_anchors(anchors: list[Anchor], docs: Documents) -> list[CitationCheck]
     out = []
     for a in anchors:
         doc = docs.document(a.doc_id)
-        base = dict(n=a.n, doc_id=a.doc_id, source=a.source or (doc.source if doc else ""), start=a.start, end=a.end)
+        check = partial(CitationCheck, a.n, a.doc_id, a.source or (doc.source if doc else ""), a.start, a.end)
         if doc is None:
-            out.append(CitationCheck(**base, status="missing"))
+            out.append(check(status="missing"))
             continue
         text = doc.text
         here = text[a.start:a.end] if 0 <= a.start < a.end <= len(text) else ""
         if here and (quote_sha256(here) == a.sha256 or (not a.sha256 and here == a.quote)):
-            out.append(CitationCheck(**base, status="ok"))
+            out.append(check(status="ok"))
             continue
         moved = _find_moved(text, a.quote, a.start) if a.quote else None
         if moved:
-            out.append(CitationCheck(**base, status="moved", new_start=moved[0], new_end=moved[1],
+            out.append(check(status="moved", new_start=moved[0], new_end=moved[1],
                                      now=text[moved[0]:moved[1]]))
             continue
         near = _closest(text, a.quote) if a.quote else None
         if near:
-            out.append(CitationCheck(**base, status="changed", new_start=near[0], new_end=near[1],
+            out.append(check(status="changed", new_start=near[0], new_end=near[1],
                                      now=text[near[0]:near[1]]))
         else:
-            out.append(CitationCheck(**base, status="changed", now=here))
+            out.append(check(status="changed", now=here))
     return out
 
 
@@ -218,7 +219,7 @@ def fix_file(report: VerifyReport) -> int:
         raise BriefingError(f"{path}: --fix rewrites the anchors of .md, .html and .docx memos, not JSON; "
                             "save the answer again with `briefing ask --json`")
     moves = {(c.n, c.doc_id, c.start, c.end): (c.new_start, c.new_end, c.now)
-             for c in report.checks if c.status == "moved"}
+             for c in report.checks if c.status == "moved" and c.new_start is not None and c.new_end is not None}
     if not moves:
         return 0
     tmp = path.with_name(f".{path.name}.fix")
@@ -236,7 +237,7 @@ def fix_file(report: VerifyReport) -> int:
     return count
 
 
-def _fix_docx(path: Path, out: Path, moves: dict) -> int:
+def _fix_docx(path: Path, out: Path, moves: dict[tuple[int, str, int, int], tuple[int, int, str]]) -> int:
     from docx import Document as Docx
 
     d = Docx(str(path))

@@ -4,6 +4,7 @@ and "Who said what" (their quoted words, one row per statement however many outl
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from urllib.parse import urlsplit
 
 from index_build.core.text import tokenize
@@ -21,7 +22,7 @@ PER_ACTOR = 3
 
 def actor_named(g: Gathered, name: str) -> Actor:
     """The actor called ``name``, with a role if any document gives one."""
-    cache = g.cache.setdefault("actors", {})
+    cache: dict[str, Actor] = g.cache.setdefault("actors", {})
     if name not in cache:
         best = None
         for an in g.docs.values():
@@ -32,7 +33,7 @@ def actor_named(g: Gathered, name: str) -> Actor:
     return cache[name]
 
 
-def _ranked_actors(g: Gathered, featured: set[tuple[str, int]]) -> list[tuple[str, float]]:
+def _ranked_actors(g: Gathered, featured: AbstractSet[tuple[str, int]]) -> list[tuple[str, float]]:
     """Actors by how much the gathered sentences have them speak, act or appear; those in
     the memo's leading sentences (``featured``) count extra."""
     score: dict[str, float] = {}
@@ -55,7 +56,7 @@ def _ranked_actors(g: Gathered, featured: set[tuple[str, int]]) -> list[tuple[st
 OWN_WORDS_SHARE = 0.5
 
 
-def positions(g: Gathered, featured: set[tuple[str, int]] = frozenset()) -> list[Draft]:
+def positions(g: Gathered, featured: AbstractSet[tuple[str, int]] = frozenset()) -> list[Draft]:
     """Each actor's stance: their own quoted words first, then what they are reported to
     have said, then what the sources say they did or, failing all that, where they appear."""
     out: list[Draft] = []

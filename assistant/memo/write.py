@@ -19,8 +19,10 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from index_build.core.errors import BriefingError
+from index_build.embed import Embedder
 
 from ..answer.verify import citation_valid
 from ..answer.view import IndexView
@@ -33,7 +35,11 @@ from .generate import generated_bottom_line
 from .model import EMPTY_NOTES, SECTION_TITLES, Bullet, Memo, MemoSource, Section, one_line, quoted
 from .sections import Draft, developments, open_questions, timeline, unconfirmed
 from .since import PriorMemo, changed_checks, new_drafts, prior_label
+from .verify import CitationCheck
 from .voices import positions, who_said_what
+
+if TYPE_CHECKING:
+    from ..answer.service import Assistant
 
 __all__ = ["write_memo"]
 
@@ -84,7 +90,7 @@ class _Citer:
         return Bullet(" ".join(parts), tuple(numbers), d.label, d.group)
 
 
-def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Progress | None = None,
+def write_memo(assistant: Assistant, topic: str, filters: Filters = Filters(), progress: Progress | None = None,
                llm: str | None = None, now: dt.datetime | None = None, long: bool = False,
                since: PriorMemo | None = None) -> Memo:
     """A briefing memo on ``topic`` from the assistant's index.
@@ -101,15 +107,15 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
         raise BriefingError("a memo needs a topic, e.g. briefing memo \"Russia and the North Korea sanctions\"")
     progress = progress or (lambda stage, done, total: None)
     t0 = time.perf_counter()
-    corpus = assistant.corpus
-    corpus = corpus.snapshot() if hasattr(corpus, "snapshot") else corpus  # one generation throughout
+    whole = assistant.corpus
+    corpus: IndexView = whole.snapshot() if hasattr(whole, "snapshot") else whole  # one generation throughout
     g = gather(corpus, topic, filters, progress)
     t1 = time.perf_counter()
     citer = _Citer(corpus, g)
     # The same choice of language model as for answers (an injected one in tests).
     generator = assistant.generator_for(llm) if hasattr(assistant, "generator_for") else None
     drafts = _drafts(g, corpus.embedder, progress)
-    changed = []
+    changed: list[CitationCheck] = []
     if since is not None:
         indexed_at = {d.doc_id: d.indexed_at or 0.0 for d in corpus.summaries()}
         drafts = {"new_since": new_drafts(g, drafts, since, indexed_at), **drafts}
@@ -139,7 +145,7 @@ def write_memo(assistant, topic: str, filters: Filters = Filters(), progress: Pr
                 tuple(dropped), budget)
 
 
-def _drafts(g: Gathered, embedder, progress: Progress) -> dict[str, list[Draft]]:
+def _drafts(g: Gathered, embedder: Embedder, progress: Progress) -> dict[str, list[Draft]]:
     """Each section's draft items, in the memo's order. A sentence the leading sections quote
     is not quoted again by a later one (``used``), and what they said steers the open
     questions away from it (``said``)."""
@@ -169,7 +175,7 @@ def _drafts(g: Gathered, embedder, progress: Progress) -> dict[str, list[Draft]]
     return drafts
 
 
-def _since_sections(citer: _Citer, new: list[Draft], changed, since: PriorMemo) -> list[Section]:
+def _since_sections(citer: _Citer, new: list[Draft], changed: list[CitationCheck], since: PriorMemo) -> list[Section]:
     """The two sections a memo written against an earlier one opens with."""
     when = prior_label(since)
     bullets = citer.bullets(new)
@@ -180,7 +186,7 @@ def _since_sections(citer: _Citer, new: list[Draft], changed, since: PriorMemo) 
                            "" if bullets else "Every citation of the earlier memo still holds.")]
 
 
-def _changed_bullets(citer: _Citer, checks, prior: PriorMemo) -> list[Bullet]:
+def _changed_bullets(citer: _Citer, checks: list[CitationCheck], prior: PriorMemo) -> list[Bullet]:
     """One item per changed or gone citation of the earlier memo: what it quoted, and what
     its document says there now (cited), if anything."""
     quotes = {(a.n, a.doc_id, a.start, a.end): a.quote or "" for a in prior.anchors}
@@ -190,7 +196,9 @@ def _changed_bullets(citer: _Citer, checks, prior: PriorMemo) -> list[Bullet]:
         if c.status == "missing":
             out.append(Bullet(f"{was} — {c.source} is no longer in the index.", (), f"Gone (earlier [{c.n}])"))
             continue
-        n = citer.cite_span(c.doc_id, c.new_start, c.new_end) if c.new_start is not None else None
+        n = None
+        if c.new_start is not None and c.new_end is not None:
+            n = citer.cite_span(c.doc_id, c.new_start, c.new_end)
         if n is None:
             out.append(Bullet(f"{was} — no longer in {c.source}.", (), f"Changed (earlier [{c.n}])"))
         else:

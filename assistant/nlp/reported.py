@@ -5,9 +5,14 @@ The attribution rules (``attribution``) ask it where their surface patterns find
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from index_build.core.text import QUOTE_MARK, mask_quotes
 
 from .parse import SPEECH_LEMMAS, STATEMENT_NOUNS, cached_pipe
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 __all__ = ["reported_speaker", "reported_speakers"]
 
@@ -15,7 +20,7 @@ _RELATIVE = frozenset("who whom that which".split())
 _PERSONAL = frozenset("he she they".split())
 
 
-def reported_speaker(doc) -> tuple[str, str]:
+def reported_speaker(doc: Doc) -> tuple[str, str]:
     """(who, how) of the reported words in a parsed sentence, from the parse alone: the
     subject of a verb of saying that reports something — a clause ("officials said the
     roads…"), a quotation, or a statement noun — not a verb of saying inside the quotation,

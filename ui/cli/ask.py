@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from assistant.models import Answer
 from index_build.core.errors import BriefingError
 
 from .app import Context, friendly, global_options, main, read_only
@@ -92,10 +93,9 @@ def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: 
     check_sources(assistant, source)
     filters = filters_of(source, publisher, since, until)
     if as_json:
-        answer = assistant.ask(question, turns, filters, top_k, llm)
-        click.echo(json.dumps(answer.as_json(), ensure_ascii=False))
+        click.echo(json.dumps(assistant.ask(question, turns, filters, top_k, llm).as_json(), ensure_ascii=False))
         return
-    answer = None
+    answer: Answer | None = None
     streamed = False
     for event in assistant.stream(question, turns, filters, top_k, llm):
         if isinstance(event, str):
@@ -104,6 +104,8 @@ def ask(obj: Context, question: str, as_json: bool, history: str | None, top_k: 
                 streamed = True
         else:
             answer = event
+    if answer is None:  # (the stream always ends with its Answer)
+        raise BriefingError("the assistant gave no answer")
     if streamed:
         click.echo("\n")
         if answer.dropped:
