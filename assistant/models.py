@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from index_build.core.dates import PartialDate
+from index_build.core.dates import PartialDate, date_key
 
 __all__ = ["Filters", "Passage", "Citation", "Answer", "filter_date"]
 
@@ -33,6 +33,11 @@ class Filters:
 
     def is_empty(self) -> bool:
         return not (self.sources or self.publishers or self.since or self.until)
+
+    def dates_cross(self) -> bool:
+        """Whether ``since`` lies after ``until``: then no date can match (the web page and
+        the CLI refuse such filters, each in its own words)."""
+        return bool(self.since and self.until) and date_key(self.since) > date_key(self.until, end=True)
 
     def keeps_source(self, source: str) -> bool:
         """Whether the source filter keeps ``source``: named itself, or a folder holding it."""

@@ -4,7 +4,6 @@ an ``InputMistake`` whose message the page shows under the box (not an error pop
 from __future__ import annotations
 
 from assistant.models import Filters, filter_date
-from index_build.core.dates import date_key
 
 __all__ = ["InputMistake", "filters_of", "check_question", "filters_label", "MAX_QUESTION_CHARS", "MAX_TOPIC_CHARS"]
 
@@ -21,11 +20,12 @@ class InputMistake(ValueError):
 
 def filters_of(sources, publishers, since, until) -> Filters:
     """The filters as typed; ``InputMistake`` for a date that is not one."""
-    since = _date_filter(since, "Published since")
-    until = _date_filter(until, "Published until")
-    if since and until and date_key(since) > date_key(until, end=True):
-        raise InputMistake(f"“Published since” ({since}) is after “Published until” ({until}); nothing can match.")
-    return Filters(sources=tuple(sources or ()), publishers=tuple(publishers or ()), since=since, until=until)
+    filters = Filters(sources=tuple(sources or ()), publishers=tuple(publishers or ()),
+                      since=_date_filter(since, "Published since"), until=_date_filter(until, "Published until"))
+    if filters.dates_cross():
+        raise InputMistake(f"“Published since” ({filters.since}) is after “Published until” ({filters.until}); "
+                           "nothing can match.")
+    return filters
 
 
 def _date_filter(value, label: str) -> str | None:

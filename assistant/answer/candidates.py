@@ -19,18 +19,25 @@ from ..models import Passage
 from .verify import instruction_like
 from .view import IndexView
 
-__all__ = ["Candidate", "candidate_sentences", "sentence_before", "MIN_WORDS"]
+__all__ = ["Sentence", "Candidate", "candidate_sentences", "sentence_before", "MIN_WORDS"]
 
 MIN_WORDS = 4
 
 
 @dataclass(frozen=True)
-class Candidate:
+class Sentence:
+    """A sentence of a retrieved passage: its span in the document (what a citation quotes),
+    its text, and the passage it came in. Both selectors' candidates are Sentences."""
     doc_id: str
     start: int
     end: int
     text: str
     passage: Passage
+
+
+@dataclass(frozen=True)
+class Candidate(Sentence):
+    """A sentence as the learned selector sees it: with its context."""
     before: str  # the previous sentence of the same paragraph ("" at a paragraph's start); inside a
     # quotation that runs on over several sentences, the one that attributes it (``sentence_before``)
     title: str

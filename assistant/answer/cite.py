@@ -11,13 +11,14 @@ The memo's generated bottom line splits and reads its model's sentences the same
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from index_build.chunk import sentence_spans
 from index_build.core.text import tokenize
 
 from ..models import Citation, Passage
+from .candidates import Sentence
 from .verify import citation_valid, instruction_like, supported
 from .view import IndexView
 
@@ -37,7 +38,7 @@ class Grounded:
     dropped: list[str] = field(default_factory=list)
 
 
-def cite(corpus: IndexView, chosen: list[Any], speaker: str = "") -> tuple[list[Citation], str]:
+def cite(corpus: IndexView, chosen: Sequence[Sentence], speaker: str = "") -> tuple[list[Citation], str]:
     """Citations of the chosen sentences (those whose span checks out against the record) and
     the answer text: each sentence verbatim with its [n]; ``speaker`` names who is quoted in
     the first one when the sentence does not."""

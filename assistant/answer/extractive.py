@@ -19,9 +19,10 @@ from index_build.core.text import QUOTE_MARK, content_terms, redundant, tokenize
 
 from ..models import Passage
 from ..nlp.question import Question, entities, speech_verb
+from .candidates import Sentence
 from .view import IndexView
 
-__all__ = ["Candidate", "candidates", "select", "MIN_SENTENCE_COVERAGE", "MIN_CONTEXT_COVERAGE"]
+__all__ = ["Scored", "candidates", "select", "MIN_SENTENCE_COVERAGE", "MIN_CONTEXT_COVERAGE"]
 
 MIN_SENTENCE_COVERAGE = 0.34
 MIN_CONTEXT_COVERAGE = 0.6
@@ -39,13 +40,10 @@ _ANAPHOR = re.compile(r"^[“\"‘']?\s*(the (statement|ministry|official|envoy|
 _BYLINE = re.compile(r"^\s*(\(c\)|©|copyright|by\s+[A-Z])", re.I)
 
 
-@dataclass
-class Candidate:
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    passage: Passage
+@dataclass(frozen=True)
+class Scored(Sentence):
+    """A sentence as the hand-written selector scores it: how much of the question it and its
+    context cover, and whether it may answer (else why not)."""
     sentence_cov: float
     context_cov: float
     score: float
@@ -226,7 +224,7 @@ def _eligible(q: Question, text: str, before: str, header: str) -> str:
     return ""
 
 
-def candidates(corpus: IndexView, q: Question, query: str, passages: list[Passage]) -> list[Candidate]:
+def candidates(corpus: IndexView, q: Question, query: str, passages: list[Passage]) -> list[Scored]:
     """Every sentence of the passages, scored against the question."""
     groups = _term_groups(corpus, q, query)
     # "What did X say about Y?": the sentence must say Y; X may be named just before it.
@@ -235,7 +233,7 @@ def candidates(corpus: IndexView, q: Question, query: str, passages: list[Passag
         subject_stems = set(content_terms(q.subject))
         rest = [g for g in groups if not (g[0] & subject_stems)]
         sentence_groups = rest or groups
-    seen: dict[tuple[str, int, int], Candidate] = {}
+    seen: dict[tuple[str, int, int], Scored] = {}
     doc_terms: dict[str, set[str]] = {}
     for p in passages:
         doc = corpus.document(p.doc_id)
@@ -275,14 +273,14 @@ def candidates(corpus: IndexView, q: Question, query: str, passages: list[Passag
             score = 0.6 * s_cov + 0.3 * c_cov + 0.1 / p.rank
             if len(words(text)) < 4:
                 why = why or "too short"
-            seen[key] = Candidate(p.doc_id, a, b, text, p, s_cov, c_cov, score,
+            seen[key] = Scored(p.doc_id, a, b, text, p, s_cov, c_cov, score,
                                   not why and s_cov >= MIN_SENTENCE_COVERAGE and c_cov >= MIN_CONTEXT_COVERAGE,
                                   why or ("" if s_cov >= MIN_SENTENCE_COVERAGE and c_cov >= MIN_CONTEXT_COVERAGE
                                           else f"covers {s_cov:.2f}/{c_cov:.2f} of the question"))
     return sorted(seen.values(), key=lambda c: -c.score)
 
 
-def select(cands: list[Candidate], max_sentences: int = MAX_SENTENCES) -> list[Candidate]:
+def select(cands: list[Scored], max_sentences: int = MAX_SENTENCES) -> list[Scored]:
     """The best eligible sentence, plus close runners-up that add something new."""
     eligible = [c for c in cands if c.eligible]
     if not eligible:

@@ -160,6 +160,20 @@ def test_partial_and_real_dates_are_accepted(built, dates):
     assert json.loads(result.stdout)["question"] == QUESTION
 
 
+@pytest.mark.parametrize("command", [["ask", QUESTION], ["memo", TOPIC]], ids=["ask", "memo"])
+@pytest.mark.parametrize("since, until", [("2019", "2018-12-31"), ("2019-03", "2019-02"), ("2019-03-02", "2019-03-01")])
+def test_since_after_until_is_refused(built, command, since, until):
+    """No date can lie in such a range: said in one line, as the web page does."""
+    result = invoke("--index-dir", built / "index", *command, "--since", since, "--until", until)
+    assert_one_line_error(result, f"--since {since} is after --until {until}", "nothing can match")
+
+
+@pytest.mark.parametrize("since, until", [("2019", "2019"), ("2019-03", "2019"), ("2018-12-31", "2019-01")])
+def test_a_range_that_ends_where_it_starts_is_accepted(built, since, until):
+    result = invoke("--index-dir", built / "index", "ask", QUESTION, "--json", "--since", since, "--until", until)
+    assert result.exit_code == 0, result.output
+
+
 # -- 5. --source that matches nothing ---------------------------------------------------------
 @pytest.mark.parametrize("command", [["ask", QUESTION], ["memo", TOPIC]], ids=["ask", "memo"])
 def test_unknown_source_is_an_error_with_close_names(built, command):

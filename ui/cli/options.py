@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,13 +11,21 @@ from index_build.core.errors import BriefingError
 
 from .app import shown
 
+if TYPE_CHECKING:
+    from assistant.models import Filters
+
 __all__ = ["filters_of", "date_option", "not_empty", "check_sources"]
 
 
-def filters_of(source: tuple[str, ...], publisher: tuple[str, ...], since: str | None, until: str | None):
+def filters_of(source: tuple[str, ...], publisher: tuple[str, ...], since: str | None, until: str | None) -> Filters:
+    """The filters of --source / --publisher / --since / --until (the dates already checked by
+    ``date_option``); since after until is an error, as on the web page."""
     from assistant.models import Filters
 
-    return Filters(sources=tuple(source), publishers=tuple(publisher), since=since, until=until)
+    filters = Filters(sources=tuple(source), publishers=tuple(publisher), since=since, until=until)
+    if filters.dates_cross():
+        raise BriefingError(f"--since {since} is after --until {until}; nothing can match")
+    return filters
 
 
 def date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
