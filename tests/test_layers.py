@@ -55,6 +55,43 @@ def test_architecture_md_names_every_module_of_the_tree():
     assert missing == []
 
 
+# Sizes the code keeps to (issue 17): a module much past 300 lines holds two topics, a
+# function past 60 lines several stages. A longer function says why on the line above its
+# ``def`` with a comment that starts "# long:".
+MODULE_LINES = 320
+FUNCTION_LINES = 60
+
+
+def _oversized(path: Path, root: Path = ROOT) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found = [f"{path.relative_to(root)}: {len(lines)} lines"] if len(lines) > MODULE_LINES else []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            reason = first >= 2 and lines[first - 2].strip().startswith("# long:")
+            if length > FUNCTION_LINES and not reason:
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.name}() {length} lines")
+    return found
+
+
+def test_no_module_or_function_outgrows_its_size():
+    over = [o for package in FORBIDDEN for path in sorted((ROOT / package).rglob("*.py")) for o in _oversized(path)]
+    assert over == []
+
+
+def test_the_size_check_sees_a_long_function_and_its_reason(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(FUNCTION_LINES))
+    path = tmp_path / "probe.py"
+    path.write_text(f"def stages():\n{body}\n", encoding="utf-8")
+    assert _oversized(path, tmp_path) == ["probe.py:1 stages() 61 lines"]
+    path.write_text(f"# long: one table of stages, read top to bottom\ndef stages():\n{body}\n", encoding="utf-8")
+    assert _oversized(path, tmp_path) == []
+    path.write_text("x = 1\n" * (MODULE_LINES + 1), encoding="utf-8")
+    assert _oversized(path, tmp_path) == [f"probe.py: {MODULE_LINES + 1} lines"]
+
+
 @pytest.mark.integration
 def test_the_wheel_holds_every_module_and_the_answer_model(tmp_path):
     """A regular (not editable) install gets the sub-packages (assistant/memo, assistant/nlp)
