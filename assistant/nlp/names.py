@@ -167,13 +167,15 @@ def names(sent: str, lowercase_words: set[str]) -> Iterator[tuple[list[str], lis
         yield role_toks, name_toks, start, end
 
 
-_PEOPLE: dict[tuple[str, int, int], dict[str, str]] = {}
+# Per-process caches keyed on the document's id and text itself (a dict compares the text on a
+# hash match, so two texts never share an entry; the strings are the documents' own).
+_PEOPLE: dict[tuple[str, str], dict[str, str]] = {}
 
 
 def introduced_people(doc: Document) -> dict[str, str]:
     """People the document introduces with a title, a role noun or a role in apposition:
     {full name: role}."""
-    key = (doc.doc_id, len(doc.text), hash(doc.text))
+    key = (doc.doc_id, doc.text)
     people = _PEOPLE.get(key)
     if people is None:
         if len(_PEOPLE) > 4096:
@@ -198,12 +200,12 @@ def _introduced_people(doc: Document) -> dict[str, str]:
     return people
 
 
-_SPANS: dict[tuple[str, int, int], list[tuple[int, int]]] = {}
+_SPANS: dict[tuple[str, str], list[tuple[int, int]]] = {}
 
 
 def doc_spans(doc: Document) -> list[tuple[int, int]]:
     """Sentence spans of a document, computed once per text (Punkt is the slow part)."""
-    key = (doc.doc_id, len(doc.text), hash(doc.text))
+    key = (doc.doc_id, doc.text)
     spans = _SPANS.get(key)
     if spans is None:
         if len(_SPANS) > 4096:
