@@ -107,13 +107,11 @@ def write_memo(assistant: Assistant, topic: str, filters: Filters = Filters(), p
         raise BriefingError("a memo needs a topic, e.g. briefing memo \"Russia and the North Korea sanctions\"")
     progress = progress or (lambda stage, done, total: None)
     t0 = time.perf_counter()
-    whole = assistant.corpus
-    corpus: IndexView = whole.snapshot() if hasattr(whole, "snapshot") else whole  # one generation throughout
+    corpus: IndexView = assistant.corpus.snapshot()  # one generation throughout
     g = gather(corpus, topic, filters, progress)
     t1 = time.perf_counter()
     citer = _Citer(corpus, g)
-    # The same choice of language model as for answers (an injected one in tests).
-    generator = assistant.generator_for(llm) if hasattr(assistant, "generator_for") else None
+    generator = assistant.generator_for(llm)  # the same choice of language model as for answers
     drafts = _drafts(g, corpus.embedder, progress)
     changed: list[CitationCheck] = []
     if since is not None:
