@@ -75,7 +75,7 @@ class WebApp(SourceHandlers):
     def _need_assistant(self) -> Assistant:
         if self.assistant is None:
             raise error(f"No index to answer from ({self.problem.rstrip('.') or 'none yet'}). Add source files "
-                           "in the Sources tab, or click Rebuild index there to index the sources folder.")
+                        "in the Sources tab, or click Rebuild index there to index the sources folder.")
         try:
             self.assistant.refresh()  # picks up a rebuild made elsewhere (`briefing index`); a cheap check
         except BriefingError as e:
