@@ -24,6 +24,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """End a server process politely (SIGTERM), and by force if it has not gone in 15 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Served:
     """One `briefing serve` process; its output is kept for failure messages."""
 
@@ -65,13 +77,7 @@ class Served:
         raise TimeoutError(f"briefing serve not ready after {timeout} s:\n" + self.output())
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc)
         self._reader.join(timeout=5)  # the pipe ends with the process
         if self.proc.stdout is not None:
             self.proc.stdout.close()

@@ -19,7 +19,7 @@ from index_build.core.errors import StoreError
 from index_build.core.settings import load_settings
 from index_build.store.vectors import make_vectors
 from tests.conftest import BRIEFING, FAKE, SEEDS, cli_env, run_briefing
-from tests.served import free_port
+from tests.served import free_port, stop_process
 from ui.cli import main
 
 pytestmark = pytest.mark.integration
@@ -66,14 +66,8 @@ class ChromaServer:
         self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
