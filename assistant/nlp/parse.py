@@ -265,10 +265,15 @@ def cached_pipe(texts: list[str], cache: dict[str, T], read: Callable[[Any], T])
     """``read`` of each text's spaCy parse, from ``cache`` where it is there; the texts not
     there are parsed in one ``nlp.pipe`` call and added (the cache is emptied past
     ``_SENT_CACHE_LIMIT`` entries: a long-running server sees many distinct sentences)."""
-    todo = [t for t in dict.fromkeys(texts) if t not in cache]
-    found = {t: read(d) for t, d in zip(todo, load_nlp().pipe(todo, batch_size=64))} if todo else {}
-    with _LOCK:
-        if len(cache) + len(found) > _SENT_CACHE_LIMIT:
-            cache.clear()
-        cache.update(found)
-    return [found[t] if t in found else cache[t] for t in texts]
+    # What is cached is taken first: adding the new parses may empty the cache (past the
+    # limit), and another thread may do so at any time.
+    known = {t: hit for t in dict.fromkeys(texts) if (hit := cache.get(t)) is not None}
+    todo = [t for t in dict.fromkeys(texts) if t not in known]
+    if todo:  # (every question's shortlist passes here: no lock when all are cached)
+        found = {t: read(d) for t, d in zip(todo, load_nlp().pipe(todo, batch_size=64))}
+        with _LOCK:
+            if len(cache) + len(found) > _SENT_CACHE_LIMIT:
+                cache.clear()
+            cache.update(found)
+        known.update(found)
+    return [known[t] for t in texts]

@@ -150,6 +150,19 @@ def test_a_question_that_asks_who_spoke_does_not_ask_for_someones_words(question
     assert _attributed(q, [SimpleNamespace(text=text)], [sp], [sp], np.array([0.7]))[0] == 0.7
 
 
+def test_a_full_parse_cache_empties_without_losing_what_was_asked(monkeypatch):
+    """Past its limit the cache is emptied while new parses go in: texts of the same call that
+    were cached a moment before still come back (they raised KeyError before stop 31's review)."""
+    from assistant.nlp import parse
+
+    monkeypatch.setattr(parse, "_SENT_CACHE_LIMIT", 2)
+    cache: dict[str, str] = {}
+    assert parse.cached_pipe(["Ri spoke.", "Pompeo left."], cache, lambda d: d.text) == ["Ri spoke.", "Pompeo left."]
+    got = parse.cached_pipe(["Ri spoke.", "Kim waited.", "Ri spoke."], cache, lambda d: d.text)
+    assert got == ["Ri spoke.", "Kim waited.", "Ri spoke."]
+    assert cache == {"Kim waited.": "Kim waited."}  # emptied, then the new parse
+
+
 def test_the_speaker_is_the_subject_of_the_speech_verb():
     from assistant.nlp import parse_sentences
 
