@@ -66,16 +66,17 @@ def ground_generated(corpus: IndexView, text: str, passages: list[Passage]) -> G
         claim, marks = claim_and_marks(sentence, len(passages))
         cited = [passages[m - 1] for m in marks]
         pairs = [(p, span) for p in cited if (span := _narrow(claim, p)) is not None]
-        check = supported(claim, [_quote(corpus, s) for _, s in pairs])
+        quotes = [_quote(corpus, span) for _, span in pairs]
+        check = supported(claim, quotes)
         if not pairs or not check.ok:
             out.dropped.append(f"{claim} — {check.reason or 'cites no passage'}")
             continue
         numbers = []
-        for p, (doc_id, a, b) in pairs:
+        for (p, (doc_id, a, b)), quote in zip(pairs, quotes):
             key = (doc_id, a, b)
             if key not in by_span:
                 cit = Citation(n=len(by_span) + 1, chunk_id=p.chunk_id, doc_id=p.doc_id, source=p.source,
-                               title=p.title, start=a, end=b, quote=_quote(corpus, key))
+                               title=p.title, start=a, end=b, quote=quote)
                 if not citation_valid(corpus, cit):
                     continue
                 by_span[key] = cit
